@@ -1,0 +1,34 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test test-all bench install clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --compile -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Build the demo store in the embedded SQLite database and show it
+demo: $(STAMP)
+	$(BIN)/crm demo
+
+## The whole suite, every database test on SQLite and PostgreSQL
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+## The suite plus the larger fault-injection variants
+test-all: $(STAMP)
+	CRM_TEST_ALL=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+## Benchmarks; figures go to docs/performance.md
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

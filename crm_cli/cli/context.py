@@ -1,0 +1,230 @@
+"""Per-invocation state shared by every command: database, store, output, actor, clock.
+
+A command does::
+
+    st = state(ctx)
+    with st.transaction() as tx:          # one write transaction + an audit record
+        result = points.give_for_spend(tx.session, store_id=tx.store.id, ..., now=st.now())
+        tx.audit(f"gave {result.points} points to {result.phone}")
+    st.render(result)
+
+Read-only commands use ``st.reading()``. Everything heavy is imported lazily.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterator
+
+import typer
+
+from crm_cli.domain.errors import InvalidInput, NotFound, StoreSuspended
+
+ENV_STORE = "CRM_STORE"
+ENV_ACTOR = "CRM_ACTOR"
+ENV_CONFIG_DIR = "CRM_CONFIG_DIR"
+
+_ENGINES: dict[str, Any] = {}
+
+
+def config_path():
+    from pathlib import Path
+
+    override = os.environ.get(ENV_CONFIG_DIR)
+    if override:
+        return Path(override) / "config.json"
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("crm", appauthor=False)) / "config.json"
+
+
+def read_config() -> dict:
+    import json
+
+    path = config_path()
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError):
+        return {}
+
+
+def write_config(data: dict) -> None:
+    import json
+
+    path = config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+@dataclass
+class StoreRef:
+    """The current store as plain data (never a live ORM row)."""
+
+    id: int
+    slug: str
+    name: str
+    suspended: bool
+
+
+@dataclass
+class AppState:
+    db_url: str | None = None
+    store_slug: str | None = None
+    fmt: str | None = None
+    quiet: bool = False
+    debug: bool = False
+    actor: str | None = None
+    command: str = "crm"
+
+    # ------------------------------------------------------------------ basics
+    def now(self) -> datetime:
+        """The only clock: services receive it as ``now`` (freezegun pins it in tests)."""
+        return datetime.now(timezone.utc)
+
+    def actor_name(self) -> str:
+        if self.actor:
+            return self.actor
+        env = os.environ.get(ENV_ACTOR)
+        if env:
+            return env
+        try:
+            return getpass.getuser()
+        except Exception:
+            return "unknown"
+
+    @property
+    def interactive(self) -> bool:
+        return not self.quiet and sys.stderr.isatty()
+
+    def target(self):
+        from crm_cli.db.engine import resolve_url
+
+        return resolve_url(self.db_url)
+
+    def engine(self, *, check_schema: bool = True):
+        from crm_cli.db.engine import make_engine
+        from crm_cli.db.schema import ensure_current
+
+        target = self.target()
+        key = f"{target.url}|{check_schema}"
+        eng = _ENGINES.get(key)
+        if eng is None:
+            eng = make_engine(target)
+            if check_schema:
+                ensure_current(eng, auto_upgrade=target.embedded_default, safe_url=target.safe_url)
+            _ENGINES[key] = eng
+        return eng
+
+    # ------------------------------------------------------------------ store
+    def store_slug_resolved(self, required: bool = True) -> str | None:
+        slug = self.store_slug or os.environ.get(ENV_STORE) or read_config().get("store")
+        if not slug and required:
+            raise InvalidInput(
+                "no store selected: pass --store SLUG, set CRM_STORE, or run `crm store use SLUG`"
+            )
+        return slug
+
+    def load_store(self, session, *, allow_suspended: bool = False) -> StoreRef:
+        from sqlmodel import select
+
+        from crm_cli.db.models import Store
+
+        slug = self.store_slug_resolved()
+        row = session.exec(select(Store).where(Store.slug == slug)).first()
+        if row is None or row.purged_at is not None:
+            raise NotFound(f"store '{slug}' not found: see `crm store list`")
+        ref = StoreRef(id=row.id, slug=row.slug, name=row.name, suspended=row.suspended_at is not None)
+        if ref.suspended and not allow_suspended:
+            reason = f" ({row.suspended_reason})" if row.suspended_reason else ""
+            raise StoreSuspended(
+                f"store '{slug}' is suspended{reason}: its CRM service is not active; "
+                f"resume it with `crm billing resume --date YYYY-MM-DD`"
+            )
+        return ref
+
+    # ------------------------------------------------------------------ transactions
+    @contextmanager
+    def transaction(
+        self, *, store: bool = True, allow_suspended: bool = False, dry_run: bool = False
+    ) -> Iterator["Tx"]:
+        from crm_cli.db.uow import unit_of_work
+
+        with unit_of_work(self.engine(), write=True, dry_run=dry_run) as session:
+            tx = Tx(session=session, state=self)
+            if store:
+                tx.store = self.load_store(session, allow_suspended=allow_suspended)
+            yield tx
+            if not dry_run:
+                tx._write_audit()
+
+    @contextmanager
+    def reading(self, *, store: bool = True, allow_suspended: bool = False) -> Iterator["Tx"]:
+        from crm_cli.db.uow import unit_of_work
+
+        with unit_of_work(self.engine(), write=False) as session:
+            tx = Tx(session=session, state=self)
+            if store:
+                tx.store = self.load_store(session, allow_suspended=allow_suspended)
+            yield tx
+
+    # ------------------------------------------------------------------ output
+    def render(self, data: Any, *, columns: list[str] | None = None, title: str | None = None) -> None:
+        from crm_cli.cli.render import render
+
+        render(data, fmt=self.fmt or "table", columns=columns, title=title)
+
+    def info(self, message: str) -> None:
+        """Human chatter goes to stderr (never stdout, which is data)."""
+        if not self.quiet:
+            typer.echo(message, err=True)
+
+    def progress(self, total: int | None, description: str):
+        from crm_cli.cli.render import progress
+
+        return progress(total=total, description=description, enabled=self.interactive)
+
+
+@dataclass
+class Tx:
+    session: Any
+    state: AppState
+    store: StoreRef | None = None
+    summary: str = ""
+    _extra_store_id: int | None = field(default=None, repr=False)
+
+    def audit(self, summary: str, *, store_id: int | None = None) -> None:
+        self.summary = summary
+        if store_id is not None:
+            self._extra_store_id = store_id
+
+    def _write_audit(self) -> None:
+        from crm_cli.services.audit import record
+
+        store_id = self._extra_store_id or (self.store.id if self.store else None)
+        record(
+            self.session,
+            store_id=store_id,
+            actor=self.state.actor_name(),
+            command=self.state.command,
+            summary=self.summary,
+            now=self.state.now(),
+        )
+
+
+def state(ctx: typer.Context) -> AppState:
+    root = ctx.find_root()
+    st = root.obj
+    if not isinstance(st, AppState):
+        st = AppState()
+        root.obj = st
+    st.command = " ".join(ctx.command_path.split()[1:]) or "crm"
+    return st

@@ -1,0 +1,103 @@
+"""crm store: create, use, list, show, edit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from crm_cli.cli.context import config_path, read_config, state, write_config
+
+app = typer.Typer(help="Stores (shops): create, select, show and edit.", no_args_is_help=True)
+
+
+def _remember(slug: str) -> None:
+    cfg = read_config()
+    cfg["store"] = slug
+    write_config(cfg)
+
+
+@app.command("create")
+def store_create(
+    ctx: typer.Context,
+    slug: Annotated[str, typer.Argument(help="Short unique id, e.g. 'coffee-siam'.")],
+    name: Annotated[str, typer.Option("--name", help="Display name of the shop.")],
+    phone: Annotated[Optional[str], typer.Option("--phone", help="Shop contact phone.")] = None,
+    email: Annotated[Optional[str], typer.Option("--email", help="Shop contact email.")] = None,
+    use: Annotated[bool, typer.Option("--use/--no-use", help="Also remember it as the current store.")] = True,
+) -> None:
+    """Create a store. Example: crm store create coffee --name "Coffee Siam" --phone 02-123-4567"""
+    from crm_cli.services import stores
+
+    st = state(ctx)
+    with st.transaction(store=False) as tx:
+        store_id, info = stores.create_store(tx.session, slug=slug, name=name, phone_raw=phone, email=email, now=st.now())
+        tx.audit(f"created store {slug}", store_id=store_id)
+    if use:
+        _remember(slug)
+        st.info(f"current store is now '{slug}' (remembered in {config_path()})")
+    st.render(info)
+
+
+@app.command("use")
+def store_use(ctx: typer.Context, slug: Annotated[str, typer.Argument(help="Store slug to remember as current.")]) -> None:
+    """Remember SLUG as the current store. Example: crm store use coffee"""
+    from crm_cli.domain.errors import NotFound
+    from crm_cli.services import stores
+
+    st = state(ctx)
+    with st.reading(store=False) as tx:
+        if not stores.store_exists(tx.session, slug):
+            raise NotFound(f"store '{slug}' not found: see `crm store list`")
+    _remember(slug)
+    st.info(f"current store is now '{slug}' (remembered in {config_path()})")
+
+
+@app.command("list")
+def store_list(ctx: typer.Context) -> None:
+    """List every store in the database. Example: crm store list --format json"""
+    from crm_cli.services import stores
+
+    st = state(ctx)
+    with st.reading(store=False) as tx:
+        rows = stores.list_stores(tx.session)
+    st.render(rows, columns=["slug", "name", "phone", "branches", "staff", "members", "suspended"])
+
+
+@app.command("show")
+def store_show(ctx: typer.Context) -> None:
+    """Show the current store and its settings. Example: crm --store coffee store show"""
+    from crm_cli.services import stores
+
+    st = state(ctx)
+    with st.reading(allow_suspended=True) as tx:
+        info = stores.show_store(tx.session, store_id=tx.store.id)
+    st.render(info)
+
+
+@app.command("edit")
+def store_edit(
+    ctx: typer.Context,
+    name: Annotated[Optional[str], typer.Option("--name", help="New display name.")] = None,
+    phone: Annotated[Optional[str], typer.Option("--phone", help="Contact phone.")] = None,
+    email: Annotated[Optional[str], typer.Option("--email", help="Contact email.")] = None,
+    terms_file: Annotated[Optional[Path], typer.Option("--terms-file", help="Terms and conditions / privacy policy text file.", exists=True, dir_okay=False, readable=True)] = None,
+    base_url: Annotated[Optional[str], typer.Option("--base-url", help="Base URL for invite, sign-up and claim links.")] = None,
+    import_max_rows: Annotated[Optional[int], typer.Option("--import-max-rows", help="Row limit for member import (default 5000).")] = None,
+    answer_retention_days: Annotated[Optional[int], typer.Option("--answer-retention-days", help="Delete registration answers this many days after they were given.")] = None,
+) -> None:
+    """Edit the current store. Example: crm store edit --name "Coffee Siam 2" --base-url https://crm.example.com"""
+    from crm_cli.services import stores
+
+    st = state(ctx)
+    terms = terms_file.read_text(encoding="utf-8") if terms_file else None
+    with st.transaction() as tx:
+        info = stores.edit_store(
+            tx.session, store_id=tx.store.id, name=name, phone_raw=phone, email=email, terms=terms,
+            link_base=base_url, import_max_rows=import_max_rows, answer_retention_days=answer_retention_days,
+        )
+        changed = [k for k, v in dict(name=name, phone=phone, email=email, terms=terms, base_url=base_url,
+                                      import_max_rows=import_max_rows, answer_retention_days=answer_retention_days).items() if v is not None]
+        tx.audit("edited " + (", ".join(changed) or "nothing"))
+    st.render(info)

@@ -1,0 +1,429 @@
+"""SQLModel tables. The schema itself is created only by the Alembic migrations.
+
+Points live in an append-only ledger (``ledger_entry``): every positive entry is a
+lot with its ``expires_at``; every negative entry records the lots it consumed in
+``lot_allocation``. Balances are derived, never stored.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Optional
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from crm_cli.db.types import Money, UTCDateTime
+
+
+def _dt(nullable: bool = False, **kw):
+    return Field(sa_type=UTCDateTime, nullable=nullable, **kw)
+
+
+def _money(nullable: bool = False, **kw):
+    return Field(sa_type=Money, nullable=nullable, **kw)
+
+
+# ---------------------------------------------------------------- stores, staff
+
+
+class Store(SQLModel, table=True):
+    __tablename__ = "store"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=200)
+    phone: Optional[str] = Field(default=None, max_length=20)
+    email: Optional[str] = Field(default=None, max_length=254)
+    terms: Optional[str] = Field(default=None)  # store T&C / privacy policy text
+    link_base: str = Field(default="https://crm.example.com", max_length=200)
+    # earning rule: earn_points per earn_per THB, rounded down
+    earn_points: int = Field(default=1)
+    earn_per: Decimal = _money(default=Decimal("25.00"))
+    welcome_points: int = Field(default=0)
+    # expiry: 'never' | 'rolling' | 'year_end'
+    expiry_policy: str = Field(default="never", max_length=16)
+    expiry_months: Optional[int] = Field(default=None)
+    tiers_enabled: bool = Field(default=False)
+    tier_cycle_months: int = Field(default=12)
+    tier_last_recalc: Optional[date] = Field(default=None)
+    import_max_rows: int = Field(default=5000)
+    answer_retention_days: Optional[int] = Field(default=None)
+    created_at: datetime = _dt()
+    suspended_at: Optional[datetime] = _dt(nullable=True, default=None)
+    suspended_reason: Optional[str] = Field(default=None, max_length=300)
+    purged_at: Optional[datetime] = _dt(nullable=True, default=None)
+
+
+class Branch(SQLModel, table=True):
+    __tablename__ = "branch"
+    __table_args__ = (UniqueConstraint("store_id", "name", name="uq_branch_store_name"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    store_id: int = Field(foreign_key="store.id", index=True)
+    name: str = Field(max_length=120)
+    created_at: datetime = _dt()
+    closed_at: Optional[datetime] = _dt(nullable=True, default=None)
+
+
+class Staff(SQLModel, table=True):
+    __tablename__ = "staff"
+    __table_args__ = (UniqueConstraint("store_id", "phone", name="uq_staff_store_phone"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    store_id: int = Field(foreign_key="store.id", index=True)
+    branch_id: int = Field(foreign_key="branch.id")
+    name: str = Field(max_length=200)
+    phone: str = Field(max_length=20)
+    role: str = Field(max_length=10)  # 'admin' | 'staff'
+    active: bool = Field(default=True)
+    created_at: datetime = _dt()
+    deactivated_at: Optional[datetime] = _dt(nullable=True, default=None)
+
+
+class StaffInvite(SQLModel, table=True):
+    __tablename__ = "staff_invite"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    store_id: int = Field(foreign_key="store.id", index=True)
+    branch_id: int = Field(foreign_key="branch.id")
+    role: str = Field(max_length=10)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _dt()
+    expires_at: datetime = _dt()
+    used_at: Optional[datetime] = _dt(nullable=True, default=None)
+    used_by_staff_id: Optional[int] = Field(default=None, foreign_key="staff.id")
+
+
+class AuditLog(SQLModel, table=True):
+    __tablename__ = "audit_log"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    store_id: Optional[int] = Field(default=None, foreign_key="store.id", index=True)
+    actor: str = Field(max_length=120)
+    command: str = Field(max_length=120)
+    summary: str = Field(default="")
+    created_at: datetime = _dt()
+
+
+# ---------------------------------------------------------------- members
+
+
+class Member(SQLModel, table=True):
+    """A points account of one phone number in one store.
+
+    ``registered_at`` is NULL for a phone-only account (collects points before
+    registering). After erasure ``phone`` is NULL and ``anon_id`` identifies the row.
+    """
+
+    __tablename__ = "member"
+    __table_args__ = (
+        UniqueConstraint("store_id", "phone", name="uq_member_store_phone"),
+        Index("ix_member_store_tier", "store_id", "tier_id"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    store_id: int = Field(foreign_key="store.id", index=True)
+    phone: Optional[str] = Field(default=None, max_length=20)
+    anon_id: Optional[str] = Field(default=None, max_length=40)
+    registered_at: Optional[datetime] = _dt(nullable=True, default=None)
+    name: Optional[str] = Field(default=None, max_length=200)
+    gender: Optional[str] = Field(default=None, max_length=12)
+    birthday: Optional[date] = Field(default=None)
+    email: Optional[str] = Field(default=None, max_length=254)
+    address: Optional[str] = Field(default=None)
+    line_display_name: Optional[str] = Field(default=None, max_length=200)
+    notes: Optional[str] = Field(default=None)
+    tier_id: Optional[int] = Field(default=None, foreign_key="tier.id")
+    registered_branch_id: Optional[int] = Field(default=None, foreign_key="branch.id")
+    source: str = Field(default="points", max_length=16)  # points | form | import
+    consent_terms_version: Optional[int] = Field(default=None)
+    consent_at: Optional[datetime] = _dt(nullable=True, default=None)
+    created_at: datetime = _dt()
+    last_activity_at: Optional[datetime] = _dt(nullable=True, default=None)
+    erased_at: Optional[datetime] = _dt(nullable=True, default=None)
+
+
+class MemberTag(SQLModel, table=True):
+    __tablename__ = "member_tag"
+    __table_args__ = (Index("ix_member_tag_tag", "tag"),)
+    member_id: int = Field(foreign_key="member.id", primary_key=True)
+    tag: str = Field(max_length=80, primary_key=True)
+
+
+class WelcomeGrant(SQLModel, table=True):
+    """Welcome points are given once per phone per store, ever (kept after erasure)."""
+
+    __tablename__ = "welcome_grant"
+    __table_args__ = (UniqueConstraint("store_id", "phone_hash", name="uq_welcome_store_phone"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    store_id: int = Field(foreign_key="store.id")
+    phone_hash: str = Field(max_length=64)
+    created_at: datetime = _dt()
+
+
+# ---------------------------------------------------------------- points ledger
+
+
+class LedgerEntry(SQLModel, table=True):
+    __tablename__ = "ledger_entry"
+    __table_args__ = (
+        UniqueConstraint("store_id", "idem_source", "idem_key", name="uq_ledger_idem"),
+        # covering index for balances, FIFO and tier windows
+        Index("ix_ledger_member_lots", "member_id", "expires_at", "created_at", "points"),
+        Index("ix_ledger_store_expiry", "store_id", "expires_at"),
+        Index("ix_ledger_store_created", "store_id", "created_at"),
+        Index("ix_ledger_ref", "ref_entry_id"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    store_id: int = Field(foreign_key="store.id")
+    member_id: int = Field(foreign_key="member.id")
+    # earn | welcome | import | adjust | redeem | refund | expire | clawback | debt | settle
+    kind: str = Field(max_length=12)
+    points: int  # signed; > 0 is a lot
+    debt: int = Field(default=0)  # + shortfall recorded, - shortfall settled
+    expires_at: Optional[datetime] = _dt(nullable=True, default=None)  # lots only; NULL = never
+    created_at: datetime = _dt()
+    branch_id: Optional[int] = Field(default=None, foreign_key="branch.id")
+    staff_id: Optional[int] = Field(default=None, foreign_key="staff.id")
+    channel: str = Field(default="admin", max_length=20)  # counter|qr|order|import|admin|system|reward
+    reason: Optional[str] = Field(default=None, max_length=500)
+    spend: Optional[Decimal] = _money(nullable=True, default=None)
+    idem_source: Optional[str] = Field(default=None, max_length=20)
+    idem_key: Optional[str] = Field(default=None, max_length=200)
+    fingerprint: Optional[str] = Field(default=None, max_length=64)
+    ref_entry_id: Optional[int] = Field(default=None)  # expire/refund: the entry it refers to
+    actor: Optional[str] = Field(default=None, max_length=120)
+
+
+class LotAllocation(SQLModel, table=True):
+    """``points`` taken from lot ``lot_entry_id`` by negative entry ``debit_entry_id``."""
+
+    __tablename__ = "lot_allocation"
+    __table_args__ = (
+        Index("ix_alloc_lot", "lot_entry_id", "points"),
+        Index("ix_alloc_debit", "debit_entry_id"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    debit_entry_id: int = Field(foreign_key="ledger_entry.id")
+    lot_entry_id: int = Field(foreign_key="ledger_entry.id")
+    points: int
+
+
+class QrClaim(SQLModel, table=True):
+    __tablename__ = "qr_claim"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    store_id: int = Field(foreign_key="store.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    spend: Decimal = _money()
+    points: int
+    branch_id: int = Field(foreign_key="branch.id")
+    staff_id: Optional[int] = Field(default=None, foreign_key="staff.id")
+    created_at: datetime = _dt()
+    expires_at: datetime = _dt()
+    claimed_at: Optional[datetime] = _dt(nullable=True, default=None)
+    claimed_member_id: Optional[int] = Field(default=None, foreign_key="member.id")
+    entry_id: Optional[int] = Field(default=None, foreign_key="ledger_entry.id")
+
+
+# ---------------------------------------------------------------- tiers
+
+
+class Tier(SQLModel, table=True):
+    __tablename__ = "tier"
+    __table_args__ = (UniqueConstraint("store_id", "name", name="uq_tier_store_name"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    store_id: int = Field(foreign_key="store.id", index=True)
+    name: str = Field(max_length=80)
+    threshold: int
+    benefits: Optional[str] = Field(default=None)
+    created_at: datetime = _dt()
+
+
+class TierHistory(SQLModel, table=True):
+    __tablename__ = "tier_history"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    store_id: int = Field(foreign_key="store.id", index=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    old_tier: Optional[str] = Field(default=None, max_length=80)
+    new_tier: Optional[str] = Field(default=None, max_length=80)
+    earned_points: int = Field(default=0)
+    reason: str = Field(max_length=40)  # earn | recalc | ...
+    created_at: datetime = _dt()
+
+
+# ---------------------------------------------------------------- registration form
+
+
+class FormTerms(SQLModel, table=True):
+    __tablename__ = "form_terms"
+    __table_args__ = (UniqueConstraint("store_id", "version", name="uq_terms_version"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    store_id: int = Field(foreign_key="store.id")
+    version: int
+    text: str
+    created_at: datetime = _dt()
+
+
+class FormQuestion(SQLModel, table=True):
+    __tablename__ = "form_question"
+    __table_args__ = (UniqueConstraint("store_id", "text", name="uq_question_text"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    store_id: int = Field(foreign_key="store.id")
+    text: str = Field(max_length=300)
+    kind: str = Field(max_length=10)  # text | choice | multi | date
+    choices_json: Optional[str] = Field(default=None)  # [{"value": .., "tag": ..}]
+    required: bool = Field(default=False)
+    position: int = Field(default=0)
+    retention_days: Optional[int] = Field(default=None)
+    created_at: datetime = _dt()
+
+
+class MemberAnswer(SQLModel, table=True):
+    __tablename__ = "member_answer"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    question_id: int = Field(foreign_key="form_question.id")
+    value: str
+    created_at: datetime = _dt()
+
+
+# ---------------------------------------------------------------- rewards
+
+
+class Reward(SQLModel, table=True):
+    __tablename__ = "reward"
+    __table_args__ = (UniqueConstraint("store_id", "name", name="uq_reward_store_name"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    store_id: int = Field(foreign_key="store.id", index=True)
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=10)  # in-store | delivery | code
+    description: Optional[str] = Field(default=None)
+    cost: int
+    stock_total: Optional[int] = Field(default=None)  # NULL = unlimited
+    stock_left: Optional[int] = Field(default=None)
+    per_member: Optional[int] = Field(default=None)
+    valid_from: Optional[date] = Field(default=None)
+    valid_to: Optional[date] = Field(default=None)
+    min_tier_id: Optional[int] = Field(default=None, foreign_key="tier.id")
+    hidden: bool = Field(default=False)
+    created_at: datetime = _dt()
+
+
+class RewardCode(SQLModel, table=True):
+    __tablename__ = "reward_code"
+    __table_args__ = (UniqueConstraint("reward_id", "code", name="uq_reward_code"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    reward_id: int = Field(foreign_key="reward.id", index=True)
+    code: str = Field(max_length=200)
+    redemption_id: Optional[int] = Field(default=None, foreign_key="redemption.id")
+
+
+class Redemption(SQLModel, table=True):
+    """One redeemed unit: an in-store coupon, a delivery, or a pool code."""
+
+    __tablename__ = "redemption"
+    __table_args__ = (
+        UniqueConstraint("store_id", "coupon_code", name="uq_redemption_coupon"),
+        Index("ix_redemption_reward_member", "reward_id", "member_id"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    store_id: int = Field(foreign_key="store.id", index=True)
+    reward_id: int = Field(foreign_key="reward.id")
+    member_id: int = Field(foreign_key="member.id")
+    entry_id: int = Field(foreign_key="ledger_entry.id")
+    kind: str = Field(max_length=10)
+    points: int
+    # in-store: issued|used|cancelled ; delivery: pending|preparing|shipped|delivered|cancelled ; code: issued
+    status: str = Field(max_length=12)
+    coupon_code: Optional[str] = Field(default=None, max_length=20)
+    expires_at: Optional[datetime] = _dt(nullable=True, default=None)
+    pool_code: Optional[str] = Field(default=None, max_length=200)
+    address: Optional[str] = Field(default=None)
+    carrier: Optional[str] = Field(default=None, max_length=80)
+    tracking: Optional[str] = Field(default=None, max_length=120)
+    used_at: Optional[datetime] = _dt(nullable=True, default=None)
+    used_branch_id: Optional[int] = Field(default=None, foreign_key="branch.id")
+    used_staff_id: Optional[int] = Field(default=None, foreign_key="staff.id")
+    created_at: datetime = _dt()
+    updated_at: datetime = _dt()
+
+
+# ---------------------------------------------------------------- marketplace orders
+
+
+class MarketplaceOrder(SQLModel, table=True):
+    __tablename__ = "marketplace_order"
+    __table_args__ = (
+        UniqueConstraint("store_id", "channel", "order_id", name="uq_order_store_channel_id"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    store_id: int = Field(foreign_key="store.id", index=True)
+    channel: str = Field(max_length=20)
+    order_id: str = Field(max_length=100)
+    phone: str = Field(max_length=20)
+    paid_at: datetime = _dt()
+    amount: Decimal = _money()
+    status: str = Field(max_length=12)  # paid | cancelled | refunded
+    refund_amount: Optional[Decimal] = _money(nullable=True, default=None)
+    state: str = Field(default="new", max_length=14)  # new | awarded | not_eligible | reversed
+    state_reason: Optional[str] = Field(default=None, max_length=300)
+    points_awarded: int = Field(default=0)
+    points_clawed: int = Field(default=0)
+    imported_at: datetime = _dt()
+    updated_at: datetime = _dt()
+
+
+# ---------------------------------------------------------------- billing
+
+
+class SubscriptionEventRow(SQLModel, table=True):
+    __tablename__ = "subscription_event"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    store_id: int = Field(foreign_key="store.id", index=True)
+    kind: str = Field(max_length=12)  # subscribe | pro | cancel | cancel_pro | resume
+    day: date
+    at: Optional[datetime] = _dt(nullable=True, default=None)
+    created_at: datetime = _dt()
+
+
+class Invoice(SQLModel, table=True):
+    __tablename__ = "invoice"
+    __table_args__ = (UniqueConstraint("store_id", "month", name="uq_invoice_store_month"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    store_id: int = Field(foreign_key="store.id", index=True)
+    number: str = Field(max_length=20, unique=True)
+    month: str = Field(max_length=7)  # YYYY-MM
+    subtotal: Decimal = _money()
+    vat: Decimal = _money()
+    total: Decimal = _money()
+    issued_at: datetime = _dt()
+    due_date: date
+    paid_at: Optional[datetime] = _dt(nullable=True, default=None)
+
+
+class InvoiceLine(SQLModel, table=True):
+    __tablename__ = "invoice_line"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    invoice_id: int = Field(foreign_key="invoice.id", index=True)
+    plan: str = Field(max_length=20)
+    description: str = Field(max_length=300)
+    period_start: date
+    period_end: date
+    days: int
+    days_in_month: int
+    rate: Decimal = _money()
+    amount: Decimal = _money()
+
+
+class InvoiceCounter(SQLModel, table=True):
+    __tablename__ = "invoice_counter"
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    last: int = Field(default=0)
+
+
+class MaintenanceRun(SQLModel, table=True):
+    __tablename__ = "maintenance_run"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    job: str = Field(max_length=40)
+    as_of: datetime = _dt()
+    started_at: datetime = _dt()
+    finished_at: Optional[datetime] = _dt(nullable=True, default=None)
+    status: str = Field(max_length=10)  # ok | failed
+    summary: str = Field(default="")
+

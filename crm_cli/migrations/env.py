@@ -1,0 +1,32 @@
+"""Alembic environment: the engine comes from crm (config.attributes["engine"])."""
+
+from __future__ import annotations
+
+from alembic import context
+
+import crm_cli.db.models  # noqa: F401  (registers the tables on the metadata)
+from sqlmodel import SQLModel
+
+config = context.config
+target_metadata = SQLModel.metadata
+
+
+def run_migrations_online() -> None:
+    engine = config.attributes.get("engine")
+    if engine is None:
+        from crm_cli.cli.context import AppState
+
+        engine = AppState().engine(check_schema=False)
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        connection.commit()
+
+
+run_migrations_online()

@@ -1,0 +1,123 @@
+"""Small lookups every service needs: phones, branches, staff, members, tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from sqlmodel import select
+
+from crm_cli.db.models import Branch, Member, Staff
+from crm_cli.domain.errors import InvalidInput, NotFound, PermissionDenied
+
+
+def phone(raw) -> str:
+    """Normalize a phone to E.164 or raise InvalidInput with the reason."""
+    from crm_cli.domain.phone import InvalidPhone, normalize_phone
+
+    try:
+        return normalize_phone(raw)
+    except InvalidPhone as exc:
+        raise InvalidInput(f"invalid phone number '{raw}': {exc}") from None
+
+
+def new_token() -> tuple[str, str]:
+    """A token with 160 bits of randomness (40 hex digits: URL-safe, never starts with '-'),
+    and the SHA-256 hash that is the only thing stored."""
+    token = secrets.token_hex(20)
+    return token, token_hash(token)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.strip().encode("utf-8")).hexdigest()
+
+
+def get_branch(session, store_id: int, name: str, *, open_only: bool = True) -> Branch:
+    row = session.exec(select(Branch).where(Branch.store_id == store_id, Branch.name == name)).first()
+    if row is None:
+        raise NotFound(f"branch '{name}' not found: see `crm branch list`")
+    if open_only and row.closed_at is not None:
+        raise InvalidInput(f"branch '{name}' is closed")
+    return row
+
+
+def get_staff(session, store_id: int, raw_phone: str, *, active_only: bool = True) -> Staff:
+    p = phone(raw_phone)
+    row = session.exec(select(Staff).where(Staff.store_id == store_id, Staff.phone == p)).first()
+    if row is None:
+        raise NotFound(f"staff member {raw_phone} not found in this store: see `crm staff list`")
+    if active_only and not row.active:
+        raise PermissionDenied(f"staff member {raw_phone} is deactivated")
+    return row
+
+
+def resolve_actor(session, store_id: int, *, branch: str | None, staff: str | None) -> tuple[int | None, int | None]:
+    """Branch and staff behind a movement, with the role and branch rules enforced.
+
+    A ``staff`` role acts only at its own branch: no branch given means its own;
+    another branch is refused. An ``admin`` may act at any branch of the store.
+    Without a staff phone the operator acts as store admin.
+    """
+    branch_row = get_branch(session, store_id, branch) if branch else None
+    if staff is None:
+        return (branch_row.id if branch_row else None), None
+    s = get_staff(session, store_id, staff)
+    if s.role != "admin":
+        if branch_row is not None and branch_row.id != s.branch_id:
+            raise PermissionDenied(
+                f"staff member {staff} works at another branch and cannot act at '{branch_row.name}'"
+            )
+        return s.branch_id, s.id
+    return (branch_row.id if branch_row else s.branch_id), s.id
+
+
+def require_admin(session, store_id: int, staff: str | None) -> None:
+    """Admin-only operations: refused for a staff-role member (the operator is an admin)."""
+    if staff is None:
+        return
+    s = get_staff(session, store_id, staff)
+    if s.role != "admin":
+        raise PermissionDenied(f"staff member {staff} has role 'staff'; this needs an admin")
+
+
+def find_member(session, store_id: int, e164: str) -> Member | None:
+    return session.exec(select(Member).where(Member.store_id == store_id, Member.phone == e164)).first()
+
+
+def get_member(session, store_id: int, raw_phone: str) -> Member:
+    p = phone(raw_phone)
+    m = find_member(session, store_id, p)
+    if m is None:
+        raise NotFound(f"no member or points account for {raw_phone} in this store")
+    return m
+
+
+def lock_member(session, member_id: int) -> None:
+    """Serialize work on one points account (row lock on PostgreSQL; SQLite holds the write lock)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy import text
+
+        session.execute(text("SELECT id FROM member WHERE id = :id FOR UPDATE"), {"id": member_id})
+
+
+def get_or_create_account(session, store_id: int, e164: str, *, now: datetime) -> Member:
+    """The member row for a phone, created as a phone-only account if new."""
+    m = find_member(session, store_id, e164)
+    if m is not None:
+        return m
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        session.execute(
+            pg_insert(Member)
+            .values(store_id=store_id, phone=e164, source="points", created_at=now)
+            .on_conflict_do_nothing(constraint="uq_member_store_phone")
+        )
+        m = find_member(session, store_id, e164)
+        assert m is not None
+        return m
+    m = Member(store_id=store_id, phone=e164, source="points", created_at=now)
+    session.add(m)
+    session.flush()
+    return m

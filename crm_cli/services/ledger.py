@@ -1,0 +1,309 @@
+"""The points ledger: append-only entries, lots, FIFO allocation, expiry, debt.
+
+Every positive entry is a lot with ``expires_at`` (NULL = never). Every negative
+entry writes ``lot_allocation`` rows for the lots it consumed, soonest-expiring
+first and never-expiring last. A lot's remainder = its points − its allocations.
+A balance at time *t* = Σ remainders of lots not yet expired at *t*, so a lot stops
+counting the instant it expires even if the expiry job has not run yet; the job
+then writes one ``expire`` entry per expired lot for exactly its remainder.
+
+Debt: when a clawback finds fewer points than it must take, it takes what is there
+and records the shortfall as a ``debt`` entry (points 0, debt +N); later credits
+settle debt first with ``settle`` entries (points −x, debt −x).
+
+Nothing here commits; callers hold the transaction. Callers that spend must hold
+the member lock (``common.lock_member``) first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, func, text
+from sqlmodel import select
+
+from crm_cli.db.models import LedgerEntry, LotAllocation, Member, Store
+from crm_cli.db.types import UTCDateTime
+from crm_cli.domain.errors import Conflict, InsufficientPoints, InvalidInput
+from crm_cli.domain.expiry import lot_expires_at
+
+#: kinds that count as points *earned* (tiers, reports); positive adjustments count too
+EARNED_KINDS = ("earn", "welcome", "import", "adjust")
+CREDIT_KINDS = ("earn", "welcome", "import", "adjust", "refund")
+DEBIT_KINDS = ("adjust", "redeem", "expire", "clawback", "settle")
+
+
+@dataclass(frozen=True)
+class Lot:
+    entry_id: int
+    kind: str
+    points: int
+    remaining: int
+    created_at: datetime
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Posted:
+    """What one credit or debit did."""
+
+    entry_id: int
+    kind: str
+    points: int  # signed, as written
+    expires_at: datetime | None
+    duplicate: bool  # the idempotency key was seen before: nothing new was written
+    settled_debt: int = 0
+    shortfall: int = 0
+
+
+def fingerprint(*parts) -> str:
+    return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:32]
+
+
+def _existing(session, store_id: int, idem: tuple[str, str] | None, fp: str | None) -> LedgerEntry | None:
+    if idem is None:
+        return None
+    source, key = idem
+    row = session.exec(
+        select(LedgerEntry).where(
+            LedgerEntry.store_id == store_id, LedgerEntry.idem_source == source, LedgerEntry.idem_key == key
+        )
+    ).first()
+    if row is not None and fp is not None and row.fingerprint is not None and row.fingerprint != fp:
+        raise Conflict(
+            f"key '{key}' was already used for a different {source} entry (#{row.id}, {row.points:+d} points); "
+            "use a new key, or correct the first entry with `crm points adjust`"
+        )
+    return row
+
+
+def lots(session, member_id: int, now: datetime, *, include_expired: bool = False) -> list[Lot]:
+    """Lots with points left, in spending order: soonest-expiring first, never-expiring last."""
+    alloc = (
+        select(LotAllocation.lot_entry_id, func.sum(LotAllocation.points).label("used"))
+        .join(LedgerEntry, LedgerEntry.id == LotAllocation.lot_entry_id)
+        .where(LedgerEntry.member_id == member_id, LedgerEntry.points > 0)
+        .group_by(LotAllocation.lot_entry_id)
+        .subquery()
+    )
+    q = (
+        select(
+            LedgerEntry.id, LedgerEntry.kind, LedgerEntry.points, LedgerEntry.created_at, LedgerEntry.expires_at,
+            (LedgerEntry.points - func.coalesce(alloc.c.used, 0)).label("rem"),
+        )
+        .join(alloc, alloc.c.lot_entry_id == LedgerEntry.id, isouter=True)
+        .where(LedgerEntry.member_id == member_id, LedgerEntry.points > 0)
+        .where(LedgerEntry.points - func.coalesce(alloc.c.used, 0) > 0)
+    )
+    if not include_expired:
+        q = q.where((LedgerEntry.expires_at.is_(None)) | (LedgerEntry.expires_at > now))
+    q = q.order_by(LedgerEntry.expires_at.is_(None), LedgerEntry.expires_at, LedgerEntry.id)
+    return [
+        Lot(entry_id=r.id, kind=r.kind, points=r.points, remaining=int(r.rem), created_at=r.created_at, expires_at=r.expires_at)
+        for r in session.exec(q).all()
+    ]
+
+
+def balance(session, member_id: int, now: datetime) -> int:
+    return sum(lot.remaining for lot in lots(session, member_id, now))
+
+
+def outstanding_debt(session, member_id: int) -> int:
+    return int(session.exec(select(func.coalesce(func.sum(LedgerEntry.debt), 0)).where(LedgerEntry.member_id == member_id)).one())
+
+
+def store_expires_at(store: Store, at: datetime) -> datetime | None:
+    return lot_expires_at(store.expiry_policy, store.expiry_months, at)
+
+
+def _touch(session, member_id: int, now: datetime) -> None:
+    session.execute(
+        Member.__table__.update().where(Member.__table__.c.id == member_id).values(last_activity_at=now)
+    )
+
+
+def credit(
+    session,
+    *,
+    store: Store,
+    member_id: int,
+    kind: str,
+    points: int,
+    now: datetime,
+    channel: str,
+    branch_id: int | None = None,
+    staff_id: int | None = None,
+    reason: str | None = None,
+    spend=None,
+    idem: tuple[str, str] | None = None,
+    fp: str | None = None,
+    expires_at: datetime | None | str = "policy",
+    actor: str | None = None,
+    settle_debt: bool = True,
+) -> Posted:
+    """Add a lot. Zero points writes nothing (returns entry_id 0) unless an idempotency key must be kept."""
+    if kind not in CREDIT_KINDS:
+        raise InvalidInput(f"cannot credit with kind '{kind}'")
+    if points < 0:
+        raise InvalidInput("a credit must not be negative")
+    existing = _existing(session, store.id, idem, fp)
+    if existing is not None:
+        return Posted(existing.id, existing.kind, existing.points, existing.expires_at, duplicate=True)
+    exp = store_expires_at(store, now) if expires_at == "policy" else expires_at
+    entry = LedgerEntry(
+        store_id=store.id, member_id=member_id, kind=kind, points=points, expires_at=exp if points > 0 else None,
+        created_at=now, branch_id=branch_id, staff_id=staff_id, channel=channel, reason=reason, spend=spend,
+        idem_source=idem[0] if idem else None, idem_key=idem[1] if idem else None, fingerprint=fp, actor=actor,
+    )
+    if points == 0 and idem is None:
+        return Posted(0, kind, 0, None, duplicate=False)
+    session.add(entry)
+    session.flush()
+    settled = 0
+    if settle_debt and points > 0:
+        debt = outstanding_debt(session, member_id)
+        if debt > 0:
+            settled = min(debt, points)
+            s = LedgerEntry(
+                store_id=store.id, member_id=member_id, kind="settle", points=-settled, debt=-settled,
+                created_at=now, branch_id=branch_id, staff_id=staff_id, channel="system",
+                reason=f"settles debt from earlier clawback (entry #{entry.id})", ref_entry_id=entry.id, actor=actor,
+            )
+            session.add(s)
+            session.flush()
+            session.add(LotAllocation(debit_entry_id=s.id, lot_entry_id=entry.id, points=settled))
+            session.flush()
+    _touch(session, member_id, now)
+    return Posted(entry.id, kind, points, entry.expires_at, duplicate=False, settled_debt=settled)
+
+
+def debit(
+    session,
+    *,
+    store_id: int,
+    member_id: int,
+    kind: str,
+    points: int,
+    now: datetime,
+    channel: str,
+    branch_id: int | None = None,
+    staff_id: int | None = None,
+    reason: str | None = None,
+    idem: tuple[str, str] | None = None,
+    fp: str | None = None,
+    ref_entry_id: int | None = None,
+    actor: str | None = None,
+    partial: bool = False,
+) -> Posted:
+    """Take ``points`` (> 0) from the member's unexpired lots, soonest-expiring first.
+
+    Refuses with InsufficientPoints when the balance is short, unless ``partial``:
+    then it takes what is there and records the shortfall as debt (clawbacks).
+    """
+    if kind not in DEBIT_KINDS:
+        raise InvalidInput(f"cannot debit with kind '{kind}'")
+    if points <= 0:
+        raise InvalidInput("a debit must take a positive number of points")
+    existing = _existing(session, store_id, idem, fp)
+    if existing is not None:
+        return Posted(existing.id, existing.kind, existing.points, None, duplicate=True)
+    available = lots(session, member_id, now)
+    have = sum(lot.remaining for lot in available)
+    take = points
+    shortfall = 0
+    if have < points:
+        if not partial:
+            raise InsufficientPoints(f"not enough points: balance is {have}, {points} needed")
+        take, shortfall = have, points - have
+    entry = LedgerEntry(
+        store_id=store_id, member_id=member_id, kind=kind, points=-take, debt=0, created_at=now,
+        branch_id=branch_id, staff_id=staff_id, channel=channel, reason=reason,
+        idem_source=idem[0] if idem else None, idem_key=idem[1] if idem else None, fingerprint=fp,
+        ref_entry_id=ref_entry_id, actor=actor,
+    )
+    session.add(entry)
+    session.flush()
+    left = take
+    allocs = []
+    for lot in available:
+        if left == 0:
+            break
+        use = min(lot.remaining, left)
+        allocs.append(LotAllocation(debit_entry_id=entry.id, lot_entry_id=lot.entry_id, points=use))
+        left -= use
+    session.add_all(allocs)
+    if shortfall:
+        session.add(
+            LedgerEntry(
+                store_id=store_id, member_id=member_id, kind="debt", points=0, debt=shortfall, created_at=now,
+                channel="system", reason=f"shortfall of {kind} #{entry.id}: settled by future earnings",
+                ref_entry_id=entry.id, actor=actor,
+            )
+        )
+    session.flush()
+    _touch(session, member_id, now)
+    return Posted(entry.id, kind, -take, None, duplicate=False, shortfall=shortfall)
+
+
+@dataclass(frozen=True)
+class ExpiryRun:
+    as_of: datetime
+    lots_expired: int
+    points_expired: int
+    members: int
+
+
+def expire(session, *, now: datetime, store_id: int | None = None, actor: str | None = None) -> ExpiryRun:
+    """Write one ``expire`` entry per lot that expired at or before ``now`` with points left.
+
+    Set-based (three statements, no per-lot loop); idempotent: a lot that already has
+    its expire entry, or nothing left, is skipped. The entry is dated at the lot's
+    expiry instant, so running late or twice gives the same ledger.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        # spenders lock their member row and write allocations; block them for the job
+        session.execute(text("LOCK TABLE lot_allocation IN EXCLUSIVE MODE"))
+    params = {"now": now, "actor": actor}
+    store_cond = ""
+    if store_id is not None:
+        store_cond = "AND e.store_id = :store_id"
+        params["store_id"] = store_id
+    max_id = session.execute(text("SELECT COALESCE(MAX(id), 0) FROM ledger_entry")).scalar_one()
+    session.execute(
+        text(
+            f"""
+            INSERT INTO ledger_entry (store_id, member_id, kind, points, debt, expires_at, created_at, channel,
+                                      reason, idem_source, idem_key, ref_entry_id, actor)
+            SELECT e.store_id, e.member_id, 'expire', -(e.points - COALESCE(u.used, 0)), 0, NULL, e.expires_at,
+                   'system', 'points expired', 'expire', CAST(e.id AS VARCHAR(20)), e.id, :actor
+            FROM ledger_entry e
+            LEFT JOIN (SELECT lot_entry_id, SUM(points) AS used FROM lot_allocation GROUP BY lot_entry_id) u
+                   ON u.lot_entry_id = e.id
+            WHERE e.points > 0 AND e.expires_at IS NOT NULL AND e.expires_at <= :now {store_cond}
+              AND e.points - COALESCE(u.used, 0) > 0
+            """
+        ).bindparams(bindparam("now", type_=UTCDateTime())),
+        params,
+    )
+    session.execute(
+        text(
+            """
+            INSERT INTO lot_allocation (debit_entry_id, lot_entry_id, points)
+            SELECT x.id, x.ref_entry_id, -x.points FROM ledger_entry x
+            WHERE x.id > :max_id AND x.kind = 'expire'
+            """
+        ),
+        {"max_id": max_id},
+    )
+    row = session.execute(
+        text(
+            "SELECT COUNT(*), COALESCE(-SUM(points), 0), COUNT(DISTINCT member_id) FROM ledger_entry "
+            "WHERE id > :max_id AND kind = 'expire'"
+        ),
+        {"max_id": max_id},
+    ).one()
+    return ExpiryRun(as_of=now, lots_expired=int(row[0]), points_expired=int(row[1]), members=int(row[2]))
+

@@ -1,0 +1,297 @@
+"""Stores, branches, staff and staff invites (SPEC section 1)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func
+from sqlmodel import select
+
+from crm_cli.db.models import Branch, Member, Staff, StaffInvite, Store
+from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
+from crm_cli.services.common import get_branch, get_staff, new_token, phone, token_hash
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+INVITE_DAYS = 7
+ROLES = ("admin", "staff")
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    slug: str
+    name: str
+    phone: str | None
+    email: str | None
+    link_base: str
+    earn_points: int
+    earn_per: Decimal
+    welcome_points: int
+    expiry_policy: str
+    expiry_months: int | None
+    tiers_enabled: bool
+    tier_cycle_months: int
+    import_max_rows: int
+    branches: int
+    staff: int
+    members: int
+    suspended: bool
+    suspended_reason: str | None
+    created_at: datetime
+    terms: str | None = None
+
+
+def _store_info(session, s: Store, *, with_terms: bool = False) -> StoreInfo:
+    branches = session.exec(select(func.count()).select_from(Branch).where(Branch.store_id == s.id, Branch.closed_at.is_(None))).one()
+    staff = session.exec(select(func.count()).select_from(Staff).where(Staff.store_id == s.id, Staff.active.is_(True))).one()
+    members = session.exec(select(func.count()).select_from(Member).where(Member.store_id == s.id, Member.registered_at.is_not(None))).one()
+    return StoreInfo(
+        slug=s.slug, name=s.name, phone=s.phone, email=s.email, link_base=s.link_base,
+        earn_points=s.earn_points, earn_per=s.earn_per, welcome_points=s.welcome_points,
+        expiry_policy=s.expiry_policy, expiry_months=s.expiry_months,
+        tiers_enabled=s.tiers_enabled, tier_cycle_months=s.tier_cycle_months,
+        import_max_rows=s.import_max_rows, branches=branches, staff=staff, members=members,
+        suspended=s.suspended_at is not None, suspended_reason=s.suspended_reason,
+        created_at=s.created_at, terms=s.terms if with_terms else None,
+    )
+
+
+def _check_email(email: str | None) -> str | None:
+    if email is None:
+        return None
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+        raise InvalidInput(f"invalid email '{email}'")
+    return email
+
+
+def create_store(session, *, slug: str, name: str, phone_raw: str | None, email: str | None, now: datetime) -> tuple[int, StoreInfo]:
+    if not SLUG_RE.match(slug):
+        raise InvalidInput(f"invalid store slug '{slug}': use 2-63 lowercase letters, digits and dashes")
+    if not name.strip():
+        raise InvalidInput("store name must not be empty")
+    if session.exec(select(Store).where(Store.slug == slug)).first() is not None:
+        raise Conflict(f"store '{slug}' already exists: pick another slug")
+    s = Store(slug=slug, name=name.strip(), phone=phone(phone_raw) if phone_raw else None,
+              email=_check_email(email), created_at=now)
+    session.add(s)
+    session.flush()
+    return s.id, _store_info(session, s)
+
+
+def get_store_row(session, store_id: int) -> Store:
+    s = session.get(Store, store_id)
+    if s is None:
+        raise NotFound("store not found")
+    return s
+
+
+def show_store(session, *, store_id: int) -> StoreInfo:
+    return _store_info(session, get_store_row(session, store_id), with_terms=True)
+
+
+def list_stores(session) -> list[StoreInfo]:
+    rows = session.exec(select(Store).where(Store.purged_at.is_(None)).order_by(Store.slug)).all()
+    return [_store_info(session, s) for s in rows]
+
+
+def store_exists(session, slug: str) -> bool:
+    return session.exec(select(Store.id).where(Store.slug == slug, Store.purged_at.is_(None))).first() is not None
+
+
+def edit_store(session, *, store_id: int, name: str | None = None, phone_raw: str | None = None,
+               email: str | None = None, terms: str | None = None, link_base: str | None = None,
+               import_max_rows: int | None = None, answer_retention_days: int | None = None) -> StoreInfo:
+    s = get_store_row(session, store_id)
+    if name is not None:
+        if not name.strip():
+            raise InvalidInput("store name must not be empty")
+        s.name = name.strip()
+    if phone_raw is not None:
+        s.phone = phone(phone_raw)
+    if email is not None:
+        s.email = _check_email(email)
+    if terms is not None:
+        s.terms = terms
+    if link_base is not None:
+        if not re.match(r"^https?://\S+$", link_base):
+            raise InvalidInput(f"invalid base URL '{link_base}': use http(s)://host/path")
+        s.link_base = link_base.rstrip("/")
+    if import_max_rows is not None:
+        if import_max_rows < 1:
+            raise InvalidInput("import row limit must be at least 1")
+        s.import_max_rows = import_max_rows
+    if answer_retention_days is not None:
+        if answer_retention_days < 1:
+            raise InvalidInput("retention must be at least 1 day")
+        s.answer_retention_days = answer_retention_days
+    session.add(s)
+    session.flush()
+    return _store_info(session, s, with_terms=True)
+
+
+# ---------------------------------------------------------------- branches
+
+
+@dataclass(frozen=True)
+class BranchInfo:
+    name: str
+    status: str
+    staff: int
+    created_at: datetime
+    closed_at: datetime | None
+
+
+def add_branch(session, *, store_id: int, name: str, now: datetime) -> BranchInfo:
+    name = name.strip()
+    if not name:
+        raise InvalidInput("branch name must not be empty")
+    if session.exec(select(Branch).where(Branch.store_id == store_id, Branch.name == name)).first():
+        raise Conflict(f"branch '{name}' already exists in this store")
+    b = Branch(store_id=store_id, name=name, created_at=now)
+    session.add(b)
+    session.flush()
+    return _branch_info(session, b)
+
+
+def _branch_info(session, b: Branch) -> BranchInfo:
+    n = session.exec(select(func.count()).select_from(Staff).where(Staff.branch_id == b.id, Staff.active.is_(True))).one()
+    return BranchInfo(name=b.name, status="closed" if b.closed_at else "open", staff=n, created_at=b.created_at, closed_at=b.closed_at)
+
+
+def list_branches(session, *, store_id: int) -> list[BranchInfo]:
+    rows = session.exec(select(Branch).where(Branch.store_id == store_id).order_by(Branch.name)).all()
+    return [_branch_info(session, b) for b in rows]
+
+
+def rename_branch(session, *, store_id: int, old: str, new: str) -> BranchInfo:
+    b = get_branch(session, store_id, old, open_only=False)
+    new = new.strip()
+    if not new:
+        raise InvalidInput("branch name must not be empty")
+    if session.exec(select(Branch).where(Branch.store_id == store_id, Branch.name == new)).first():
+        raise Conflict(f"branch '{new}' already exists in this store")
+    b.name = new
+    session.add(b)
+    session.flush()
+    return _branch_info(session, b)
+
+
+def close_branch(session, *, store_id: int, name: str, now: datetime) -> BranchInfo:
+    b = get_branch(session, store_id, name, open_only=False)
+    if b.closed_at is not None:
+        raise Conflict(f"branch '{name}' is already closed")
+    active = session.exec(select(func.count()).select_from(Staff).where(Staff.branch_id == b.id, Staff.active.is_(True))).one()
+    if active:
+        raise Conflict(f"branch '{name}' still has {active} active staff: move or deactivate them first")
+    b.closed_at = now
+    session.add(b)
+    session.flush()
+    return _branch_info(session, b)
+
+
+# ---------------------------------------------------------------- staff
+
+
+@dataclass(frozen=True)
+class Invite:
+    token: str
+    link: str
+    branch: str
+    role: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class StaffInfo:
+    name: str
+    phone: str
+    role: str
+    branch: str
+    active: bool
+    created_at: datetime
+
+
+def invite_staff(session, *, store_id: int, branch: str, role: str, now: datetime, valid_days: int = INVITE_DAYS) -> Invite:
+    if role not in ROLES:
+        raise InvalidInput(f"invalid role '{role}': use admin or staff")
+    if valid_days < 1:
+        raise InvalidInput("an invite must be valid for at least 1 day")
+    b = get_branch(session, store_id, branch)
+    token, digest = new_token()
+    inv = StaffInvite(store_id=store_id, branch_id=b.id, role=role, token_hash=digest,
+                      created_at=now, expires_at=now + timedelta(days=valid_days))
+    session.add(inv)
+    session.flush()
+    store = get_store_row(session, store_id)
+    return Invite(token=token, link=f"{store.link_base}/{store.slug}/staff/join?token={token}",
+                  branch=b.name, role=role, expires_at=inv.expires_at)
+
+
+def join_staff(session, *, token: str, name: str, phone_raw: str, now: datetime) -> tuple[int, StaffInfo]:
+    """Accept an invite (single use). Returns the store id and the new staff member."""
+    token = token.strip()
+    if "token=" in token:  # the whole link was pasted
+        token = token.split("token=", 1)[1].split("&", 1)[0]
+    inv = session.exec(select(StaffInvite).where(StaffInvite.token_hash == token_hash(token))).first()
+    if inv is None:
+        raise NotFound("invite token not recognised: ask the store admin for a new invite")
+    if inv.used_at is not None:
+        raise Conflict("this invite has already been used: ask the store admin for a new invite")
+    if inv.expires_at <= now:
+        raise Conflict(f"this invite expired on {inv.expires_at:%Y-%m-%d %H:%M} UTC: ask the store admin for a new invite")
+    if not name.strip():
+        raise InvalidInput("staff name must not be empty")
+    p = phone(phone_raw)
+    if session.exec(select(Staff).where(Staff.store_id == inv.store_id, Staff.phone == p)).first():
+        raise Conflict(f"{phone_raw} is already staff in this store")
+    b = session.get(Branch, inv.branch_id)
+    if b is None or b.closed_at is not None:
+        raise Conflict("the invite's branch has been closed: ask the store admin for a new invite")
+    s = Staff(store_id=inv.store_id, branch_id=inv.branch_id, name=name.strip(), phone=p, role=inv.role, created_at=now)
+    session.add(s)
+    session.flush()
+    # single use even under concurrency: only one UPDATE can see used_at IS NULL
+    from sqlalchemy import update
+
+    res = session.execute(
+        update(StaffInvite).where(StaffInvite.id == inv.id, StaffInvite.used_at.is_(None))
+        .values(used_at=now, used_by_staff_id=s.id)
+    )
+    if res.rowcount != 1:
+        raise Conflict("this invite has already been used: ask the store admin for a new invite")
+    return inv.store_id, _staff_info(s, b.name)
+
+
+def _staff_info(s: Staff, branch_name: str) -> StaffInfo:
+    return StaffInfo(name=s.name, phone=s.phone, role=s.role, branch=branch_name, active=s.active, created_at=s.created_at)
+
+
+def list_staff(session, *, store_id: int, include_inactive: bool = False) -> list[StaffInfo]:
+    q = select(Staff, Branch.name).join(Branch, Branch.id == Staff.branch_id).where(Staff.store_id == store_id)
+    if not include_inactive:
+        q = q.where(Staff.active.is_(True))
+    return [_staff_info(s, bn) for s, bn in session.exec(q.order_by(Branch.name, Staff.name)).all()]
+
+
+def move_staff(session, *, store_id: int, phone_raw: str, branch: str) -> StaffInfo:
+    s = get_staff(session, store_id, phone_raw)
+    b = get_branch(session, store_id, branch)
+    s.branch_id = b.id
+    session.add(s)
+    session.flush()
+    return _staff_info(s, b.name)
+
+
+def deactivate_staff(session, *, store_id: int, phone_raw: str, now: datetime) -> StaffInfo:
+    s = get_staff(session, store_id, phone_raw, active_only=False)
+    if not s.active:
+        raise Conflict(f"staff member {phone_raw} is already deactivated")
+    s.active = False
+    s.deactivated_at = now
+    session.add(s)
+    session.flush()
+    b = session.get(Branch, s.branch_id)
+    return _staff_info(s, b.name if b else "")
+

@@ -1,0 +1,44 @@
+"""Test helpers shared by the suite."""
+
+from __future__ import annotations
+
+import json
+
+
+class Cli:
+    """Runs `crm` in-process through Typer's CliRunner against one database."""
+
+    def __init__(self, db_url: str, store: str | None = None):
+        from typer.testing import CliRunner
+
+        self.db_url = db_url
+        self.store = store
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, input: str | None = None, store: str | None = "__default__", fmt: str | None = None):
+        from crm_cli.cli.app import app
+
+        argv = ["--db", self.db_url]
+        s = self.store if store == "__default__" else store
+        if s:
+            argv += ["--store", s]
+        if fmt:
+            argv += ["--format", fmt]
+        argv += [str(a) for a in args]
+        return self.runner.invoke(app, argv, input=input, catch_exceptions=False)
+
+    def ok(self, *args: str, **kw):
+        r = self(*args, **kw)
+        assert r.exit_code == 0, f"crm {' '.join(map(str, args))} exited {r.exit_code}: {r.stderr or r.output}"
+        return r
+
+    def json(self, *args: str, **kw):
+        r = self.ok(*args, fmt="json", **kw)
+        return json.loads(r.stdout)
+
+    def fails(self, code: int, *args: str, **kw):
+        r = self(*args, **kw)
+        assert r.exit_code == code, f"expected exit {code}, got {r.exit_code}: {r.stderr or r.output}"
+        err = r.stderr.strip()
+        assert "Traceback" not in r.output, r.output
+        return err
