@@ -1,9 +1,134 @@
-"""crm form."""
+"""crm form: terms and conditions (versioned), questions, sign-up link."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
 import typer
 
-from crm_cli.cli.context import state  # noqa: F401
+from crm_cli.cli.context import state
+from crm_cli.cli.options import QrOpt
 
 app = typer.Typer(help="Registration form: terms and conditions, questions, sign-up link.", no_args_is_help=True)
+question_app = typer.Typer(help="Questions of the registration form.", no_args_is_help=True)
+app.add_typer(question_app, name="question")
+
+QUESTION_COLUMNS = ["number", "text", "kind", "required", "choices", "retention_days"]
+
+
+@app.command("terms")
+def form_terms(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Option("--file", help="Markdown/text file with the terms and conditions (privacy policy).")],
+) -> None:
+    """Set the terms and conditions members consent to; every change is a new version.
+
+    Example: crm form terms --file TERMS.md
+    """
+    from crm_cli.domain.errors import InvalidInput
+    from crm_cli.services import forms
+
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InvalidInput(f"terms file {file} not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"cannot read terms file {file}: {exc}") from None
+    st = state(ctx)
+    with st.transaction() as tx:
+        info = forms.set_terms(tx.session, store_id=tx.store.id, text=text, now=st.now())
+        tx.audit(f"terms version {info.version}" + ("" if info.changed else " (unchanged)"))
+    if not info.changed:
+        st.info(f"terms unchanged: still version {info.version}")
+    st.render(info)
+
+
+@question_app.command("add")
+def question_add(
+    ctx: typer.Context,
+    text: Annotated[str, typer.Argument(help="The question as members see it.")],
+    kind: Annotated[str, typer.Option("--kind", help="text | choice | multi | date.")],
+    choice: Annotated[Optional[list[str]], typer.Option("--choice", help="A choice VALUE or VALUE:TAG (repeat); the tag is attached to members who pick it.")] = None,
+    required: Annotated[bool, typer.Option("--required", help="Members must answer it to register.")] = False,
+    retention_days: Annotated[Optional[int], typer.Option("--retention-days", help="Delete answers this many days after they were given (maintenance job).")] = None,
+) -> None:
+    """Add a question to the registration form.
+
+    Example: crm form question add "Occupation" --kind choice --choice "office worker:working-age" --choice student
+    """
+    from crm_cli.services import forms
+
+    st = state(ctx)
+    with st.transaction() as tx:
+        q = forms.add_question(
+            tx.session, store_id=tx.store.id, text=text, kind=kind, choices=choice or [], required=required,
+            retention_days=retention_days, now=st.now(),
+        )
+        tx.audit(f"added {q.kind} question #{q.number}: {q.text}")
+    st.render(q if st.fmt == "json" else _question_row(q))
+
+
+@question_app.command("list")
+def question_list(ctx: typer.Context) -> None:
+    """List the questions of the registration form. Example: crm form question list --format json"""
+    from crm_cli.services import forms
+
+    st = state(ctx)
+    with st.reading() as tx:
+        rows = forms.list_questions(tx.session, store_id=tx.store.id)
+    st.render(rows if st.fmt == "json" else [_question_row(q) for q in rows], columns=QUESTION_COLUMNS)
+
+
+def _question_row(q) -> dict:
+    return {
+        "number": q.number, "text": q.text, "kind": q.kind, "required": q.required,
+        "choices": ", ".join(c.value + (f" → {c.tag}" if c.tag else "") for c in q.choices),
+        "retention_days": q.retention_days,
+    }
+
+
+@app.command("show")
+def form_show(ctx: typer.Context) -> None:
+    """Show the registration form: terms version and text, questions, sign-up link.
+
+    Example: crm form show
+    """
+    from crm_cli.services import forms
+
+    st = state(ctx)
+    with st.reading() as tx:
+        info = forms.show_form(tx.session, store_id=tx.store.id)
+    if (st.fmt or "table") == "json":
+        st.render(info)
+        return
+    header = {
+        "terms_version": info.terms_version if info.terms_version else "(none: run `crm form terms --file TERMS.md`)",
+        "terms_updated_at": info.terms_updated_at,
+        "sign_up_link": info.sign_up_link,
+        "questions": len(info.questions),
+    }
+    st.render(header)
+    if info.questions:
+        st.render([_question_row(q) for q in info.questions], columns=QUESTION_COLUMNS, title="Questions")
+    if info.terms and (st.fmt or "table") == "table":
+        typer.echo("\n" + info.terms)
+
+
+@app.command("link")
+def form_link(ctx: typer.Context, qr: QrOpt = None) -> None:
+    """Print the member sign-up link (for the LINE OA Rich Menu) and its QR code.
+
+    Example: crm form link --qr signup.png
+    """
+    from crm_cli.fileio import qr as qrmod
+    from crm_cli.services import forms
+
+    st = state(ctx)
+    with st.reading() as tx:
+        info = forms.sign_up_link(tx.session, store_id=tx.store.id)
+    if info.terms_version is None:
+        st.info("note: the store has no terms yet; members cannot register until `crm form terms --file TERMS.md`")
+    qrmod.show(info.link, png=qr, tty=sys.stdout.isatty() and not st.quiet, echo=lambda m: typer.echo(m, err=True))
+    st.render(info)

@@ -1,0 +1,512 @@
+"""Members: registration (consent, answers, tags, welcome points), profiles, lists, tags, notes, erasure.
+
+A member is the points account of one phone in one store. Points collected before
+registering live on the same row (a phone-only account, ``registered_at`` NULL), so
+registering "merges" them simply by filling in the profile of that row.
+
+Erasure (PDPA) wipes every personal field, tags, answers and delivery addresses, sets
+``phone`` to NULL and gives the row an anonymous id (``anon-<hex>``); ledger entries stay
+for accounting. Welcome points stay "given" for that phone (``welcome_grant`` keeps
+only a hash), so a re-registration after erasure gets no second welcome.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import delete, exists, extract, func, or_, update
+from sqlmodel import select
+
+from crm_cli.db.models import (
+    Branch, FormQuestion, LedgerEntry, LotAllocation, Member, MemberAnswer, MemberTag, Redemption, Store, Tier,
+)
+from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
+from crm_cli.domain.timeutil import bkk_date, start_of_bkk_day
+from crm_cli.services import common
+
+GENDERS = {
+    "male": "male", "m": "male", "ชาย": "male", "man": "male",
+    "female": "female", "f": "female", "หญิง": "female", "woman": "female",
+    "other": "other", "อื่นๆ": "other", "อื่น ๆ": "other", "อื่น": "other",
+    "unspecified": "unspecified", "ไม่ระบุ": "unspecified", "none": "unspecified", "-": "unspecified",
+}
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+_YMD = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+
+
+# ---------------------------------------------------------------- field parsing
+
+
+def parse_gender(raw: str | None) -> str | None:
+    if raw is None or not str(raw).strip():
+        return None
+    g = GENDERS.get(str(raw).strip().casefold())
+    if g is None:
+        raise InvalidInput(f"unknown gender '{raw}': use ชาย/หญิง/อื่นๆ/ไม่ระบุ or male/female/other/M/F")
+    return g
+
+
+def parse_birthday(raw: str | None, *, what: str = "birthday", today: date | None = None) -> date | None:
+    """yyyy-mm-dd or dd/mm/yyyy; a year above 2400 is Buddhist Era (minus 543)."""
+    if raw is None or not str(raw).strip():
+        return None
+    s = str(raw).strip()
+    m = _YMD.match(s)
+    if m:
+        y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    else:
+        m = _DMY.match(s)
+        if not m:
+            raise InvalidInput(f"invalid {what} '{raw}': use YYYY-MM-DD or DD/MM/YYYY (Buddhist-Era years accepted)")
+        d, mo, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    if y > 2400:
+        y -= 543
+    try:
+        out = date(y, mo, d)
+    except ValueError:
+        raise InvalidInput(f"invalid {what} '{raw}': no such date") from None
+    if what == "birthday" and (out.year < 1900 or (today is not None and out > today)):
+        raise InvalidInput(f"invalid birthday '{raw}': it must be between 1900 and today")
+    return out
+
+
+def check_email(raw: str | None) -> str | None:
+    if raw is None or not raw.strip():
+        return None
+    e = raw.strip()
+    if len(e) > 254 or not EMAIL_RE.match(e):
+        raise InvalidInput(f"invalid email '{raw}': expected name@domain.tld")
+    return e
+
+
+def _text(raw: str | None, what: str, limit: int) -> str | None:
+    if raw is None:
+        return None
+    t = " ".join(raw.split()) if what != "address" else raw.strip()
+    if not t:
+        return None
+    if len(t) > limit:
+        raise InvalidInput(f"{what} is longer than {limit} characters")
+    return t
+
+
+def mask_phone(e164: str | None) -> str:
+    """For audit summaries: +66812345678 -> +6681***5678 (the log outlives an erasure)."""
+    if not e164:
+        return "(erased)"
+    return e164[:5] + "***" + e164[-4:]
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    value: str
+
+
+@dataclass(frozen=True)
+class MemberDetail:
+    phone: str | None
+    anon_id: str | None
+    status: str  # registered | phone-only | erased
+    name: str | None
+    gender: str | None
+    birthday: date | None
+    email: str | None
+    address: str | None
+    line_name: str | None
+    tier: str | None
+    points: int
+    tags: list[str]
+    notes: str | None
+    answers: list[Answer]
+    source: str
+    registered_at: datetime | None
+    registered_branch: str | None
+    consent_terms_version: int | None
+    consent_at: datetime | None
+    created_at: datetime
+    last_activity_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Registration:
+    phone: str
+    name: str
+    status: str
+    terms_version: int
+    consent_at: datetime
+    tags: list[str]
+    answers: int
+    merged_points: int  # collected as a phone-only account before registering
+    welcome_points: int
+    points: int
+    tier: str | None
+
+
+@dataclass(frozen=True)
+class MemberListRow:
+    phone: str | None
+    name: str | None
+    status: str
+    tier: str | None
+    points: int
+    tags: list[str]
+    birthday: date | None
+    registered_at: datetime | None
+    last_activity_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TagChange:
+    phone: str
+    tags: list[str]
+    changed: list[str]
+
+
+@dataclass(frozen=True)
+class NoteResult:
+    phone: str
+    notes: str
+
+
+@dataclass(frozen=True)
+class Erasure:
+    anon_id: str
+    points_kept: int
+    ledger_entries_kept: int
+    tags_removed: int
+    answers_removed: int
+    erased_at: datetime
+
+
+def status_of(m: Member) -> str:
+    if m.erased_at is not None:
+        return "erased"
+    return "registered" if m.registered_at is not None else "phone-only"
+
+
+# ---------------------------------------------------------------- registration
+
+
+def register(
+    session,
+    *,
+    store_id: int,
+    phone_raw: str,
+    name: str,
+    accept_terms: bool,
+    now: datetime,
+    gender: str | None = None,
+    birthday: str | None = None,
+    email: str | None = None,
+    address: str | None = None,
+    line_name: str | None = None,
+    answers: list[str] | None = None,
+    branch: str | None = None,
+    actor: str | None = None,
+) -> Registration:
+    from crm_cli.services import forms, ledger
+
+    e164 = common.phone(phone_raw)
+    terms = forms.current_terms(session, store_id)
+    if terms is None:
+        raise Conflict("this store has no terms and conditions to consent to yet: run `crm form terms --file TERMS.md` first")
+    if not accept_terms:
+        raise Conflict(
+            f"registration needs the member's consent to the terms (version {terms.version}, see `crm form show`): "
+            "pass --accept-terms once they accepted"
+        )
+    clean_name = _text(name, "name", 200)
+    if not clean_name:
+        raise InvalidInput("--name must not be empty")
+    g = parse_gender(gender)
+    bday = parse_birthday(birthday, today=bkk_date(now))
+    mail = check_email(email)
+    addr = _text(address, "address", 2000)
+    lname = _text(line_name, "LINE display name", 200)
+    checked = forms.check_answers(session, store_id=store_id, answers=answers or [])
+    branch_id = common.get_branch(session, store_id, branch).id if branch else None
+
+    m = common.get_or_create_account(session, store_id, e164, now=now)
+    common.lock_member(session, m.id)
+    session.refresh(m)
+    if m.registered_at is not None:
+        raise Conflict(f"{phone_raw} is already a registered member: see `crm member show {phone_raw}`")
+    merged = ledger.balance(session, m.id, now)
+    m.registered_at = now
+    m.name, m.gender, m.birthday, m.email, m.address, m.line_display_name = clean_name, g, bday, mail, addr, lname
+    m.source = "form"
+    m.registered_branch_id = branch_id
+    m.consent_terms_version = terms.version
+    m.consent_at = now
+    m.last_activity_at = now
+    session.add(m)
+    tags: list[str] = []
+    for a in checked:
+        for v in a.values:
+            session.add(MemberAnswer(member_id=m.id, question_id=a.question_id, value=v, created_at=now))
+        for t in a.tags:
+            if t not in tags:
+                tags.append(t)
+    session.flush()
+    _add_tags(session, m.id, tags)
+    welcome = _give_welcome(session, store_id=store_id, member_id=m.id, phone=e164, now=now)
+    session.flush()
+    session.refresh(m)
+    return Registration(
+        phone=e164, name=clean_name, status="registered", terms_version=terms.version, consent_at=now,
+        tags=_tags(session, m.id), answers=sum(len(a.values) for a in checked), merged_points=merged,
+        welcome_points=welcome, points=ledger.balance(session, m.id, now), tier=_tier_name(session, m.tier_id),
+    )
+
+
+def _give_welcome(session, *, store_id: int, member_id: int, phone: str, now: datetime) -> int:
+    """Welcome points through the points service (once per phone per store, ever)."""
+    from crm_cli.services import points
+
+    store = session.get(Store, store_id)
+    res = points.give_welcome(session, store=store, member_id=member_id, phone=phone, now=now)
+    if res is None:
+        return 0
+    if isinstance(res, int):
+        return res
+    if getattr(res, "duplicate", False):
+        return 0
+    return int(getattr(res, "points", 0) or 0)
+
+
+# ---------------------------------------------------------------- show
+
+
+def _tier_name(session, tier_id: int | None) -> str | None:
+    if tier_id is None:
+        return None
+    t = session.get(Tier, tier_id)
+    return t.name if t else None
+
+
+def _tags(session, member_id: int) -> list[str]:
+    return list(session.exec(select(MemberTag.tag).where(MemberTag.member_id == member_id).order_by(MemberTag.tag)).all())
+
+
+def _add_tags(session, member_id: int, tags: list[str]) -> list[str]:
+    have = set(_tags(session, member_id))
+    added = [t for t in tags if t not in have]
+    for t in added:
+        session.add(MemberTag(member_id=member_id, tag=t))
+    session.flush()
+    return added
+
+
+def show_member(session, *, store_id: int, phone_raw: str, now: datetime) -> MemberDetail:
+    from crm_cli.services import ledger
+
+    m = common.get_member(session, store_id, phone_raw)
+    answers = session.exec(
+        select(FormQuestion.text, MemberAnswer.value)
+        .join(FormQuestion, FormQuestion.id == MemberAnswer.question_id)
+        .where(MemberAnswer.member_id == m.id)
+        .order_by(FormQuestion.position, MemberAnswer.id)
+    ).all()
+    grouped: dict[str, list[str]] = {}
+    for q, v in answers:
+        grouped.setdefault(q, []).append(v)
+    branch = session.get(Branch, m.registered_branch_id).name if m.registered_branch_id else None
+    return MemberDetail(
+        phone=m.phone, anon_id=m.anon_id, status=status_of(m), name=m.name, gender=m.gender, birthday=m.birthday,
+        email=m.email, address=m.address, line_name=m.line_display_name, tier=_tier_name(session, m.tier_id),
+        points=ledger.balance(session, m.id, now), tags=_tags(session, m.id), notes=m.notes,
+        answers=[Answer(question=q, value=", ".join(vs)) for q, vs in grouped.items()], source=m.source,
+        registered_at=m.registered_at, registered_branch=branch, consent_terms_version=m.consent_terms_version,
+        consent_at=m.consent_at, created_at=m.created_at, last_activity_at=m.last_activity_at,
+    )
+
+
+# ---------------------------------------------------------------- list (set-based)
+
+
+@dataclass(frozen=True)
+class MemberFilter:
+    tier: str | None = None
+    tag: str | None = None
+    min_points: int | None = None
+    birthday_month: int | None = None
+    registered: bool | None = None  # True: registered only; False: phone-only only
+    active_since: date | None = None  # last activity on or after this Bangkok day
+    inactive_since: date | None = None  # no activity on or after this Bangkok day
+
+
+def balances_subquery(store_id: int, now: datetime):
+    """member_id -> points left in unexpired lots, for every member of the store, in one query."""
+    lot = LedgerEntry.__table__.alias("lot")
+    used = (
+        select(LotAllocation.lot_entry_id.label("lot_id"), func.sum(LotAllocation.points).label("used"))
+        .join(lot, lot.c.id == LotAllocation.lot_entry_id)
+        .where(lot.c.store_id == store_id, lot.c.points > 0)
+        .group_by(LotAllocation.lot_entry_id)
+        .subquery("used")
+    )
+    return (
+        select(
+            LedgerEntry.member_id.label("member_id"),
+            func.sum(LedgerEntry.points - func.coalesce(used.c.used, 0)).label("points"),
+        )
+        .join(used, used.c.lot_id == LedgerEntry.id, isouter=True)
+        .where(
+            LedgerEntry.store_id == store_id, LedgerEntry.points > 0,
+            or_(LedgerEntry.expires_at.is_(None), LedgerEntry.expires_at > now),
+        )
+        .group_by(LedgerEntry.member_id)
+        .subquery("bal")
+    )
+
+
+def member_query(session, *, store_id: int, now: datetime, flt: MemberFilter, columns: list):
+    """SELECT <columns> FROM member LEFT JOIN balances LEFT JOIN tier, filtered; returns (query, bal)."""
+    bal = balances_subquery(store_id, now)
+    points = func.coalesce(bal.c.points, 0)
+    q = (
+        select(*columns(bal, points))
+        .select_from(Member)
+        .join(bal, bal.c.member_id == Member.id, isouter=True)
+        .join(Tier, Tier.id == Member.tier_id, isouter=True)
+        .where(Member.store_id == store_id, Member.erased_at.is_(None))
+    )
+    if flt.tier:
+        tid = session.exec(select(Tier.id).where(Tier.store_id == store_id, Tier.name == flt.tier)).first()
+        if tid is None:
+            raise NotFound(f"tier '{flt.tier}' not found: see `crm tier list`")
+        q = q.where(Member.tier_id == tid)
+    if flt.tag:
+        q = q.where(exists().where(MemberTag.member_id == Member.id, MemberTag.tag == flt.tag))
+    if flt.min_points is not None:
+        q = q.where(points >= flt.min_points)
+    if flt.birthday_month is not None:
+        if not 1 <= flt.birthday_month <= 12:
+            raise InvalidInput("--birthday-month must be 1 to 12")
+        q = q.where(extract("month", Member.birthday) == flt.birthday_month)
+    if flt.registered is True:
+        q = q.where(Member.registered_at.is_not(None))
+    elif flt.registered is False:
+        q = q.where(Member.registered_at.is_(None))
+    if flt.active_since is not None:
+        q = q.where(Member.last_activity_at >= start_of_bkk_day(flt.active_since))
+    if flt.inactive_since is not None:
+        q = q.where(or_(Member.last_activity_at.is_(None), Member.last_activity_at < start_of_bkk_day(flt.inactive_since)))
+    return q.order_by(Member.id)
+
+
+def tags_for(session, member_ids: list[int]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for i in range(0, len(member_ids), 5000):
+        chunk = member_ids[i:i + 5000]
+        for mid, tag in session.exec(
+            select(MemberTag.member_id, MemberTag.tag).where(MemberTag.member_id.in_(chunk)).order_by(MemberTag.tag)
+        ).all():
+            out.setdefault(mid, []).append(tag)
+    return out
+
+
+def list_members(session, *, store_id: int, now: datetime, flt: MemberFilter, limit: int | None = None) -> list[MemberListRow]:
+    q = member_query(
+        session, store_id=store_id, now=now, flt=flt,
+        columns=lambda bal, points: [
+            Member.id, Member.phone, Member.name, Member.registered_at, Tier.name.label("tier"), points.label("points"),
+            Member.birthday, Member.last_activity_at,
+        ],
+    )
+    if limit:
+        q = q.limit(limit)
+    rows = session.exec(q).all()
+    tags = tags_for(session, [r.id for r in rows])
+    return [
+        MemberListRow(
+            phone=r.phone, name=r.name, status="registered" if r.registered_at else "phone-only", tier=r.tier,
+            points=int(r.points), tags=tags.get(r.id, []), birthday=r.birthday, registered_at=r.registered_at,
+            last_activity_at=r.last_activity_at,
+        )
+        for r in rows
+    ]
+
+
+# ---------------------------------------------------------------- tags, notes
+
+
+def tag_member(session, *, store_id: int, phone_raw: str, tags: list[str]) -> TagChange:
+    from crm_cli.services.forms import normalize_tag
+
+    m = common.get_member(session, store_id, phone_raw)
+    wanted: list[str] = []
+    for t in tags:
+        n = normalize_tag(t)
+        if n not in wanted:
+            wanted.append(n)
+    added = _add_tags(session, m.id, wanted)
+    return TagChange(phone=m.phone, tags=_tags(session, m.id), changed=added)
+
+
+def untag_member(session, *, store_id: int, phone_raw: str, tags: list[str]) -> TagChange:
+    from crm_cli.services.forms import normalize_tag
+
+    m = common.get_member(session, store_id, phone_raw)
+    names = [normalize_tag(t) for t in tags]
+    have = set(_tags(session, m.id))
+    removed = [t for t in dict.fromkeys(names) if t in have]
+    if removed:
+        session.execute(delete(MemberTag).where(MemberTag.member_id == m.id, MemberTag.tag.in_(removed)))
+        session.flush()
+    return TagChange(phone=m.phone, tags=_tags(session, m.id), changed=removed)
+
+
+def add_note(session, *, store_id: int, phone_raw: str, text: str, now: datetime, actor: str | None = None) -> NoteResult:
+    """Append a dated line to the member's notes."""
+    m = common.get_member(session, store_id, phone_raw)
+    body = " ".join((text or "").split())
+    if not body:
+        raise InvalidInput("the note is empty")
+    if len(body) > 2000:
+        raise InvalidInput("a note is limited to 2000 characters")
+    line = f"{bkk_date(now).isoformat()}{' ' + actor if actor else ''}: {body}"
+    m.notes = f"{m.notes}\n{line}" if m.notes else line
+    session.add(m)
+    session.flush()
+    return NoteResult(phone=m.phone, notes=m.notes)
+
+
+# ---------------------------------------------------------------- erasure
+
+
+def forget_member(session, *, store_id: int, phone_raw: str, now: datetime) -> Erasure:
+    """PDPA erasure: wipe personal data, keep the ledger under an anonymous id."""
+    from crm_cli.services import ledger
+
+    m = common.get_member(session, store_id, phone_raw)
+    common.lock_member(session, m.id)
+    tags = session.execute(delete(MemberTag).where(MemberTag.member_id == m.id)).rowcount or 0
+    answers = session.execute(delete(MemberAnswer).where(MemberAnswer.member_id == m.id)).rowcount or 0
+    session.execute(update(Redemption).where(Redemption.member_id == m.id).values(address=None))
+    anon = "anon-" + secrets.token_hex(8)
+    m.phone = None
+    m.anon_id = anon
+    m.name = m.gender = m.birthday = m.email = m.address = m.line_display_name = m.notes = None
+    m.erased_at = now
+    session.add(m)
+    session.flush()
+    entries = session.exec(select(func.count()).select_from(LedgerEntry).where(LedgerEntry.member_id == m.id)).one()
+    return Erasure(
+        anon_id=anon, points_kept=ledger.balance(session, m.id, now), ledger_entries_kept=int(entries),
+        tags_removed=int(tags), answers_removed=int(answers), erased_at=now,
+    )
+
+
+__all__ = [
+    "MemberFilter", "register", "show_member", "list_members", "tag_member", "untag_member", "add_note",
+    "forget_member", "parse_gender", "parse_birthday", "check_email", "mask_phone",
+]
