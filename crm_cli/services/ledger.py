@@ -79,6 +79,39 @@ def _existing(session, store_id: int, idem: tuple[str, str] | None, fp: str | No
     return row
 
 
+def replay(session, store_id: int, idem: tuple[str, str] | None, fp: str | None) -> LedgerEntry | None:
+    """The entry already written under this idempotency key, if any.
+
+    Raises Conflict when the key was used for a request with a different fingerprint
+    (another amount or phone): a reused key is never silently accepted.
+    """
+    return _existing(session, store_id, idem, fp)
+
+
+def _insert_once(session, store_id: int, entry: LedgerEntry, idem, fp) -> LedgerEntry | None:
+    """Insert ``entry``; when a concurrent transaction committed the same key first, return that one.
+
+    The insert runs in a savepoint so a unique-key race (PostgreSQL: two sessions with
+    the same key) leaves the outer transaction usable.
+    """
+    if idem is None:
+        session.add(entry)
+        session.flush()
+        return None
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        with session.begin_nested():
+            session.add(entry)
+            session.flush()
+    except IntegrityError:
+        other = _existing(session, store_id, idem, fp)
+        if other is None:
+            raise
+        return other
+    return None
+
+
 def lots(session, member_id: int, now: datetime, *, include_expired: bool = False) -> list[Lot]:
     """Lots with points left, in spending order: soonest-expiring first, never-expiring last."""
     alloc = (
@@ -159,8 +192,9 @@ def credit(
     )
     if points == 0 and idem is None:
         return Posted(0, kind, 0, None, duplicate=False)
-    session.add(entry)
-    session.flush()
+    other = _insert_once(session, store.id, entry, idem, fp)
+    if other is not None:
+        return Posted(other.id, other.kind, other.points, other.expires_at, duplicate=True)
     settled = 0
     if settle_debt and points > 0:
         debt = outstanding_debt(session, member_id)
@@ -223,8 +257,9 @@ def debit(
         idem_source=idem[0] if idem else None, idem_key=idem[1] if idem else None, fingerprint=fp,
         ref_entry_id=ref_entry_id, actor=actor,
     )
-    session.add(entry)
-    session.flush()
+    other = _insert_once(session, store_id, entry, idem, fp)
+    if other is not None:
+        return Posted(other.id, other.kind, other.points, None, duplicate=True)
     left = take
     allocs = []
     for lot in available:
@@ -253,57 +288,69 @@ class ExpiryRun:
     lots_expired: int
     points_expired: int
     members: int
+    #: (store_id, lots, points, members) for each store that had something expire
+    by_store: tuple[tuple[int, int, int, int], ...] = ()
 
 
 def expire(session, *, now: datetime, store_id: int | None = None, actor: str | None = None) -> ExpiryRun:
     """Write one ``expire`` entry per lot that expired at or before ``now`` with points left.
 
-    Set-based (three statements, no per-lot loop); idempotent: a lot that already has
-    its expire entry, or nothing left, is skipped. The entry is dated at the lot's
+    Set-based: one INSERT ... SELECT writes the expire entries (RETURNING them), one
+    batched Core insert writes their allocations; no per-lot query. Idempotent: a lot
+    whose remainder is already 0 (spent, or expired by an earlier run) is skipped, and
+    the key ('expire', lot id) is unique per store. The entry is dated at the lot's
     expiry instant, so running late or twice gives the same ledger.
+
+    On PostgreSQL the accounts concerned are locked first, in id order, with the same
+    row lock spenders take (``common.lock_member``): a spend and the job never
+    interleave, so no point is both spent and expired.
     """
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        # spenders lock their member row and write allocations; block them for the job
-        session.execute(text("LOCK TABLE lot_allocation IN EXCLUSIVE MODE"))
-    params = {"now": now, "actor": actor}
+    params: dict = {"now": now}
     store_cond = ""
     if store_id is not None:
         store_cond = "AND e.store_id = :store_id"
         params["store_id"] = store_id
-    max_id = session.execute(text("SELECT COALESCE(MAX(id), 0) FROM ledger_entry")).scalar_one()
-    session.execute(
+    due = f"""
+        FROM ledger_entry e
+        WHERE e.points > 0 AND e.expires_at IS NOT NULL AND e.expires_at <= :now {store_cond}
+          AND e.points > COALESCE((SELECT SUM(a.points) FROM lot_allocation a WHERE a.lot_entry_id = e.id), 0)
+    """
+    now_param = bindparam("now", type_=UTCDateTime())
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text(f"SELECT m.id FROM member m WHERE m.id IN (SELECT e.member_id {due}) ORDER BY m.id FOR UPDATE")
+            .bindparams(now_param),
+            params,
+        )
+    rows = session.execute(
         text(
             f"""
             INSERT INTO ledger_entry (store_id, member_id, kind, points, debt, expires_at, created_at, channel,
                                       reason, idem_source, idem_key, ref_entry_id, actor)
-            SELECT e.store_id, e.member_id, 'expire', -(e.points - COALESCE(u.used, 0)), 0, NULL, e.expires_at,
-                   'system', 'points expired', 'expire', CAST(e.id AS VARCHAR(20)), e.id, :actor
-            FROM ledger_entry e
-            LEFT JOIN (SELECT lot_entry_id, SUM(points) AS used FROM lot_allocation GROUP BY lot_entry_id) u
-                   ON u.lot_entry_id = e.id
-            WHERE e.points > 0 AND e.expires_at IS NOT NULL AND e.expires_at <= :now {store_cond}
-              AND e.points - COALESCE(u.used, 0) > 0
+            SELECT e.store_id, e.member_id, 'expire',
+                   -(e.points - COALESCE((SELECT SUM(a.points) FROM lot_allocation a WHERE a.lot_entry_id = e.id), 0)),
+                   0, NULL, e.expires_at, 'system', 'points expired', 'expire', CAST(e.id AS VARCHAR(20)), e.id, :actor
+            {due}
+            RETURNING id, store_id, member_id, ref_entry_id, points
             """
-        ).bindparams(bindparam("now", type_=UTCDateTime())),
-        params,
+        ).bindparams(now_param),
+        {**params, "actor": actor},
+    ).all()
+    allocs = [{"debit_entry_id": r[0], "lot_entry_id": r[3], "points": -int(r[4])} for r in rows]
+    table = LotAllocation.__table__
+    for i in range(0, len(allocs), 5000):
+        session.execute(table.insert(), allocs[i : i + 5000])
+    stats: dict[int, list] = {}
+    for r in rows:
+        st = stats.setdefault(int(r[1]), [0, 0, set()])
+        st[0] += 1
+        st[1] += -int(r[4])
+        st[2].add(int(r[2]))
+    by_store = tuple((sid, v[0], v[1], len(v[2])) for sid, v in sorted(stats.items()))
+    return ExpiryRun(
+        as_of=now,
+        lots_expired=sum(r[1] for r in by_store),
+        points_expired=sum(r[2] for r in by_store),
+        members=sum(r[3] for r in by_store),
+        by_store=by_store,
     )
-    session.execute(
-        text(
-            """
-            INSERT INTO lot_allocation (debit_entry_id, lot_entry_id, points)
-            SELECT x.id, x.ref_entry_id, -x.points FROM ledger_entry x
-            WHERE x.id > :max_id AND x.kind = 'expire'
-            """
-        ),
-        {"max_id": max_id},
-    )
-    row = session.execute(
-        text(
-            "SELECT COUNT(*), COALESCE(-SUM(points), 0), COUNT(DISTINCT member_id) FROM ledger_entry "
-            "WHERE id > :max_id AND kind = 'expire'"
-        ),
-        {"max_id": max_id},
-    ).one()
-    return ExpiryRun(as_of=now, lots_expired=int(row[0]), points_expired=int(row[1]), members=int(row[2]))
-
