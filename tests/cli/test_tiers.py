@@ -1,0 +1,151 @@
+"""crm tier: settings, thresholds, lifting on earn, set-based recalc, history (both databases)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from freezegun import freeze_time
+
+from tests.services.test_tiers_helpers import earn, member
+
+T0 = datetime(2026, 1, 10, 5, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def tiered(shop, uow):
+    with freeze_time("2026-01-01 03:00:00"):
+        shop.ok("tier", "on")
+        shop.ok("tier", "set", "Silver", "--threshold", "100")
+        shop.ok("tier", "set", "Gold", "--threshold", "500", "--benefits", "5% off")
+    return shop
+
+
+def _tiers(cli):
+    return {r["name"]: r for r in cli.json("tier", "list")}
+
+
+def test_set_list_rank_and_update(tiered):
+    tiered.ok("tier", "set", "Bronze", "--threshold", "0")
+    rows = tiered.json("tier", "list")
+    assert [(r["rank"], r["name"], r["threshold"]) for r in rows] == [(1, "Bronze", 0), (2, "Silver", 100), (3, "Gold", 500)]
+    out = tiered.json("tier", "set", "gold", "--threshold", "600")
+    assert out["created"] is False and out["name"] == "Gold" and out["threshold"] == 600
+    assert _tiers(tiered)["Gold"]["benefits"] == "5% off"
+
+
+def test_sixth_tier_and_duplicate_threshold_refused(tiered):
+    err = tiered.fails(4, "tier", "set", "Dup", "--threshold", "100")
+    assert "already has threshold 100" in err
+    for i, th in enumerate((1000, 2000, 3000)):
+        tiered.ok("tier", "set", f"T{i}", "--threshold", str(th))
+    err = tiered.fails(4, "tier", "set", "Sixth", "--threshold", "9000")
+    assert "at most 5 tiers" in err
+    # updating one of the five is still fine
+    tiered.ok("tier", "set", "T2", "--threshold", "3500")
+    assert tiered.fails(5, "tier", "set", "Neg", "--threshold", "-1")
+
+
+def test_cycle_bounds(tiered):
+    assert tiered.json("tier", "cycle", "6")["tier_cycle_months"] == 6
+    assert "1 to 24" in tiered.fails(5, "tier", "cycle", "25")
+    tiered.fails(5, "tier", "cycle", "0")
+
+
+def test_earning_lifts_at_once_and_history(tiered, uow):
+    with uow() as s:
+        member(s, "0811111111", now=T0)
+        earn(s, "0811111111", 120, at=T0)
+    hist = tiered.json("tier", "history", "081-111-1111")
+    assert [(h["old_tier"], h["new_tier"], h["reason"], h["earned_points"]) for h in hist] == [(None, "Silver", "earn", 120)]
+    assert _tiers(tiered)["Silver"]["members"] == 1
+
+
+def test_phone_only_account_gets_no_tier(tiered, uow):
+    with uow() as s:
+        member(s, "0812222222", registered=False, now=T0)
+        earn(s, "0812222222", 900, at=T0)
+    with freeze_time("2026-01-11"):
+        out = tiered.json("tier", "recalc")
+    assert out == []
+    assert _tiers(tiered)["Gold"]["members"] == 0
+
+
+def test_recalc_upgrades_downgrades_idempotent_and_dry_run(tiered, uow):
+    with uow() as s:
+        member(s, "0811111111", now=T0)
+        member(s, "0812222222", now=T0)
+        member(s, "0813333333", now=T0)
+        # earned before tiers could lift (lift=False): recalc must place them
+        earn(s, "0811111111", 600, at=T0, lift=False)
+        earn(s, "0812222222", 150, at=T0, lift=False)
+        earn(s, "0812222222", 50, at=T0, kind="welcome", lift=False)
+        # refunds do not count as earned
+        earn(s, "0813333333", 99, at=T0, lift=False)
+        earn(s, "0813333333", 300, at=T0, kind="refund", lift=False)
+    with freeze_time("2026-02-01 01:00:00"):
+        dry = tiered.json("tier", "recalc", "--dry-run")
+        assert sorted((m["phone"], m["new_tier"]) for m in dry) == [("+66811111111", "Gold"), ("+66812222222", "Silver")]
+        assert tiered.json("tier", "history", "0811111111") == []  # dry run wrote nothing
+        moved = tiered.json("tier", "recalc")
+        assert sorted((m["phone"], m["old_tier"], m["new_tier"], m["direction"]) for m in moved) == [
+            ("+66811111111", None, "Gold", "up"), ("+66812222222", None, "Silver", "up")]
+        assert tiered.json("tier", "recalc") == []  # idempotent
+    # a year later the window (12 months, from 00:00 Bangkok that day) no longer holds T0's points
+    with freeze_time("2027-01-20 01:00:00"):
+        dry = tiered.json("tier", "recalc", "--dry-run", "--as-of", "2027-01-10")
+        assert dry == []  # window starts 2026-01-10 00:00 Bangkok: T0 still inside
+        moved = tiered.json("tier", "recalc")
+        assert sorted((m["phone"], m["old_tier"], m["new_tier"], m["direction"]) for m in moved) == [
+            ("+66811111111", "Gold", None, "down"), ("+66812222222", "Silver", None, "down")]
+        r = tiered("tier", "recalc")
+        assert "0 of 3 member(s) moved" in r.stderr
+    hist = tiered.json("tier", "history", "0811111111")
+    assert [(h["old_tier"], h["new_tier"], h["reason"]) for h in hist] == [(None, "Gold", "recalc"), ("Gold", None, "recalc")]
+    assert hist[0]["earned_points"] == 600 and hist[1]["earned_points"] == 0
+
+
+def test_shorter_cycle_downgrades(tiered, uow):
+    with uow() as s:
+        member(s, "0811111111", now=T0)
+        earn(s, "0811111111", 600, at=T0)
+        earn(s, "0811111111", 120, at=datetime(2026, 5, 1, 5, tzinfo=timezone.utc))
+    tiered.ok("tier", "cycle", "3")
+    with freeze_time("2026-06-01 05:00:00"):
+        moved = tiered.json("tier", "recalc")
+    assert [(m["old_tier"], m["new_tier"], m["earned_points"], m["direction"]) for m in moved] == [("Gold", "Silver", 120, "down")]
+
+
+def test_remove_tier_drops_members_with_history(tiered, uow):
+    with uow() as s:
+        member(s, "0811111111", now=T0)
+        member(s, "0812222222", now=T0)
+        earn(s, "0811111111", 600, at=T0)
+        earn(s, "0812222222", 150, at=T0)
+    with freeze_time("2026-01-15"):
+        tiered.json("tier", "remove", "Gold")
+    rows = _tiers(tiered)
+    assert list(rows) == ["Silver"] and rows["Silver"]["members"] == 2
+    hist = tiered.json("tier", "history", "0811111111")
+    assert [(h["old_tier"], h["new_tier"], h["reason"]) for h in hist][-1] == ("Gold", "Silver", "tier removed")
+    assert len(tiered.json("tier", "history", "0812222222")) == 1  # untouched
+    tiered.fails(3, "tier", "remove", "Gold")
+
+
+def test_off_hides_keeps_history_and_stops_lifting(tiered, uow):
+    with uow() as s:
+        member(s, "0811111111", now=T0)
+        earn(s, "0811111111", 120, at=T0)
+    off = tiered.json("tier", "off")
+    assert off["tiers_enabled"] is False and off["tiers"] == 2
+    r = tiered.ok("tier", "list")
+    assert "off" in r.stderr
+    assert "switched off" in tiered.fails(4, "tier", "recalc")
+    with uow() as s:
+        earn(s, "0811111111", 900, at=T0)  # no lift while off
+    assert len(tiered.json("tier", "history", "0811111111")) == 1
+    tiered.ok("tier", "on")
+    assert _tiers(tiered)["Silver"]["members"] == 1
+    with freeze_time("2026-01-11"):
+        moved = tiered.json("tier", "recalc")
+    assert [(m["old_tier"], m["new_tier"]) for m in moved] == [("Silver", "Gold")]
