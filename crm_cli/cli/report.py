@@ -1,9 +1,177 @@
-"""crm report."""
+"""crm report: summary, liability, expiring."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Optional
+
 import typer
 
-from crm_cli.cli.context import state  # noqa: F401
+from crm_cli.cli.context import state
 
 app = typer.Typer(help="Reports: summary, liability, expiring points.", no_args_is_help=True)
+
+SECTIONS = ("members", "monthly", "rewards", "branches", "staff")
+MONTH_COLS = ["month", "issued", "redeemed", "expired", "reversed", "net", "active_members"]
+REWARD_COLS = ["reward", "kind", "redeemed", "cancelled", "points", "members"]
+BRANCH_COLS = ["branch", "issued", "redeemed", "spend", "transactions", "members"]
+STAFF_COLS = ["staff", "phone", "branch", "issued", "redeemed", "spend", "transactions"]
+BUCKET_COLS = ["expires", "points", "members", "lots", "value", "deferred"]
+EXPIRING_COLS = ["phone", "name", "registered", "points", "expires_on", "balance"]
+
+
+def _section_cb(value: Optional[str]) -> Optional[str]:
+    if value is not None and value not in SECTIONS:
+        raise typer.BadParameter(f"must be one of: {', '.join(SECTIONS)}")
+    return value
+
+
+def _emit_sections(st, sections: list[tuple[str, object, list[str] | None]]) -> None:
+    """Several tables one after another; csv blocks are separated by a blank line and a '# name' line."""
+    import sys
+
+    fmt = st.fmt or "table"
+    for i, (name, rows, cols) in enumerate(sections):
+        if fmt == "csv":
+            if len(sections) > 1:
+                sys.stdout.write(("\n" if i else "") + f"# {name}\n")
+        elif fmt in ("plain", "markdown"):
+            sys.stdout.write(("\n" if i else "") + (f"## {name}\n\n" if fmt == "markdown" else f"{name}\n"))
+        st.render(rows, columns=cols, title=name.replace("_", " ").capitalize() if fmt == "table" else None)
+        sys.stdout.flush()
+
+
+@app.command("summary")
+def report_summary(
+    ctx: typer.Context,
+    date_from: Annotated[Optional[str], typer.Option("--from", help="First Bangkok day (YYYY-MM-DD); default: the 1st of the month 11 months ago.")] = None,
+    date_to: Annotated[Optional[str], typer.Option("--to", help="Last Bangkok day, inclusive (YYYY-MM-DD); default: today.")] = None,
+    section: Annotated[Optional[str], typer.Option("--section", help="Only one table: members|monthly|rewards|branches|staff.", callback=_section_cb)] = None,
+    chart: Annotated[bool, typer.Option("--chart/--no-chart", help="Bar charts of the monthly series under the table view.")] = True,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Also write a chart image of the monthly series (PNG).", dir_okay=False)] = None,
+) -> None:
+    """Members, points issued / redeemed / expired per Bangkok month, active members, redemptions by reward, per branch and per staff. Example: crm report summary --from 2026-01-01 --to 2026-06-30 --out summary.png"""
+    from crm_cli.domain.errors import InvalidInput
+    from crm_cli.domain.timeutil import parse_day
+    from crm_cli.services import reports
+
+    st = state(ctx)
+    if out is not None and out.suffix.lower() != ".png":
+        raise InvalidInput(f"--out {out}: the chart image must be a .png file")
+    d_from = parse_day(date_from) if date_from else None
+    d_to = parse_day(date_to) if date_to else None
+    with st.reading() as tx:
+        rep = reports.summary(tx.session, store_id=tx.store.id, store_slug=tx.store.slug, now=st.now(),
+                              date_from=d_from, date_to=d_to)
+    fmt = st.fmt or "table"
+    if out is not None:
+        from crm_cli.fileio.charts import write_png
+
+        months = [m.month for m in rep.monthly]
+        write_png(out, title=f"{rep.store}: points per month, {rep.date_from} to {rep.date_to}", months=months,
+                  series={"issued": [m.issued for m in rep.monthly], "redeemed": [m.redeemed for m in rep.monthly],
+                          "expired": [m.expired for m in rep.monthly]},
+                  line=("active members", [m.active_members for m in rep.monthly]))
+        st.info(f"chart written to {out}")
+    sections = [
+        ("members", rep.members, None),
+        ("monthly", rep.monthly + [rep.totals], MONTH_COLS),
+        ("rewards", rep.rewards, REWARD_COLS),
+        ("branches", rep.branches, BRANCH_COLS),
+        ("staff", rep.staff, STAFF_COLS),
+    ]
+    if section:
+        sections = [s for s in sections if s[0] == section]
+        if fmt == "json":
+            st.render(sections[0][1] if section != "monthly" else rep.monthly)
+            return
+    elif fmt == "json":
+        st.render(rep)
+        return
+    if fmt == "table":
+        typer.echo(f"{rep.store}: {rep.date_from} to {rep.date_to} (Bangkok days)")
+    _emit_sections(st, sections)
+    if fmt == "table" and chart and (section in (None, "monthly")):
+        from crm_cli.fileio.charts import terminal_bars
+
+        for name in ("issued", "redeemed", "expired", "active_members"):
+            typer.echo("")
+            title = f"{name.replace('_', ' ').capitalize()} per month" + ("" if name == "active_members" else " (points)")
+            for line in terminal_bars(title, [(m.month, getattr(m, name)) for m in rep.monthly]):
+                typer.echo(line)
+
+
+@app.command("liability")
+def report_liability(
+    ctx: typer.Context,
+    point_value: Annotated[Optional[str], typer.Option("--point-value", help="THB value of one point (default 1.00).")] = None,
+    breakage: Annotated[Optional[str], typer.Option("--breakage", help="Expected breakage to use instead of the observed rate, e.g. 0.2 or 20%.")] = None,
+) -> None:
+    """Outstanding points and their value by expiry month, breakage rate, and deferred revenue (IFRS 15). Example: crm report liability --point-value 0.25"""
+    from crm_cli.domain.points import parse_amount
+    from crm_cli.services import reports
+
+    st = state(ctx)
+    pv = parse_amount(point_value, what="point value") if point_value is not None else None
+    rate = reports.parse_rate(breakage) if breakage is not None else None
+    with st.reading() as tx:
+        rep = reports.liability(tx.session, store_id=tx.store.id, store_slug=tx.store.slug, now=st.now(),
+                                point_value=pv, breakage=rate)
+    fmt = st.fmt or "table"
+    if fmt == "json":
+        st.render(rep)
+        return
+    from dataclasses import asdict
+
+    head = {k: v for k, v in asdict(rep).items() if k != "by_expiry"}
+    _emit_sections(st, [("liability", head, None), ("by_expiry_month", rep.by_expiry, BUCKET_COLS)])
+
+
+def _write_rows(path: Path, rows: list, columns: list[str]) -> None:
+    """Export through the shared spreadsheet writer (formula-safe); csv module as fallback."""
+    from crm_cli.cli.render import to_plain
+
+    plain = [to_plain(r) for r in rows]
+    try:
+        from crm_cli.fileio.spreadsheet import write_table
+    except ImportError:
+        write_table = None
+    if write_table is not None:
+        write_table(path, columns, [[r[c] for c in columns] for r in plain])
+        return
+    import csv
+    import re
+
+    from crm_cli.domain.errors import InvalidInput
+
+    if path.suffix.lower() != ".csv":
+        raise InvalidInput(f"--out {path}: only .csv can be written here")
+
+    def safe(v):
+        if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") and not re.fullmatch(r"[+-][0-9 .]+", v):
+            return "'" + v
+        return v
+
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(columns)
+        for r in plain:
+            w.writerow([safe(r[c]) for c in columns])
+
+
+@app.command("expiring")
+def report_expiring(
+    ctx: typer.Context,
+    days: Annotated[int, typer.Option("--days", "-d", min=0, help="Points whose last valid Bangkok day is within this many days from today.")] = 30,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Also export the list (.csv or .xlsx) for reminders.", dir_okay=False)] = None,
+) -> None:
+    """Members whose points expire within N days, with the points and the last day to use them. Example: crm report expiring --days 30 --out reminders.xlsx"""
+    from crm_cli.services import reports
+
+    st = state(ctx)
+    with st.reading() as tx:
+        rows = reports.expiring(tx.session, store_id=tx.store.id, now=st.now(), days=days)
+    if out is not None:
+        _write_rows(out, rows, EXPIRING_COLS)
+        st.info(f"{len(rows)} member(s) written to {out}")
+    st.render(rows, columns=EXPIRING_COLS)
