@@ -1,0 +1,423 @@
+"""`crm maintenance run`: the nightly jobs, in order, under one lock (SPEC section 8).
+
+Jobs (each idempotent, each in its own transaction, so one failing does not stop
+the others; every run of a job is recorded in ``maintenance_run``):
+
+1. ``expire``       write the expiry entries of lots that expired by as-of
+2. ``tiers``        recalculate tiers of stores with tiers on (daily: the tier
+                    window is rolling, so every day is a cycle boundary)
+3. ``orders``       sync marketplace orders paid up to as-of (active stores)
+4. ``invoices``     issue last month's invoice for every subscribed store
+5. ``suspensions``  suspend stores whose cancelled service ended or whose invoice
+                    is unpaid after its due date (and lift those no longer due)
+6. ``purges``       purge stores 90 days after the last day of the cancellation month
+7. ``retention``    delete registration answers past their retention period
+
+The lock: PostgreSQL ``pg_try_advisory_lock`` on a dedicated connection held for
+the run; SQLite ``flock`` on ``<database file>.maintenance.lock``. Both are
+released by the operating system or the server if the process dies.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable, Iterator
+
+from sqlalchemy import text
+
+from crm_cli.domain.errors import AlreadyRunning, CrmError, InvalidInput
+from crm_cli.domain.timeutil import bkk_date
+
+JOBS = ("expire", "tiers", "orders", "invoices", "suspensions", "purges", "retention")
+CATCH_UP_MONTHS = 24
+PG_LOCK_KEY = 0x43524D01  # "CRM" + 1: fits in 32 bits, so pg_locks shows it as objid
+APP_NAME = "crm-maintenance"
+
+
+# ---------------------------------------------------------------- the lock
+
+
+def lock_file_for(engine) -> str | None:
+    from crm_cli.db.engine import sqlite_file
+
+    path = sqlite_file(engine.url.render_as_string(hide_password=False))
+    return None if path is None else str(path) + ".maintenance.lock"
+
+
+@contextmanager
+def run_lock(engine) -> Iterator[None]:
+    """Hold the maintenance lock for the duration; AlreadyRunning if another process has it."""
+    if engine.dialect.name == "postgresql":
+        with _pg_lock(engine):
+            yield
+        return
+    path = lock_file_for(engine)
+    if path is None:  # in-memory database: one process by definition
+        yield
+        return
+    import fcntl
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            raise AlreadyRunning(f"maintenance is already running (pid {holder}); lock file {path}") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def _pg_lock(engine) -> Iterator[None]:
+    conn = engine.connect()
+    try:
+        conn.execute(text("SELECT set_config('application_name', :n, false)"), {"n": f"{APP_NAME} pid={os.getpid()}"})
+        got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": PG_LOCK_KEY}).scalar()
+        conn.commit()
+        if not got:
+            holder = conn.execute(
+                text(
+                    "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                    "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = :k"
+                ),
+                {"k": PG_LOCK_KEY},
+            ).scalar()
+            conn.commit()
+            pid = holder.split("pid=", 1)[1] if holder and "pid=" in holder else "unknown"
+            raise AlreadyRunning(f"maintenance is already running (pid {pid})")
+        try:
+            yield
+        finally:
+            try:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": PG_LOCK_KEY})
+                conn.execute(text("SELECT set_config('application_name', '', false)"))
+                conn.commit()
+            except Exception:  # the connection is gone: the server released the lock with it
+                conn.invalidate()
+    finally:
+        conn.close()
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class JobResult:
+    job: str
+    status: str  # ok | failed
+    summary: str
+    as_of: datetime
+    started_at: datetime
+    finished_at: datetime
+
+    @property
+    def line(self) -> str:
+        return f"{self.job}: {self.status}: {self.summary}"
+
+
+# ---------------------------------------------------------------- the jobs
+
+
+def _stores(session, *, active_only: bool = False) -> list[tuple[int, str]]:
+    from sqlmodel import select
+
+    from crm_cli.db.models import Store
+
+    q = select(Store.id, Store.slug).where(Store.purged_at.is_(None))
+    if active_only:
+        q = q.where(Store.suspended_at.is_(None))
+    return [(r[0], r[1]) for r in session.exec(q.order_by(Store.slug)).all()]
+
+
+def _per_store(session, items, work: Callable[[int], str | None]) -> tuple[list[str], list[str]]:
+    """Run ``work`` per store in a savepoint: one store failing does not undo the others."""
+    done, failed = [], []
+    for sid, slug in items:
+        try:
+            with session.begin_nested():
+                note = work(sid)
+            if note:
+                done.append(note)
+        except CrmError as exc:
+            failed.append(f"{slug}: {exc.message}")
+        except Exception as exc:  # noqa: BLE001 - reported in the job's summary
+            failed.append(f"{slug}: {exc.__class__.__name__}: {exc}")
+    return done, failed
+
+
+class JobFailed(Exception):
+    pass
+
+
+def _finish(done: list[str], failed: list[str], empty: str) -> str:
+    text_ = "; ".join(done) if done else empty
+    if failed:
+        raise JobFailed(text_ + " | failed: " + "; ".join(failed))
+    return text_
+
+
+def job_expire(session, *, now: datetime, actor: str | None) -> str:
+    from crm_cli.services import ledger
+
+    r = ledger.expire(session, now=now, actor=actor)
+    return f"{r.lots_expired} lots expired, {r.points_expired} points ({r.members} members)"
+
+
+def job_tiers(session, *, now: datetime, actor: str | None) -> str:
+    from sqlmodel import select
+
+    from crm_cli.db.models import Store
+    from crm_cli.services import tiers
+
+    stores = session.exec(
+        select(Store.id, Store.slug).where(Store.purged_at.is_(None), Store.suspended_at.is_(None),
+                                           Store.tiers_enabled.is_(True)).order_by(Store.slug)
+    ).all()
+    if not stores:
+        return "tiers not enabled in any active store"
+    recalc = getattr(tiers, "recalc", None)
+    if recalc is None:
+        return f"tier recalculation is not available in this version ({len(stores)} stores with tiers on)"
+
+    def work(sid: int) -> str:
+        result = recalc(session, store_id=sid, now=now, dry_run=False)
+        summary = getattr(result, "summary", None)
+        return f"{_slug(session, sid)}: {summary if isinstance(summary, str) else 'recalculated'}"
+
+    done, failed = _per_store(session, [(r[0], r[1]) for r in stores], work)
+    return _finish(done, failed, "nothing to do")
+
+
+def _slug(session, store_id: int) -> str:
+    from crm_cli.db.models import Store
+
+    return session.get(Store, store_id).slug
+
+
+def job_orders(session, *, now: datetime, actor: str | None) -> str:
+    from crm_cli.services import orders
+
+    ids = orders.stores_with_pending_orders(session, as_of=now)
+    items = [(sid, _slug(session, sid)) for sid in ids]
+
+    def work(sid: int) -> str:
+        return orders.sync_store(session, store_id=sid, as_of=now, actor=actor).summary
+
+    done, failed = _per_store(session, items, work)
+    return _finish(done, failed, "no orders to sync")
+
+
+def previous_month(now: datetime) -> str:
+    first = bkk_date(now).replace(day=1)
+    last = first - timedelta(days=1)
+    return f"{last.year:04d}-{last.month:02d}"
+
+
+def job_invoices(session, *, now: datetime, actor: str | None) -> str:
+    """Issue every ended month's invoice that is still missing (normally: last month's).
+
+    Months are caught up from the store's first subscription month, at most
+    ``CATCH_UP_MONTHS`` back, so a missed night (or month) is issued late rather than never.
+    """
+    from crm_cli.services import billing
+
+    last = previous_month(now)
+    items = [(sid, _slug(session, sid)) for sid in billing.billable_store_ids(session)]
+
+    def work(sid: int) -> str | None:
+        notes = []
+        for month in billing.missing_invoice_months(session, store_id=sid, until=last, limit=CATCH_UP_MONTHS):
+            v = billing.issue_invoice(session, store_id=sid, month=month, now=now)
+            if v.new:
+                notes.append(f"{v.number} ({month}) {v.total} THB")
+        return f"{_slug(session, sid)}: " + ", ".join(notes) if notes else None
+
+    done, failed = _per_store(session, items, work)
+    return _finish(done, failed, f"no new invoices (up to {last})")
+
+
+def job_suspensions(session, *, now: datetime, actor: str | None) -> str:
+    from crm_cli.services import billing
+
+    def work(sid: int) -> str | None:
+        change = billing.apply_suspension(session, store_id=sid, now=now)
+        if change.action == "unchanged":
+            return None
+        return f"{change.store}: {change.action}" + (f" ({change.reason})" if change.reason else "")
+
+    done, failed = _per_store(session, _stores(session), work)
+    return _finish(done, failed, "no changes")
+
+
+def job_purges(session, *, now: datetime, actor: str | None) -> str:
+    from crm_cli.db.models import Store
+    from crm_cli.services import billing, purge
+
+    today = bkk_date(now)
+
+    def work(sid: int) -> str | None:
+        store = session.get(Store, sid)
+        day = billing.purge_day(session, store, billing.load_events(session, sid))
+        if day is None or today < day:
+            return None
+        result = purge.purge_store(session, store_id=sid, now=now)
+        counts = ", ".join(f"{k} {v}" for k, v in result.counts.items() if v)
+        return f"{result.store}: purged {result.rows} rows" + (f" ({counts})" if counts else "")
+
+    done, failed = _per_store(session, _stores(session), work)
+    return _finish(done, failed, "nothing to purge")
+
+
+def purge_expired_answers(session, *, now: datetime) -> int:
+    """Delete registration answers older than their question's retention period
+    (``form_question.retention_days``, else the store's ``answer_retention_days``)."""
+    from sqlmodel import select
+
+    from crm_cli.db.models import FormQuestion, Store
+
+    deleted = 0
+    for qid, days in session.exec(
+        select(FormQuestion.id, FormQuestion.retention_days).where(FormQuestion.retention_days.is_not(None))
+    ).all():
+        r = session.execute(
+            text("DELETE FROM member_answer WHERE question_id = :q AND created_at < :cut").bindparams(_cut()),
+            {"q": qid, "cut": now - timedelta(days=days)},
+        )
+        deleted += int(r.rowcount or 0)
+    for sid, days in session.exec(
+        select(Store.id, Store.answer_retention_days).where(Store.answer_retention_days.is_not(None),
+                                                            Store.purged_at.is_(None))
+    ).all():
+        r = session.execute(
+            text(
+                "DELETE FROM member_answer WHERE created_at < :cut AND question_id IN "
+                "(SELECT id FROM form_question WHERE store_id = :s AND retention_days IS NULL)"
+            ).bindparams(_cut()),
+            {"s": sid, "cut": now - timedelta(days=days)},
+        )
+        deleted += int(r.rowcount or 0)
+    return deleted
+
+
+def _cut():
+    from sqlalchemy import bindparam
+
+    from crm_cli.db.types import UTCDateTime
+
+    return bindparam("cut", type_=UTCDateTime())
+
+
+def job_retention(session, *, now: datetime, actor: str | None) -> str:
+    from crm_cli.services import members
+
+    fn = getattr(members, "purge_expired_answers", None) or purge_expired_answers
+    result = fn(session, now=now)
+    n = result if isinstance(result, int) else getattr(result, "deleted", result)
+    return f"{n} registration answers past retention deleted"
+
+
+JOB_FUNCS: dict[str, Callable[..., str]] = {
+    "expire": job_expire,
+    "tiers": job_tiers,
+    "orders": job_orders,
+    "invoices": job_invoices,
+    "suspensions": job_suspensions,
+    "purges": job_purges,
+    "retention": job_retention,
+}
+
+
+# ---------------------------------------------------------------- the run
+
+
+def parse_only(raw: list[str] | None) -> list[str]:
+    if not raw:
+        return list(JOBS)
+    wanted = []
+    for part in raw:
+        for name in part.split(","):
+            name = name.strip()
+            if not name:
+                continue
+            if name not in JOBS:
+                raise InvalidInput(f"unknown maintenance job '{name}': use one of {', '.join(JOBS)}")
+            if name not in wanted:
+                wanted.append(name)
+    return [j for j in JOBS if j in wanted]
+
+
+def run(engine, *, as_of: datetime, jobs: list[str], dry_run: bool, actor: str | None,
+        clock: Callable[[], datetime], progress=None) -> list[JobResult]:
+    """Run the jobs in order under the lock; returns one result per job (failures included)."""
+    from crm_cli.db.uow import unit_of_work
+
+    results: list[JobResult] = []
+    with run_lock(engine):
+        for job in jobs:
+            started = clock()
+            try:
+                with unit_of_work(engine, write=True, dry_run=dry_run) as session:
+                    summary = JOB_FUNCS[job](session, now=as_of, actor=actor)
+                status = "ok"
+            except JobFailed as exc:
+                status, summary = "failed", str(exc)
+            except CrmError as exc:
+                status, summary = "failed", exc.message
+            except Exception as exc:  # noqa: BLE001 - one job failing must not stop the others
+                status, summary = "failed", f"{exc.__class__.__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+            if dry_run:
+                summary = f"dry run, rolled back: {summary}"
+            result = JobResult(job, status, summary, as_of, started, clock())
+            results.append(result)
+            if not dry_run:
+                _record(engine, result)
+            if progress is not None:
+                progress.advance(1)
+    return results
+
+
+def _record(engine, result: JobResult) -> None:
+    from crm_cli.db.models import MaintenanceRun
+    from crm_cli.db.uow import unit_of_work
+
+    try:
+        with unit_of_work(engine, write=True) as session:
+            session.add(MaintenanceRun(job=result.job, as_of=result.as_of, started_at=result.started_at,
+                                       finished_at=result.finished_at, status=result.status,
+                                       summary=result.summary[:4000]))
+    except Exception:  # noqa: BLE001 - the summary line on stdout still reports the job
+        pass
+
+
+@dataclass(frozen=True)
+class RunRow:
+    id: int
+    job: str
+    status: str
+    as_of: datetime
+    started_at: datetime
+    finished_at: datetime | None
+    summary: str
+
+
+def history(session, *, limit: int = 50, job: str | None = None) -> list[RunRow]:
+    from sqlmodel import select
+
+    from crm_cli.db.models import MaintenanceRun
+
+    q = select(MaintenanceRun)
+    if job:
+        q = q.where(MaintenanceRun.job == job)
+    q = q.order_by(MaintenanceRun.id.desc()).limit(limit)
+    return [RunRow(r.id, r.job, r.status, r.as_of, r.started_at, r.finished_at, r.summary) for r in session.exec(q).all()]
