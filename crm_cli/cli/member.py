@@ -75,7 +75,14 @@ def member_show(ctx: typer.Context, phone: PhoneArg) -> None:
     st = state(ctx)
     with st.reading() as tx:
         info = members.show_member(tx.session, store_id=tx.store.id, phone_raw=phone, now=st.now())
-    st.render(info)
+    if st.fmt == "json":
+        st.render(info)
+        return
+    import dataclasses
+
+    flat = dataclasses.asdict(info)
+    flat["answers"] = "; ".join(f"{a.question}: {a.value}" for a in info.answers)
+    st.render(flat)
 
 
 @app.command("list")
@@ -170,4 +177,101 @@ def member_forget(ctx: typer.Context, phone: PhoneArg, yes: YesOpt = False) -> N
     with st.transaction() as tx:
         res = members.forget_member(tx.session, store_id=tx.store.id, phone_raw=phone, now=st.now())
         tx.audit(f"erased personal data of a member (now {res.anon_id}; {res.ledger_entries_kept} ledger entries kept)")
+    st.render(res)
+
+
+@app.command("template")
+def member_template(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the template.")] = Path("member-template.xlsx"),
+) -> None:
+    """Write the bulk-import template (phone*, full name*, points*, gender, birthday, email; Thai and English headers).
+
+    Example: crm member template --out member-template.xlsx
+    """
+    from crm_cli.fileio.spreadsheet import write_member_template
+
+    st = state(ctx)
+    path = write_member_template(out)
+    st.info(f"template written to {path}: fill in up to 5,000 rows, then `crm member import {path} --branch NAME`")
+    st.render({"file": str(path)})
+
+
+@app.command("import")
+def member_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="The filled template (.xlsx or .csv, UTF-8 with or without BOM).")],
+    branch: Annotated[str, typer.Option("--branch", "-b", help="Branch the imported members are registered at.")],
+    dry_run: DryRunOpt = False,
+    on_existing: Annotated[str, typer.Option("--on-existing", help="A phone already in the store: error (report it), skip it, or update its profile.")] = "error",
+    max_rows: Annotated[Optional[int], typer.Option("--max-rows", min=1, help="Row cap (default: the store setting, 5,000).")] = None,
+    errors: Annotated[Optional[Path], typer.Option("--errors", help="Also write every bad row to this CSV file.")] = None,
+) -> None:
+    """Import members and their points from a spreadsheet: all rows or nothing.
+
+    Every bad row is reported (row, column, value, reason); nothing is written unless every
+    row is good. Imported points are lots of kind 'import' expiring per the store's policy.
+    Example: crm member import members.xlsx --branch Siam --dry-run
+    """
+    from crm_cli.domain.errors import InvalidInput
+    from crm_cli.services import member_import as svc
+
+    st = state(ctx)
+    now = st.now()
+    with svc.core_transaction(st.engine(), dry_run=dry_run) as conn:
+        store = svc.load_store(conn, slug=st.store_slug_resolved())
+        with st.progress(None, f"importing {file.name}") as bar:
+            outcome = svc.import_members(
+                conn, store=store, path=file, branch=branch, on_existing=on_existing, max_rows=max_rows, now=now,
+                actor=st.actor_name(), dry_run=dry_run, progress=bar,
+            )
+        if outcome.errors:
+            if errors is not None:
+                svc.write_errors(errors, outcome.errors)
+            shown = outcome.errors[:200] if st.fmt in (None, "table") else outcome.errors
+            st.render(shown, columns=ERROR_COLUMNS, title=f"{len(outcome.errors)} problem(s) in {file.name}")
+            more = f" (first 200 shown{'; all in ' + str(errors) if errors else '; --errors FILE.csv writes all'})" if len(shown) < len(outcome.errors) else ""
+            rows_bad = len({e.row for e in outcome.errors})
+            raise InvalidInput(
+                f"{file.name}: {len(outcome.errors)} problem(s) in {rows_bad} of {outcome.rows} row(s){more}; "
+                "nothing was imported: fix the file and run the import again"
+            )
+        s = outcome.summary
+        if not dry_run:
+            svc.audit(
+                conn, store_id=store.id, actor=st.actor_name(), command=st.command, now=now,
+                summary=f"imported {file.name} at {branch}: {s.created} created, {s.updated} updated, "
+                        f"{s.skipped} skipped, {s.points_total} points",
+            )
+    if errors is not None:
+        svc.write_errors(errors, [])
+    if dry_run:
+        st.info("dry run: nothing was written")
+    st.render(s)
+
+
+@app.command("export")
+def member_export(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", "-o", help="FILE.csv or FILE.xlsx.")],
+    tier: TierOpt = None,
+    tag: TagOpt = None,
+    min_points: MinPointsOpt = None,
+    birthday_month: BirthdayMonthOpt = None,
+    registered: RegisteredOpt = None,
+    active_since: ActiveSinceOpt = None,
+    inactive_since: InactiveSinceOpt = None,
+) -> None:
+    """Export members (with the list filters) to CSV or XLSX for analysis; formulas are neutralized.
+
+    Example: crm member export --out members.xlsx --tag vip
+    """
+    from crm_cli.services import exports
+
+    st = state(ctx)
+    flt = _filter(tier, tag, min_points, birthday_month, registered, active_since, inactive_since)
+    with st.reading() as tx:
+        with st.progress(None, f"exporting {out.name}") as bar:
+            res = exports.export_members(tx.session, store_id=tx.store.id, path=out, now=st.now(), flt=flt, progress=bar)
+    st.info(f"{res.rows} member(s) written to {res.file}")
     st.render(res)

@@ -55,6 +55,7 @@ class ImportSummary:
     file: str
     branch: str
     rows: int
+    ignored_columns: list[str]
     created: int
     updated: int
     skipped: int
@@ -153,21 +154,12 @@ def audit(conn, *, store_id: int, actor: str, command: str, summary: str, now: d
 # ---------------------------------------------------------------- reading + validation
 
 
-def _validated(path: Path, *, max_rows: int, advance) -> tuple[list, list[ImportError_], int]:
-    """(good rows, file errors, data rows seen) from the file layer."""
+def _stream(path: Path, *, max_rows: int, today: date, advance, info) -> Iterator:
+    """MemberRow | RowError items from the file layer, streaming (bounded memory)."""
     from crm_cli.fileio import member_rows
 
-    try:
-        rows = member_rows.read_rows(path)
-        result = member_rows.validate_rows(_counting(rows, advance), max_rows=max_rows)
-    except member_rows.BadFile as exc:
-        raise InvalidInput(f"{path.name}: {exc}") from None
-    errors = [ImportError_(row=e.row, column=e.column, value=_s(e.value), message=e.message) for e in result.errors]
-    good = list(result.rows)
-    seen = getattr(result, "total", None)
-    if seen is None:
-        seen = len(good) + len({e.row for e in errors})
-    return good, errors, int(seen)
+    rows = member_rows.read_rows(path, info=info)
+    return member_rows.iter_validated(_counting(rows, advance), max_rows=max_rows, today=today)
 
 
 def _counting(rows: Iterable, advance) -> Iterator:
@@ -180,14 +172,6 @@ def _counting(rows: Iterable, advance) -> Iterator:
             n = 0
     if n:
         advance(n)
-
-
-def _s(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 # ---------------------------------------------------------------- staging
@@ -212,23 +196,15 @@ def _stage_sql(dialect: str) -> tuple[list[str], str]:
     return create, ins
 
 
-def _stage(conn, good: list, dialect: str, advance) -> None:
-    create, ins = _stage_sql(dialect)
-    for sql in create:
-        conn.exec_driver_sql(sql)
-    as_text = dialect != "postgresql"
-    for i in range(0, len(good), BATCH):
-        chunk = good[i:i + BATCH]
-        params = [
-            (
-                r.row, r.phone, r.name, int(r.points), r.gender,
-                (r.birthday.isoformat() if as_text and isinstance(r.birthday, date) else r.birthday),
-                r.email,
-            )
-            for r in chunk
-        ]
-        conn.exec_driver_sql(ins, params)
-        advance(len(chunk))
+def _stage_batch(conn, ins: str, batch: list, as_text: bool) -> None:
+    conn.exec_driver_sql(ins, [
+        (
+            r.row, r.phone, r.name, r.points, r.gender,
+            (r.birthday.isoformat() if as_text and r.birthday is not None else r.birthday),
+            r.email,
+        )
+        for r in batch
+    ])
 
 
 def _drop_stage(conn, dialect: str) -> None:
@@ -272,11 +248,41 @@ def import_members(
     bid = branch_id(conn, store_id=store.id, name=branch)
     advance = progress.advance if progress is not None else (lambda n: None)
 
-    good, errors, seen = _validated(path, max_rows=cap, advance=advance)
-    if seen == 0 and not errors:
-        raise InvalidInput(f"{path.name} has no member rows below the header")
+    from crm_cli.fileio.member_rows import MemberRow, ReadInfo
+    from crm_cli.domain.timeutil import bkk_date
+
     dialect = conn.dialect.name
-    _stage(conn, good, dialect, advance)
+    create, ins = _stage_sql(dialect)
+    for sql in create:
+        conn.exec_driver_sql(sql)
+    as_text = dialect != "postgresql"
+    info = ReadInfo()
+    errors: list[ImportError_] = []
+    batch: list = []
+    good = 0
+    last_bad = None
+    bad_rows = 0
+    try:
+        for item in _stream(path, max_rows=cap, today=bkk_date(now), advance=advance, info=info):
+            if item.__class__ is MemberRow:
+                batch.append(item)
+                good += 1
+                if len(batch) >= BATCH:
+                    _stage_batch(conn, ins, batch, as_text)
+                    batch = []
+            else:
+                errors.append(ImportError_(row=item.row, column=item.column, value=item.value, message=item.message))
+                if item.row != last_bad:
+                    bad_rows += 1
+                    last_bad = item.row
+    except InvalidInput as exc:  # BadFile: the file as a whole
+        raise InvalidInput(str(exc)) from None
+    if batch:
+        _stage_batch(conn, ins, batch, as_text)
+    del batch
+    seen = good + bad_rows
+    if seen == 0:
+        raise InvalidInput(f"{path.name} has no member rows below the header: fill in the template first")
     sid = {"sid": store.id}
     conn.execute(
         text(
@@ -296,7 +302,7 @@ def import_members(
             ))
     if errors:
         _drop_stage(conn, dialect)
-        errors.sort(key=lambda e: (e.row, e.column))
+        errors.sort(key=lambda e: e.row)  # stable: file order within a row
         return ImportOutcome(summary=None, errors=errors, rows=seen)
 
     exp = lot_expires_at(store.expiry_policy, store.expiry_months, now)
@@ -356,7 +362,7 @@ def import_members(
     )
     _drop_stage(conn, dialect)
     summary = ImportSummary(
-        file=path.name, branch=branch, rows=seen, created=int(created),
+        file=path.name, branch=branch, rows=seen, created=int(created), ignored_columns=list(info.ignored),
         updated=int(updated) if on_existing == "update" else 0,
         skipped=len(existing) if on_existing == "skip" else 0,
         points_total=int(total), expires_at=exp, dry_run=dry_run,

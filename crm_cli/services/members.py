@@ -257,7 +257,7 @@ def register(
                 tags.append(t)
     session.flush()
     _add_tags(session, m.id, tags)
-    welcome = _give_welcome(session, store_id=store_id, member_id=m.id, phone=e164, now=now)
+    welcome = _give_welcome(session, store_id=store_id, member_id=m.id, phone=e164, now=now, actor=actor)
     session.flush()
     session.refresh(m)
     return Registration(
@@ -267,19 +267,12 @@ def register(
     )
 
 
-def _give_welcome(session, *, store_id: int, member_id: int, phone: str, now: datetime) -> int:
+def _give_welcome(session, *, store_id: int, member_id: int, phone: str, now: datetime, actor: str | None) -> int:
     """Welcome points through the points service (once per phone per store, ever)."""
     from crm_cli.services import points
 
-    store = session.get(Store, store_id)
-    res = points.give_welcome(session, store=store, member_id=member_id, phone=phone, now=now)
-    if res is None:
-        return 0
-    if isinstance(res, int):
-        return res
-    if getattr(res, "duplicate", False):
-        return 0
-    return int(getattr(res, "points", 0) or 0)
+    res = points.give_welcome(session, store=session.get(Store, store_id), member_id=member_id, phone=phone, now=now, actor=actor)
+    return res.points if res.given else 0
 
 
 # ---------------------------------------------------------------- show
