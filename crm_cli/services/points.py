@@ -218,8 +218,9 @@ def give_welcome(session, *, store, member_id: int, phone: str, now: datetime, a
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    res = session.execute(insert(table).values(**values).on_conflict_do_nothing(index_elements=["store_id", "phone_hash"]))
-    if res.rowcount != 1:
+    stmt = insert(table).values(**values).on_conflict_do_nothing(index_elements=["store_id", "phone_hash"])
+    inserted = session.execute(stmt.returning(table.c.id)).first()
+    if inserted is None:
         return WelcomeResult(False, 0, 0, None, "welcome points were already given to this phone number")
     common.lock_member(session, member_id)
     posted = ledger.credit(
