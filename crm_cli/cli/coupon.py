@@ -1,9 +1,44 @@
-"""crm coupon."""
+"""crm coupon: use at the counter, cancel."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from crm_cli.cli.context import state  # noqa: F401
+from crm_cli.cli.context import state
+from crm_cli.cli.options import BranchOpt, StaffOpt
 
 app = typer.Typer(help="In-store coupons: use at the counter, cancel.", no_args_is_help=True)
+
+CodeArg = Annotated[str, typer.Argument(help="Coupon code (case, spaces and dashes are ignored).")]
+
+
+@app.command("use")
+def coupon_use(ctx: typer.Context, code: CodeArg, staff: StaffOpt = None, branch: BranchOpt = None) -> None:
+    """Mark an in-store coupon used (any branch of the store; branch and staff are recorded).
+
+    Example: crm coupon use K7QW-M3PX --staff 089-123-4567
+    """
+    from crm_cli.services import rewards
+
+    st = state(ctx)
+    with st.transaction() as tx:
+        info = rewards.use_coupon(tx.session, store_id=tx.store.id, code=code, now=st.now(), staff=staff, branch=branch)
+        tx.audit(f"coupon {info.code} used ({info.reward})")
+    st.render(info)
+
+
+@app.command("cancel")
+def coupon_cancel(ctx: typer.Context, code: CodeArg) -> None:
+    """Cancel an unused coupon: the points come back as a refund entry and the stock is returned.
+
+    Example: crm coupon cancel K7QWM3PX
+    """
+    from crm_cli.services import rewards
+
+    st = state(ctx)
+    with st.transaction() as tx:
+        info = rewards.cancel_coupon(tx.session, store_id=tx.store.id, code=code, now=st.now(), actor=st.actor_name())
+        tx.audit(f"coupon {info.code} cancelled; {info.points_returned} points returned")
+    st.render(info)
