@@ -186,14 +186,10 @@ def job_tiers(session, *, now: datetime, actor: str | None) -> str:
     ).all()
     if not stores:
         return "tiers not enabled in any active store"
-    recalc = getattr(tiers, "recalc", None)
-    if recalc is None:
-        return f"tier recalculation is not available in this version ({len(stores)} stores with tiers on)"
 
     def work(sid: int) -> str:
-        result = recalc(session, store_id=sid, now=now, dry_run=False)
-        summary = getattr(result, "summary", None)
-        return f"{_slug(session, sid)}: {summary if isinstance(summary, str) else 'recalculated'}"
+        r = tiers.recalc(session, store_id=sid, as_of=now, now=now, dry_run=False, limit=10)
+        return f"{_slug(session, sid)}: {r.moved} moved ({r.upgrades} up, {r.downgrades} down) of {r.members} members"
 
     done, failed = _per_store(session, [(r[0], r[1]) for r in stores], work)
     return _finish(done, failed, "nothing to do")

@@ -173,3 +173,14 @@ def test_retention_deletes_old_answers(shop, engine):
     with freeze_time("2026-11-01T19:00:00+07:00"):
         assert "3 registration answers" in shop.ok("maintenance", "run", "--only", "retention").stdout
     assert _counts(engine, ["member_answer", "member"]) == {"member_answer": 0, "member": 3}
+
+
+def test_tiers_job_recalculates_stores_with_tiers_on(shop):
+    with freeze_time("2026-11-24T19:00:00+07:00"):
+        assert "tiers not enabled" in shop.ok("maintenance", "run", "--only", "tiers").stdout
+        shop.ok("tier", "on")
+        _populate(shop)
+        out = shop.ok("maintenance", "run", "--only", "tiers").stdout
+        # the three members were put in Gold by hand with 50 points earned: recalc moves them down
+        assert "tiers: ok: cafe: 3 moved (0 up, 3 down) of 3 members" in out
+        assert "cafe: 0 moved" in shop.ok("maintenance", "run", "--only", "tiers").stdout
