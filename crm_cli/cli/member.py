@@ -218,7 +218,7 @@ def member_import(
 
     st = state(ctx)
     now = st.now()
-    with svc.core_transaction(st.engine(), dry_run=dry_run) as conn:
+    with svc.transaction(st.db_url, dry_run=dry_run, engine_factory=st.engine) as conn:
         store = svc.load_store(conn, slug=st.store_slug_resolved())
         with st.progress(None, f"importing {file.name}") as bar:
             outcome = svc.import_members(
