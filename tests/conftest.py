@@ -62,14 +62,15 @@ def sqlite_template(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_url() -> str:
+def pg_url():
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
     from crm_cli.db.engine import DbTarget, make_engine
     from crm_cli.db.schema import upgrade
 
-    name = f"crm_test_{_worker()}"
+    # one database per test process, so concurrent runs and xdist workers never share one
+    name = f"crm_test_{_worker()}_{os.getpid()}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
@@ -77,12 +78,18 @@ def pg_url() -> str:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:  # pragma: no cover - environment problem, fail loudly
         pytest.fail(f"PostgreSQL is required for the test suite and is not reachable at {PG_ADMIN_URL}: {exc}", pytrace=False)
-    admin.dispose()
     url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     engine = make_engine(DbTarget(url=url, embedded_default=False))
     upgrade(engine)
     engine.dispose()
-    return url
+    yield url
+    from crm_cli.cli.context import _ENGINES
+
+    for key in [k for k in _ENGINES if k.startswith(url)]:
+        _ENGINES.pop(key).dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def _truncate_pg(url: str) -> None:

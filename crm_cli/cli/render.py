@@ -80,11 +80,12 @@ def render(data: Any, *, fmt: str = "table", columns: list[str] | None = None, t
 
         if isinstance(plain, dict) and columns is None:
             body = [[k, _cell(v)] for k, v in plain.items()]
-            text = tabulate(body, headers=["field", "value"], tablefmt="plain" if fmt == "plain" else "github")
+            text = tabulate(body, headers=["field", "value"], tablefmt="plain" if fmt == "plain" else "github",
+                            disable_numparse=True)
         else:
             cols, rows = _rows(plain, columns)
             text = tabulate([[_cell(r.get(c)) for c in cols] for r in rows], headers=cols,
-                            tablefmt="plain" if fmt == "plain" else "github")
+                            tablefmt="plain" if fmt == "plain" else "github", disable_numparse=True)
         out.write(text + "\n")
         return
     # rich table
