@@ -261,13 +261,13 @@ def _create_stage(db: Db) -> None:
         db.run(
             "CREATE TEMP TABLE import_stage (row_no integer NOT NULL, phone varchar(20) NOT NULL, "
             "name varchar(200), points bigint NOT NULL, gender varchar(12), birthday date, email varchar(254), "
-            "member_id integer) ON COMMIT DROP"
+            "member_id integer, new_id integer) ON COMMIT DROP"
         )
     else:
         db.run("DROP TABLE IF EXISTS temp.import_stage")
         db.run(
             "CREATE TEMP TABLE import_stage (row_no INTEGER NOT NULL, phone TEXT NOT NULL, name TEXT, "
-            "points INTEGER NOT NULL, gender TEXT, birthday TEXT, email TEXT, member_id INTEGER)"
+            "points INTEGER NOT NULL, gender TEXT, birthday TEXT, email TEXT, member_id INTEGER, new_id INTEGER)"
         )
 
 
@@ -347,6 +347,8 @@ def import_members(
         raise InvalidInput(f"{path.name} has no member rows below the header: fill in the template first")
 
     # 3-4: phones that already exist in the store
+    if db.dialect == "postgresql":
+        db.run("ANALYZE import_stage")
     p = {"sid": store.id}
     db.run(
         "UPDATE import_stage SET member_id = "
@@ -395,22 +397,26 @@ def import_members(
         """,
         p,
     )
+    # the new members' ids, by the same indexed lookup (no join: the planner has no statistics yet)
+    db.run(
+        "UPDATE import_stage SET new_id = "
+        "(SELECT m.id FROM member m WHERE m.store_id = :sid AND m.phone = import_stage.phone) "
+        "WHERE member_id IS NULL",
+        {"sid": store.id},
+    )
     # 6: lots -- new members always; existing ones only with update and no import lot yet
-    lot_filter = "s.member_id IS NULL" if on_existing != "update" else (
-        "(s.member_id IS NULL OR NOT EXISTS (SELECT 1 FROM ledger_entry e WHERE e.store_id = :sid "
-        "AND e.idem_source = 'import' AND e.idem_key = CAST(m.id AS VARCHAR(20))))"
+    lot_filter = "s.new_id IS NOT NULL" if on_existing != "update" else (
+        "(s.new_id IS NOT NULL OR NOT EXISTS (SELECT 1 FROM ledger_entry e WHERE e.store_id = :sid "
+        "AND e.idem_source = 'import' AND e.idem_key = CAST(s.member_id AS VARCHAR(20))))"
     )
-    select_lots = (
-        "FROM import_stage s JOIN member m ON m.store_id = :sid AND m.phone = s.phone "
-        f"WHERE s.points > 0 AND {lot_filter}"
-    )
+    select_lots = f"FROM import_stage s WHERE s.points > 0 AND {lot_filter}"
     total = db.rows(f"SELECT COALESCE(SUM(s.points), 0) {select_lots}", p)[0][0]
     db.run(
         f"""
         INSERT INTO ledger_entry (store_id, member_id, kind, points, debt, expires_at, created_at, branch_id,
                                   channel, reason, idem_source, idem_key, actor)
-        SELECT :sid, m.id, 'import', s.points, 0, :exp, :now, :bid, 'import', :reason,
-               'import', CAST(m.id AS VARCHAR(20)), :actor
+        SELECT :sid, COALESCE(s.new_id, s.member_id), 'import', s.points, 0, :exp, :now, :bid, 'import', :reason,
+               'import', CAST(COALESCE(s.new_id, s.member_id) AS VARCHAR(20)), :actor
         {select_lots}
         ORDER BY s.row_no
         """,
