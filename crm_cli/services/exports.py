@@ -24,15 +24,15 @@ FORMATS = (".csv", ".xlsx")
 CHUNK = 5000
 
 MEMBER_COLUMNS = [
-    ("phone", "phone"), ("name", "str"), ("gender", "str"), ("birthday", "date"), ("email", "str"),
-    ("address", "str"), ("line_name", "str"), ("status", "str"), ("source", "str"), ("tier", "str"),
-    ("points", "int"), ("tags", "str"), ("registered_at", "datetime"), ("registered_branch", "str"),
+    ("phone", "text"), ("name", "text"), ("gender", "text"), ("birthday", "date"), ("email", "text"),
+    ("address", "text"), ("line_name", "text"), ("status", "text"), ("source", "text"), ("tier", "text"),
+    ("points", "int"), ("tags", "text"), ("registered_at", "datetime"), ("registered_branch", "text"),
     ("consent_terms_version", "int"), ("last_activity_at", "datetime"), ("created_at", "datetime"),
 ]
 LEDGER_COLUMNS = [
-    ("entry_id", "int"), ("created_at", "datetime"), ("phone", "phone"), ("anon_id", "str"), ("kind", "str"),
-    ("points", "int"), ("expires_at", "datetime"), ("branch", "str"), ("staff", "str"), ("channel", "str"),
-    ("spend", "money"), ("reason", "str"), ("key", "str"), ("actor", "str"),
+    ("entry_id", "int"), ("created_at", "datetime"), ("phone", "text"), ("anon_id", "text"), ("kind", "text"),
+    ("points", "int"), ("expires_at", "datetime"), ("branch", "text"), ("staff", "text"), ("channel", "text"),
+    ("spend", "money"), ("reason", "text"), ("key", "text"), ("actor", "text"),
 ]
 
 
@@ -70,7 +70,7 @@ def _write(path: Path, columns: list[tuple[str, str]], rows, advance=None) -> Ex
     from crm_cli.fileio.spreadsheet import write_table
 
     counter = _Counter(rows, advance)
-    write_table(path, [c for c, _ in columns], counter, [t for _, t in columns])
+    write_table(path, [c for c, _ in columns], counter, {c: t for c, t in columns if t != "text"})
     return ExportResult(file=str(path), format=path.suffix.lower().lstrip("."), rows=counter.n)
 
 

@@ -439,7 +439,7 @@ def write_errors(path: Path, errors: list[ImportError_]) -> Path:
     write_table(
         Path(path), ["row", "column", "value", "message"],
         ((e.row, e.column, e.value, e.message) for e in errors),
-        ["int", "str", "str", "str"],
+        {"row": "int"},
     )
     return Path(path)
 
