@@ -299,3 +299,27 @@ def points_check(ctx: typer.Context) -> None:
         if report.breaches:
             st.render(report.breaches, columns=BREACH_COLUMNS, title="breaches")
     svc.raise_if_breached(report)
+
+
+@app.command("export")
+def points_export(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", "-o", help="FILE.csv or FILE.xlsx.")],
+    date_from: Annotated[Optional[str], typer.Option("--from", help="First Bangkok day to include (YYYY-MM-DD).")] = None,
+    date_to: Annotated[Optional[str], typer.Option("--to", help="Last Bangkok day to include (YYYY-MM-DD).")] = None,
+) -> None:
+    """Export the points ledger (every entry, oldest first) to CSV or XLSX; formulas are neutralized.
+
+    Example: crm points export --out ledger.xlsx --from 2026-11-01 --to 2026-11-30
+    """
+    from crm_cli.domain.timeutil import parse_day
+    from crm_cli.services import exports
+
+    st = state(ctx)
+    first = parse_day(date_from) if date_from else None
+    last = parse_day(date_to) if date_to else None
+    with st.reading() as tx:
+        with st.progress(None, f"exporting {out.name}") as bar:
+            res = exports.export_ledger(tx.session, store_id=tx.store.id, path=out, date_from=first, date_to=last, progress=bar)
+    st.info(f"{res.rows} ledger entries written to {res.file}")
+    st.render(res)

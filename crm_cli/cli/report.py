@@ -127,36 +127,21 @@ def report_liability(
     _emit_sections(st, [("liability", head, None), ("by_expiry_month", rep.by_expiry, BUCKET_COLS)])
 
 
-def _write_rows(path: Path, rows: list, columns: list[str]) -> None:
-    """Export through the shared spreadsheet writer (formula-safe); csv module as fallback."""
-    from crm_cli.cli.render import to_plain
-
-    plain = [to_plain(r) for r in rows]
-    try:
-        from crm_cli.fileio.spreadsheet import write_table
-    except ImportError:
-        write_table = None
-    if write_table is not None:
-        write_table(path, columns, [[r[c] for c in columns] for r in plain])
-        return
-    import csv
-    import re
-
+def _export(path: Path, rows: list) -> int:
+    """Reminder list as .csv or .xlsx (formula-safe, typed cells); phones in the national form people dial."""
     from crm_cli.domain.errors import InvalidInput
+    from crm_cli.domain.phone import display_phone
+    from crm_cli.fileio.spreadsheet import write_table
 
-    if path.suffix.lower() != ".csv":
-        raise InvalidInput(f"--out {path}: only .csv can be written here")
-
-    def safe(v):
-        if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") and not re.fullmatch(r"[+-][0-9 .]+", v):
-            return "'" + v
-        return v
-
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(columns)
-        for r in plain:
-            w.writerow([safe(r[c]) for c in columns])
+    if path.suffix.lower() not in (".csv", ".xlsx"):
+        raise InvalidInput(f"--out {path}: export to a .csv or .xlsx file")
+    data = ([display_phone(r.phone), r.name, "yes" if r.registered else "no", r.points, r.expires_on, r.balance]
+            for r in rows)
+    try:
+        return write_table(path, EXPIRING_COLS, data,
+                           {"points": "int", "expires_on": "date", "balance": "int"}, sheet="expiring")
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {path}: {exc.strerror}") from None
 
 
 @app.command("expiring")
@@ -172,6 +157,6 @@ def report_expiring(
     with st.reading() as tx:
         rows = reports.expiring(tx.session, store_id=tx.store.id, now=st.now(), days=days)
     if out is not None:
-        _write_rows(out, rows, EXPIRING_COLS)
-        st.info(f"{len(rows)} member(s) written to {out}")
+        n = _export(out, rows)
+        st.info(f"{n} member(s) written to {out}")
     st.render(rows, columns=EXPIRING_COLS)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import csv
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
+import openpyxl.cell.cell  # noqa: F401 - imported before freezegun runs, so its date types are the real ones
 import pytest
 from freezegun import freeze_time
 from sqlmodel import select
@@ -176,11 +177,21 @@ def test_expiring_window_and_export(book, tmp_path):
     assert [(r["phone"], r["points"], r["expires_on"], r["balance"]) for r in both] == [
         (B, 40, "2026-06-10", 40), (A, 10, "2026-06-20", 30),
     ]
-    with open(tmp_path / "rem.csv", newline="", encoding="utf-8") as fh:
+    with open(tmp_path / "rem.csv", newline="", encoding="utf-8-sig") as fh:
         got = list(csv.DictReader(fh))
-    assert [(r["phone"], r["points"], r["expires_on"]) for r in got] == [
-        (B, "40", "2026-06-10"), (A, "10", "2026-06-20"),
+    # the export writes phones as people dial them (and as text, so the leading 0 stays)
+    assert [(r["phone"], r["registered"], r["points"], r["expires_on"], r["balance"]) for r in got] == [
+        ("082-222-2222", "no", "40", "2026-06-10", "40"), ("081-111-1111", "yes", "10", "2026-06-20", "30"),
     ]
+    with freeze_time(NOW):
+        book.ok("report", "expiring", "--days", "30", "--out", tmp_path / "rem.xlsx")
+        err = book.fails(InvalidInput.exit_code, "report", "expiring", "--out", tmp_path / "rem.txt")
+    assert "export to a .csv or .xlsx file" in err
+    ws = openpyxl.load_workbook(tmp_path / "rem.xlsx", read_only=True).active
+    values = [[c for c in row] for row in ws.iter_rows(values_only=True)]
+    assert list(values[0]) == ["phone", "name", "registered", "points", "expires_on", "balance"]
+    assert list(values[1][:4]) == ["082-222-2222", None, "no", 40] and values[1][4].date() == date(2026, 6, 10)
+    assert list(values[2][:4]) == ["081-111-1111", "Anong", "yes", 10]
 
 
 def test_report_errors(book):

@@ -1,0 +1,229 @@
+"""Shared helpers for the benchmarks: timing, peak RSS, machine description, docs output.
+
+A benchmark script prints its figures and calls :func:`write_section` to put them
+into docs/performance.md between its own markers, so one script can be re-run alone
+without disturbing the others::
+
+    <!-- bench:startup start -->
+    ...
+    <!-- bench:startup end -->
+
+``bench/run_all.py`` runs every ``bench/bench_*.py`` and writes the header section
+(machine, command, date).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Sequence
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "performance.md"
+BIN = Path(sys.executable).parent
+RUN_ID_ENV = "CRM_BENCH_RUN_ID"
+DOC_TITLE = "# Performance\n\nFigures from `make bench` (`bench/run_all.py`); each section names the command that produced it.\n"
+
+
+# ---------------------------------------------------------------- timing
+
+
+@dataclass(frozen=True)
+class Timing:
+    label: str
+    runs: list[float]  # seconds
+    peak_rss_kib: int  # the largest child peak RSS seen, KiB
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.runs)
+
+    @property
+    def best(self) -> float:
+        return min(self.runs)
+
+    @property
+    def peak_rss_mib(self) -> float:
+        return self.peak_rss_kib / 1024
+
+
+def run_once(argv: Sequence[str], *, env: dict | None = None, cwd: Path | None = None,
+             check: bool = True) -> tuple[float, int, bytes]:
+    """Run a process; (wall seconds, its peak RSS in KiB, stdout). Uses wait4 for the child's own rusage."""
+    import tempfile
+
+    with tempfile.TemporaryFile() as errf:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=errf, env=env, cwd=cwd)
+        # communicate() would reap the child itself; read stdout, then wait4 for the child's rusage
+        out = proc.stdout.read()
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        proc.stdout.close()
+        errf.seek(0)
+        err = errf.read()
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"{shlex.join(map(str, argv))} exited {proc.returncode}: {err.decode(errors='replace')[-500:]}")
+    return elapsed, int(usage.ru_maxrss), out
+
+
+def time_commands(commands: dict[str, Sequence[str]], *, repeat: int = 10, warmup: int = 2,
+                  env: dict | None = None) -> dict[str, Timing]:
+    """Median wall time of each command, run round-robin (so drift hits all of them alike)."""
+    for _ in range(warmup):
+        for argv in commands.values():
+            run_once(argv, env=env)
+    runs: dict[str, list[float]] = {k: [] for k in commands}
+    rss: dict[str, int] = {k: 0 for k in commands}
+    for _ in range(repeat):
+        for label, argv in commands.items():
+            t, r, _ = run_once(argv, env=env)
+            runs[label].append(t)
+            rss[label] = max(rss[label], r)
+    return {k: Timing(k, runs[k], rss[k]) for k in commands}
+
+
+def time_call(fn: Callable[[], object], *, repeat: int = 5, warmup: int = 1) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def peak_rss_self_kib() -> int:
+    import resource
+
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
+def fmt_s(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
+
+
+def verdict(ratio: float, goal: float) -> str:
+    return "met" if ratio <= goal else "MISSED"
+
+
+# ---------------------------------------------------------------- machine
+
+
+def _meminfo_gib() -> str:
+    try:
+        text = Path("/proc/meminfo").read_text()
+        kib = int(re.search(r"MemTotal:\s+(\d+)", text).group(1))
+        return f"{kib / 1024 / 1024:.1f} GiB"
+    except (OSError, AttributeError):
+        return "unknown"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _nproc() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def machine() -> dict[str, str]:
+    import sqlite3
+
+    return {
+        "cpus (nproc)": str(_nproc()),
+        "cpu": _cpu_model(),
+        "memory": _meminfo_gib(),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "sqlite": sqlite3.sqlite_version,
+    }
+
+
+def machine_markdown() -> str:
+    return "\n".join(f"- {k}: {v}" for k, v in machine().items())
+
+
+def now_text() -> str:
+    return datetime.now(timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M %Z")
+
+
+def command_text(argv: Sequence[str] | None = None) -> str:
+    argv = list(sys.argv if argv is None else argv)
+    if argv and argv[0].endswith(".py"):
+        try:
+            argv[0] = str(Path(argv[0]).resolve().relative_to(ROOT))
+        except ValueError:
+            pass
+        argv = ["python"] + argv
+    return shlex.join(argv)
+
+
+# ---------------------------------------------------------------- docs/performance.md
+
+
+def _markers(name: str) -> tuple[str, str]:
+    return f"<!-- bench:{name} start -->", f"<!-- bench:{name} end -->"
+
+
+def write_section(name: str, markdown: str, *, doc: Path = DOC, command: str | None = None) -> None:
+    """Replace (or append) the section ``name`` in docs/performance.md.
+
+    The section gets a footer with the command that produced it and the date.
+    """
+    start, end = _markers(name)
+    run_id = os.environ.get(RUN_ID_ENV, "")
+    footer = f"\n\n_Command: `{command or command_text()}`, {now_text()}._"
+    body = f"{start}\n<!-- run:{run_id} -->\n{markdown.strip()}{footer}\n{end}"
+    text = doc.read_text(encoding="utf-8") if doc.exists() else DOC_TITLE
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _m: body, text)
+    else:
+        text = text.rstrip("\n") + "\n\n" + body + "\n"
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    tmp = doc.with_suffix(".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, doc)
+
+
+def section_written_in_run(name: str, run_id: str, *, doc: Path = DOC) -> bool:
+    if not doc.exists():
+        return False
+    start, _ = _markers(name)
+    text = doc.read_text(encoding="utf-8")
+    i = text.find(start)
+    return i >= 0 and text.startswith(f"{start}\n<!-- run:{run_id} -->", i)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A GitHub markdown table."""
+    out = ["| " + " | ".join(map(str, headers)) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    out += ["| " + " | ".join(map(str, r)) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def crm_argv(*args: str) -> list[str]:
+    """The installed ``crm`` entry point of this environment."""
+    exe = BIN / "crm"
+    return [str(exe), *args] if exe.exists() else [sys.executable, "-m", "crm_cli", *args]
