@@ -4,7 +4,8 @@ Rows are streamed from the database in chunks and written by
 ``crm_cli.fileio.spreadsheet.write_table``: typed cells in XLSX (dates as dates,
 points as numbers, phones as text), and every text cell a spreadsheet would run as a
 formula (starting with = + - @, tab or CR) neutralized in both formats.
-Times are written in Bangkok local time (the business time zone).
+Times are written in Bangkok local time (the business time zone); phones in the
+national form ``0812345678`` (as the import template takes them back).
 """
 
 from __future__ import annotations
@@ -48,6 +49,14 @@ def _check_path(path: Path) -> Path:
     if path.suffix.lower() not in FORMATS:
         raise InvalidInput(f"export file must end in .csv or .xlsx, got '{path.name}'")
     return path
+
+
+def national(e164: str | None) -> str | None:
+    """+66812345678 -> 0812345678: how Thai operators write phones, what the import template takes
+    back, and no leading '+' for a spreadsheet to read as a formula."""
+    if e164 and e164.startswith("+66"):
+        return "0" + e164[3:]
+    return e164
 
 
 def _local(dt: datetime | None) -> datetime | None:
@@ -100,7 +109,7 @@ def export_members(session, *, store_id: int, path: Path, now: datetime, flt=Non
             tags = tags_for(session, [r.id for r in part])
             for r in part:
                 yield (
-                    r.phone, r.name, r.gender, r.birthday, r.email, r.address, r.line_display_name,
+                    national(r.phone), r.name, r.gender, r.birthday, r.email, r.address, r.line_display_name,
                     "registered" if r.registered_at else "phone-only", r.source, r.tier, int(r.points),
                     ", ".join(tags.get(r.id, [])), _local(r.registered_at),
                     branch_names.get(r.registered_branch_id), r.consent_terms_version,
@@ -141,7 +150,7 @@ def export_ledger(
         for r in session.execute(q.execution_options(yield_per=CHUNK)):
             key = f"{r.idem_source}:{r.idem_key}" if r.idem_source else None
             yield (
-                r.id, _local(r.created_at), r.phone, r.anon_id, r.kind, r.points,
+                r.id, _local(r.created_at), national(r.phone), r.anon_id, r.kind, r.points,
                 _local(r.expires_at), r.branch, r.staff, r.channel, r.spend, r.reason, key, r.actor,
             )
 

@@ -169,3 +169,60 @@ def test_xlsx_numeric_phones_date_cells_and_be_years(shop, engine, tmp_path):
     assert [(p, str(b), g) for p, b, g in rows] == [
         ("+66812000011", "1990-03-15", "female"), ("+66812000012", "1990-03-15", "male"),
         ("+66812000013", "1990-03-15", None)]
+
+
+# ---------------------------------------------------------------- template and sample files
+
+SAMPLES = __import__("pathlib").Path(__file__).resolve().parents[2] / "sample_data"
+
+
+def test_template_round_trip(shop, engine, tmp_path):
+    from openpyxl import load_workbook
+
+    out = tmp_path / "member-template.xlsx"
+    assert shop.json("member", "template", "--out", str(out))["file"] == str(out)
+    wb = load_workbook(out)
+    ws = wb.worksheets[0]
+    headers = [c.value for c in ws[1]]
+    assert headers[:3] == ["เบอร์โทรศัพท์* / Phone*", "ชื่อ - นามสกุล* / Full name*", "จำนวนพอยท์* / Points*"]
+    assert len(wb.worksheets) == 2 and ws.data_validations.dataValidation  # help sheet, gender drop-down
+    # the untouched template is refused: its example row must be deleted
+    with freeze_time(NOW):
+        r = shop("--format", "json", "member", "import", str(out), "--branch", "Siam")
+    assert r.exit_code == InvalidInput.exit_code and "example row" in r.stdout
+    # fill it like an operator would: overwrite the example, add rows (phone typed as text)
+    ws.delete_rows(2)
+    ws.append(["0812000101", "มาลี ศรีสวัสดิ์", 120, "หญิง", "01/12/2535", "malee@example.com"])
+    ws.append(["089-000-0102", "Krit Saetang", 0, "ชาย", None, None])
+    wb.save(out)
+    res = _import(shop, out)
+    assert (res["created"], res["points_total"]) == (2, 120)
+    m = shop.json("member", "show", "0812000101")
+    assert (m["name"], m["gender"], m["birthday"], m["email"], m["points"]) == (
+        "มาลี ศรีสวัสดิ์", "female", "1992-12-01", "malee@example.com", 120)
+
+
+def test_demo_sample_imports_whole(shop, engine):
+    res = _import(shop, SAMPLES / "members-demo.xlsx")
+    assert res["rows"] >= 200 and res["created"] == res["rows"]
+    assert _counts(engine)[0] == res["rows"]
+
+
+def test_broken_sample_reports_every_expected_error(shop, engine, tmp_path):
+    errors_csv = tmp_path / "errors.csv"
+    with freeze_time(NOW):
+        r = shop("--format", "json", "member", "import", str(SAMPLES / "members-broken.xlsx"), "--branch", "Siam",
+                 "--errors", str(errors_csv))
+    assert r.exit_code == InvalidInput.exit_code and "nothing was imported" in r.stderr
+    import json
+
+    got = json.loads(r.stdout)
+    with (SAMPLES / "members-broken.expected.csv").open(encoding="utf-8") as fh:
+        expected = list(csv.DictReader(fh))
+    assert sorted((e["row"], e["column"]) for e in got) == sorted((int(x["row"]), x["column"]) for x in expected)
+    by_key = {(e["row"], e["column"]): e["message"] for e in got}
+    for x in expected:
+        assert x["reason_contains"].lower() in by_key[(int(x["row"]), x["column"])].lower(), x
+    with errors_csv.open(encoding="utf-8-sig") as fh:
+        assert len(list(csv.reader(fh))) == len(got) + 1
+    assert _counts(engine) == (0, 0, 0)
