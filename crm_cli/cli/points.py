@@ -167,7 +167,7 @@ def points_history(
 ) -> None:
     """Every ledger entry of a phone's account, oldest first.
 
-    Example: crm points history 0812345678 --format csv
+    Example: crm --format csv points history 0812345678
     """
     from crm_cli.services import points as svc
 
