@@ -1,0 +1,219 @@
+"""The phone normalizer: every accepted form, every rejection, and agreement with
+phonenumbers (the numbering-plan shortcut must never accept what it rejects)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import phonenumbers
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crm_cli.domain.phone import InvalidPhone, display_phone, is_valid_national_number, normalize_phone
+
+MOBILE = "+66812345678"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "0812345678",
+        "081-234-5678",
+        "081 234 5678",
+        "081.234.5678",
+        "(081) 234-5678",
+        "  0812345678  ",
+        "+66 81 234 5678",
+        "+66-81-234-5678",
+        "+66812345678",
+        "66812345678",
+        "66 81 234 5678",
+        "+66 081 234 5678",   # the trunk 0 kept after +66
+        "660812345678",
+        "0066812345678",
+        "812345678",          # a text cell that lost its leading zero
+        812345678,            # a number cell that lost its leading zero
+        812345678.0,          # ... read back as a float
+        Decimal("812345678"),
+        "'0812345678",        # spreadsheet text prefix (and our own exports)
+        "'+66812345678",
+        '="0812345678"',      # the CSV trick some systems use to keep the zero
+        "๐๘๑๒๓๔๕๖๗๘",         # Thai digits
+        "０８１２３４５６７８",   # full-width digits
+        "081\u2011234\u20115678",  # non-breaking hyphens
+        "\u200b0812345678",   # zero-width space pasted from a chat
+        "081\u00a0234\u00a05678",
+    ],
+)
+def test_every_mobile_form_normalizes_to_e164(raw):
+    assert normalize_phone(raw) == MOBILE
+
+
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ("02-123-4567", "+6621234567"),
+        ("021234567", "+6621234567"),
+        ("02 123 4567", "+6621234567"),
+        ("+66 2 123 4567", "+6621234567"),
+        ("6621234567", "+6621234567"),
+        ("21234567", "+6621234567"),      # landline that lost its zero
+        (21234567, "+6621234567"),
+        ("053-123-456", "+6653123456"),   # provincial landline
+        ("038 123 456", "+6638123456"),
+        ("0612345678", "+66612345678"),
+        ("0912345678", "+66912345678"),
+        ("661234567", "+66661234567"),    # 066 mobile that lost its zero, not +66
+        ("1800-123-456", "+661800123456"),  # toll free
+    ],
+)
+def test_other_thai_numbers(raw, expected):
+    assert normalize_phone(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw,reason",
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        (None, "empty"),
+        ("'", "empty"),
+        ("abc", "letters"),
+        ("08l2345678", "letters"),
+        ("081-234-5678 ต่อ 12", "letters"),
+        ("tel. 0812345678", "letters"),
+        ("12345", "too short"),
+        ("0812345", "too short"),
+        ("+66 81", "too short"),
+        (12345, "too short"),
+        ("081234567890", "too long"),
+        ("08123456789", "too long"),
+        ("081234567", "too short"),
+        ("02123456", "too short"),
+        ("+668123456789", "too long"),
+        ("+1 650 253 0000", "not a Thai number"),
+        ("+44 20 7946 0000", "not a Thai number"),
+        ("0212345678", "too long"),
+        ("0612345", "too short"),
+        ("071234567", "not a valid Thai number"),
+        ("0012345678", "not a valid Thai number"),
+        ("0112345678", "not a valid Thai number"),
+        ("1111", "too short"),
+        (812345678.5, "whole number"),
+        (float("nan"), "not a number"),
+        (-812345678, "negative"),
+        (-812345678.0, "negative"),
+        (True, "TRUE/FALSE"),
+        (date(2020, 1, 1), "date"),
+        ("081_234_5678", "unexpected character"),
+        ("081,234,5678", "unexpected character"),
+        ("+", "no digits"),
+        ("--", "no digits"),
+        ("0" * 50, "too long"),
+    ],
+)
+def test_rejections_say_why(raw, reason):
+    with pytest.raises(InvalidPhone) as exc:
+        normalize_phone(raw)
+    assert reason in str(exc.value)
+    assert exc.value.reason == str(exc.value)
+    assert exc.value.value is raw or exc.value.value == raw or raw != raw
+
+
+def test_invalid_phone_is_a_value_error():
+    assert issubclass(InvalidPhone, ValueError)
+    with pytest.raises(ValueError):
+        normalize_phone("nope")
+
+
+def test_idempotent_on_its_own_output():
+    for raw in ["0812345678", "02-123-4567", "053-123-456", "1800-123-456"]:
+        e164 = normalize_phone(raw)
+        assert normalize_phone(e164) == e164
+        assert normalize_phone(display_phone(e164)) == e164
+
+
+@pytest.mark.parametrize(
+    "e164,shown",
+    [
+        ("+66812345678", "081-234-5678"),
+        ("+66612345678", "061-234-5678"),
+        ("+6621234567", "02-123-4567"),
+        ("+6653123456", "053-123-456"),
+        ("+661800123456", "1800-123-456"),
+    ],
+)
+def test_display_phone_national_format(e164, shown):
+    assert display_phone(e164) == shown
+
+
+def test_display_phone_never_fails():
+    assert display_phone("not a phone") == "not a phone"
+    assert display_phone("+") == "+"
+    assert display_phone(None) == ""
+    assert display_phone("+16502530000") == "+1 650-253-0000"
+
+
+# --- agreement with phonenumbers -----------------------------------------------
+
+
+def _pn_valid(nsn: str) -> bool:
+    return phonenumbers.is_valid_number(phonenumbers.parse("+66" + nsn, None))
+
+
+def test_numbering_plan_shortcut_agrees_with_phonenumbers_on_every_prefix():
+    """For every 4-digit prefix and each national-number length, the compiled
+    metadata check says exactly what phonenumbers.is_valid_number says."""
+    disagreements = []
+    for prefix in range(1000, 10000):
+        p = str(prefix)
+        for length in (8, 9, 10):
+            for filler in ("0", "7"):
+                nsn = p + filler * (length - 4)
+                if is_valid_national_number(nsn) != _pn_valid(nsn):
+                    disagreements.append(nsn)
+    assert disagreements == []
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="0123456789", min_size=9, max_size=9))
+def test_fast_path_agrees_with_phonenumbers(nine):
+    raw = "0" + nine
+    try:
+        expected = phonenumbers.parse(raw, "TH")
+    except phonenumbers.NumberParseException:
+        expected = None
+    try:
+        got = normalize_phone(raw)
+    except InvalidPhone:
+        assert expected is None or not phonenumbers.is_valid_number(expected)
+    else:
+        assert expected is not None and phonenumbers.is_valid_number(expected)
+        assert got == phonenumbers.format_number(expected, phonenumbers.PhoneNumberFormat.E164)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.text(alphabet="0123456789", min_size=1, max_size=14),
+    st.sampled_from(["", "+", "+66 ", "66", "0"]),
+    st.sampled_from(["", "-", " ", "."]),
+)
+def test_anything_accepted_is_valid_for_phonenumbers(digits, lead, sep):
+    raw = lead + sep.join([digits[:3], digits[3:6], digits[6:]]).strip(sep)
+    try:
+        got = normalize_phone(raw)
+    except InvalidPhone as exc:
+        assert str(exc)
+        return
+    parsed = phonenumbers.parse(got, None)
+    assert phonenumbers.is_valid_number(parsed)
+    assert phonenumbers.region_code_for_number(parsed) == "TH"
+    assert phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) == got
+
+
+def test_sample_order_feed_phones():
+    for raw in ["0812345678", "081-234-5678", "+66 89 765 4321", "66861112233", "861112233",
+                "063-456-7890", "66924443322", "+66 98 111 2222", "0898765432"]:
+        assert normalize_phone(raw).startswith("+66")
