@@ -40,8 +40,13 @@ DOC_TITLE = "# Performance\n\nFigures from `make bench` (`bench/run_all.py`); ea
 @dataclass(frozen=True)
 class Timing:
     label: str
-    runs: list[float]  # seconds
+    runs: list[float]  # wall seconds
     peak_rss_kib: int  # the largest child peak RSS seen, KiB
+    cpu: list[float] = ()  # user + system CPU seconds of each run
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu) if self.cpu else float("nan")
 
     @property
     def median(self) -> float:
@@ -57,8 +62,9 @@ class Timing:
 
 
 def run_once(argv: Sequence[str], *, env: dict | None = None, cwd: Path | None = None,
-             check: bool = True) -> tuple[float, int, bytes]:
-    """Run a process; (wall seconds, its peak RSS in KiB, stdout). Uses wait4 for the child's own rusage."""
+             check: bool = True, cpu: list | None = None) -> tuple[float, int, bytes]:
+    """Run a process; (wall seconds, its peak RSS in KiB, stdout). Uses wait4 for the child's own rusage;
+    its CPU seconds (user + system) are appended to ``cpu`` when given."""
     import tempfile
 
     with tempfile.TemporaryFile() as errf:
@@ -72,6 +78,8 @@ def run_once(argv: Sequence[str], *, env: dict | None = None, cwd: Path | None =
         proc.stdout.close()
         errf.seek(0)
         err = errf.read()
+    if cpu is not None:
+        cpu.append(usage.ru_utime + usage.ru_stime)
     if check and proc.returncode != 0:
         raise RuntimeError(f"{shlex.join(map(str, argv))} exited {proc.returncode}: {err.decode(errors='replace')[-500:]}")
     return elapsed, int(usage.ru_maxrss), out
@@ -84,13 +92,14 @@ def time_commands(commands: dict[str, Sequence[str]], *, repeat: int = 10, warmu
         for argv in commands.values():
             run_once(argv, env=env)
     runs: dict[str, list[float]] = {k: [] for k in commands}
+    cpus: dict[str, list[float]] = {k: [] for k in commands}
     rss: dict[str, int] = {k: 0 for k in commands}
     for _ in range(repeat):
         for label, argv in commands.items():
-            t, r, _ = run_once(argv, env=env)
+            t, r, _ = run_once(argv, env=env, cpu=cpus[label])
             runs[label].append(t)
             rss[label] = max(rss[label], r)
-    return {k: Timing(k, runs[k], rss[k]) for k in commands}
+    return {k: Timing(k, runs[k], rss[k], cpus[k]) for k in commands}
 
 
 def time_call(fn: Callable[[], object], *, repeat: int = 5, warmup: int = 1) -> list[float]:
@@ -157,6 +166,7 @@ def machine() -> dict[str, str]:
         "os": f"{platform.system()} {platform.release()}",
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "sqlite": sqlite3.sqlite_version,
+        "load average at start (1/5/15 min)": " / ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
 
 
