@@ -20,11 +20,19 @@ def register(app: typer.Typer) -> None:
 
         st = state(ctx)
         with st.transaction(store=False) as tx:
-            result = demo_service.build_demo(tx.session, slug=slug, now=st.now(), progress=st.progress)
-            tx.audit(f"built demo store {slug}", store_id=result.store_id)
+            built, result = demo_service.build_demo(tx.session, slug=slug, now=st.now(), actor=st.actor_name())
+            tx.audit(f"{'built' if built else 'showed'} demo store {slug}", store_id=result.store_id)
         cfg = read_config()
         cfg["store"] = slug
         write_config(cfg)
-        st.info(f"demo store '{slug}' is ready and is now the current store; try: crm member list")
-        for title, rows, cols in result.sections():
-            st.render(rows, columns=cols, title=title)
+        if built:
+            st.info(f"demo store '{slug}' built; it is now the current store. Try: crm member list, crm reward list")
+        else:
+            st.info(f"demo store '{slug}' already exists (shown below); `crm demo --slug NAME` builds another")
+        if st.fmt == "json":
+            st.render(result)
+        elif st.fmt == "csv":
+            st.render(result.members, columns=["phone", "name", "tier", "points", "tags"])
+        else:
+            for title, rows, cols in result.sections():
+                st.render(rows, columns=cols, title=title)
