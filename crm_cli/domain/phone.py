@@ -78,6 +78,8 @@ def _compile_descs():
 
 _GENERAL, _KINDS, _MOBILE = _compile_descs()
 _GENERAL_LENGTHS = _GENERAL[1] or frozenset(range(8, 11))
+_GENERAL_RE = _GENERAL[0]
+_MOBILE_RE = _MOBILE[0]
 
 
 def _matches(desc, nsn: str) -> bool:
@@ -118,11 +120,28 @@ def normalize_phone(raw: str | int | float) -> str:
     """Return the E.164 form (``+66812345678``) of a Thai phone number written any
     common way, or raise :class:`InvalidPhone` with the reason (empty, letters,
     too short, too long, not a Thai number, not a valid Thai number)."""
-    # Fast path: the canonical national mobile form, 10 ASCII digits with the 0.
-    if type(raw) is str and len(raw) == 10 and raw[0] == "0" and raw.isascii() and raw.isdigit():
-        nsn = raw[1:]
-        if _MOBILE[0].fullmatch(nsn) is not None and _GENERAL[0].fullmatch(nsn) is not None:
-            return "+66" + nsn
+    # Fast paths for the forms a big import is made of: 0812345678, 081-234-5678,
+    # +66812345678 and a number cell 812345678. Anything else, or anything these
+    # do not find to be a mobile number, takes the full route (with its reasons).
+    cls = type(raw)
+    nsn = None
+    if cls is str:
+        n = len(raw)
+        if n == 10:
+            if raw[0] == "0" and raw.isascii() and raw.isdigit():
+                nsn = raw[1:]
+        elif n == 12:
+            if raw[0] == "+":
+                if raw[1] == "6" and raw[2] == "6" and raw.isascii() and raw[3:].isdigit():
+                    nsn = raw[3:]
+            elif raw[3] == "-" and raw[7] == "-" and raw[0] == "0":
+                digits = raw[1:3] + raw[4:7] + raw[8:]
+                if digits.isascii() and digits.isdigit():
+                    nsn = digits
+    elif cls is int and 100_000_000 <= raw < 1_000_000_000:
+        nsn = str(raw)
+    if nsn is not None and _MOBILE_RE.fullmatch(nsn) is not None and _GENERAL_RE.fullmatch(nsn) is not None:
+        return "+66" + nsn
     return _normalize_slow(raw)
 
 

@@ -72,7 +72,6 @@ entry count, and a sheet ``<dimension>`` that claims the sheet's last row.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import html
 import io
@@ -611,6 +610,8 @@ class _Workbook:
 
     def parse_small(self, name: str):
         data = self.read_small(name)
+        if b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data[:4096]:
+            raise BadFile(f"{self.name}: part {name} declares XML entities, which workbooks never do; refusing it")
         try:
             return ET.fromstring(data)
         except ET.ParseError as exc:
@@ -782,7 +783,7 @@ class _Regexes:
         self.p = p
         # (column letters, row digits, other attributes, <v> text, simple inline text, any other content)
         self.cell = re.compile(
-            rb"<" + e + rb'c r="([A-Z]{1,3})(\d+)"((?:\s+[\w:.-]+="[^"]*")*)\s*(?:/>|>(?:<' + e
+            rb"<" + e + rb'c r="([A-Z]{1,3})(\d+)"([^>/]*)(?:/>|>(?:<' + e
             + rb"v>([^<]*)</" + e + rb"v>|<" + e + rb"is><" + e + rb't(?: xml:space="preserve")?>([^<]*)</'
             + e + rb"t></" + e + rb"is>|(.*?))</" + e + rb"c>)",
             re.S,
@@ -816,13 +817,11 @@ class _Regexes:
 
 
 _ROOT_TAG = re.compile(rb"<(?!\?|!)([\w.-]+:)?([\w.-]+)([^>]*)>")
-_NSDECL = re.compile(rb'xmlns(?::[\w.-]+)?\s*=\s*"[^"]*"')
+_NSDECL = re.compile(rb"""xmlns(?::[\w.-]+)?\s*=\s*(?:"[^"]*"|'[^']*')""")
 
 
 def _root_prefix(head: bytes, what: str, name: str) -> tuple[bytes, bytes]:
     m = _ROOT_TAG.search(head)
-    while m and m.group(2).startswith(b"!"):
-        m = _ROOT_TAG.search(head, m.end())
     if not m:
         raise BadFile(f"{name}: the {what} part is not valid XML; open the file in Excel and save it again")
     prefix = m.group(1) or b""
@@ -989,8 +988,13 @@ class _SheetReader:
             # Cut off whole rows: everything before the last row start within `piece`.
             end = buf.find(end_tag)
             if end >= 0:
-                yield ctx.parse(buf[:end], colmap, after)
-                return
+                cut = _last_row_start(buf, row_tag, piece) if end > piece else 0
+                if cut <= 0:
+                    yield ctx.parse(buf[:end], colmap, after)
+                    return
+                part, buf = buf[:cut], buf[cut:]
+                yield ctx.parse(part, colmap, after)
+                continue
             if len(buf) >= piece or eof:
                 cut = _last_row_start(buf, row_tag, piece)
                 if cut <= 0 and len(buf) > piece:
@@ -1006,7 +1010,7 @@ class _SheetReader:
                     return
             if len(buf) > MAX_ROW_BYTES:
                 raise BadFile(f"{name}: one row of the sheet is larger than {MAX_ROW_BYTES / 2**20:g} MB; this is not a member list")
-            chunk = f.read(CHUNK)
+            chunk = f.read(piece)
             if chunk:
                 buf += chunk
             else:
@@ -1358,7 +1362,6 @@ _EMAIL = re.compile(
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
 )
 _POINTS_TEXT = re.compile(r"\+?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d*))?")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _show(value) -> str:

@@ -217,3 +217,21 @@ def test_sample_order_feed_phones():
     for raw in ["0812345678", "081-234-5678", "+66 89 765 4321", "66861112233", "861112233",
                 "063-456-7890", "66924443322", "+66 98 111 2222", "0898765432"]:
         assert normalize_phone(raw).startswith("+66")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.from_regex(r"[1-9][0-9]{8}", fullmatch=True))
+def test_every_fast_path_agrees_with_the_full_route(nine):
+    from crm_cli.domain.phone import _normalize_slow
+
+    def outcome(fn, raw):
+        try:
+            return fn(raw)
+        except InvalidPhone:
+            return "invalid"
+
+    expected = outcome(_normalize_slow, "0" + nine)
+    forms = ["0" + nine, "+66" + nine, f"0{nine[:2]}-{nine[2:5]}-{nine[5:]}", int(nine), "66" + nine]
+    for raw in forms:
+        assert outcome(normalize_phone, raw) == expected, raw
+        assert outcome(_normalize_slow, raw) == expected, raw

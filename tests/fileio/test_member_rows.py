@@ -1009,3 +1009,32 @@ def test_csv_and_xlsx_give_the_same_result(tmp_path):
     a = validate(csv_file(tmp_path / "m.csv", buf.getvalue(), bom=True))
     b = validate(xlsx(tmp_path / "m.xlsx", rows))
     assert a.rows == b.rows and a.errors == b.errors and len(a.errors) == 6
+
+
+def test_excel_style_sheet_with_extension_namespaces(tmp_path):
+    """The layout Excel itself writes: mc/x14ac namespaces on the root and rows,
+    shared strings, styled date cells; one odd row sends its chunk to the generic
+    parser, which must know the root's namespace prefixes."""
+    head = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            "xmlns:r='http://schemas.openxmlformats.org/officeDocument/2006/relationships' "
+            'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" mc:Ignorable="x14ac xr" '
+            'xmlns:x14ac="http://schemas.microsoft.com/office/spreadsheetml/2009/9/ac" '
+            'xmlns:xr="http://schemas.microsoft.com/office/spreadsheetml/2014/revision" xr:uid="{00000000-0001}">'
+            '<dimension ref="A1:F3"/><sheetViews><sheetView workbookViewId="0"/></sheetViews>'
+            '<sheetFormatPr defaultRowHeight="15" x14ac:dyDescent="0.25"/><cols><col min="1" max="1" width="15" style="2"/></cols>'
+            "<sheetData>")
+    rows = ('<row r="1" spans="1:6" x14ac:dyDescent="0.25">'
+            + "".join(f'<c r="{c}1" t="s"><v>{i}</v></c>' for i, c in enumerate("ABCDEF")) + "</row>"
+            '<row r="2" spans="1:6" x14ac:dyDescent="0.25"><c r="A2" s="2" t="s"><v>6</v></c>'
+            '<c r="B2" t="s"><v>7</v></c><c r="C2"><v>120</v></c><c r="E2" s="3"><v>32947</v></c></row>'
+            '<row r="3" spans="1:6" x14ac:dyDescent="0.25"><c s="2" r="A3" t="s"><v>8</v></c>'
+            '<c r="B3" t="s"><v>7</v></c><c r="C3"><v>5</v></c></row>')
+    tail = ('</sheetData><pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
+            "</worksheet>")
+    p = raw_xlsx(tmp_path / "excel.xlsx", [("Sheet1", head + rows + tail)],
+                 sst=HEADER + ["0812345678", "สมชาย ใจดี", "0812345679"])
+    res = validate(p)
+    assert res.errors == []
+    assert res.rows == [MemberRow(2, "+66812345678", "สมชาย ใจดี", 120, None, date(1990, 3, 15)),
+                        MemberRow(3, "+66812345679", "สมชาย ใจดี", 5)]
