@@ -698,12 +698,14 @@ def export_deliveries(session, *, store_id: int, out: Path, status: str | None =
          d.carrier, d.tracking]
         for d in rows
     ]
-    types = ["int", "str", "str", "str", "str", "str", "str", "str", "str"]
     try:
-        from crm_cli.fileio.spreadsheet import write_table  # shared writer, when present
-    except ImportError:
-        write_table = _write_xlsx
-    write_table(out, EXPORT_COLUMNS, data, types)
+        from crm_cli.fileio.spreadsheet import write_table  # the shared streaming writer
+    except ImportError:  # pragma: no cover - older tree
+        write_table = None
+    if write_table is not None:
+        write_table(out, EXPORT_COLUMNS, data, {"id": "int"}, sheet="deliveries")
+    else:  # pragma: no cover
+        _write_xlsx(out, EXPORT_COLUMNS, data)
     return len(data)
 
 

@@ -277,29 +277,31 @@ def _dt(name: str):
 
 
 def _target_sql(tiers: list[Tier], params: dict, col_earned: str, what: str) -> str:
-    """CASE expression: the tier (``what`` = 'id' or 'name') reached with ``col_earned`` points."""
+    """CASE expression: the tier's ``what`` ('id', 'name' or 'threshold') reached with ``col_earned`` points."""
     if not tiers:
         return "NULL"
     parts = []
     for i, t in enumerate(reversed(tiers)):
         params[f"th{i}"] = t.threshold
-        params[f"{what}{i}"] = t.id if what == "id" else t.name
-        parts.append(f"WHEN {col_earned} >= :th{i} THEN :{what}{i}")
+        if what != "threshold":
+            params[f"{what}{i}"] = getattr(t, what)
+        parts.append(f"WHEN {col_earned} >= :th{i} THEN :{'th' if what == 'threshold' else what}{i}")
     return "CASE " + " ".join(parts) + " ELSE NULL END"
 
 
-def _moves_select(store: Store, tiers: list[Tier], as_of: datetime, params: dict, member_where: str = "") -> str:
-    """SELECT of every member whose tier differs from the one their earned points reach.
+def _earned_sql(dialect: str, member_where: str) -> str:
+    """SELECT member_id, old_id, earned for every member of the store (earned -1: holds no tier).
 
-    Columns: member_id, old_id, old_name, new_id, new_name, earned. One aggregate over
-    the ledger (the per-member window sum), joined to the members of the store.
+    PostgreSQL: one hash aggregate over the store's ledger rows in the window, joined to
+    the members. SQLite: one pass over the members in id order, summing each member's
+    positive entries in the window from the covering index ``ix_ledger_member_lots``
+    (member_id, expires_at, created_at, points) without touching the table, minus the
+    member's refunds in the window. Refunds are the only positive entries that are not
+    earned, and every refund is keyed with idempotency source 'refund', so they are read
+    through ``uq_ledger_idem`` alone.
     """
-    params.update(sid=store.id, ws=window_start(store, as_of), asof=as_of)
-    new_id = _target_sql(tiers, params, "x.earned", "id")
-    new_name = _target_sql(tiers, params, "x.earned", "name")
-    return f"""
-        SELECT x.member_id, x.old_id, ot.name AS old_name, {new_id} AS new_id, {new_name} AS new_name, x.earned
-        FROM (
+    if dialect == "postgresql":
+        return f"""
             SELECT m.id AS member_id, m.tier_id AS old_id,
                    CASE WHEN m.registered_at IS NULL OR m.erased_at IS NOT NULL THEN -1
                         ELSE COALESCE(a.earned, 0) END AS earned
@@ -311,10 +313,63 @@ def _moves_select(store: Store, tiers: list[Tier], as_of: datetime, params: dict
                   AND e.created_at >= :ws AND e.created_at <= :asof
                 GROUP BY e.member_id
             ) a ON a.member_id = m.id
-            WHERE m.store_id = :sid {member_where}
-        ) x
-        LEFT JOIN tier ot ON ot.id = x.old_id
-        WHERE COALESCE(x.old_id, 0) <> COALESCE({new_id}, 0)
+            WHERE m.store_id = :sid {member_where}"""
+    return f"""
+            SELECT p.member_id, p.old_id,
+                   CASE WHEN p.registered = 0 THEN -1 ELSE p.pos - COALESCE(rf.refunded, 0) END AS earned
+            FROM (
+                SELECT m.id AS member_id, m.tier_id AS old_id,
+                       (m.registered_at IS NOT NULL AND m.erased_at IS NULL) AS registered,
+                       COALESCE(SUM(e.points), 0) AS pos
+                FROM member m
+                LEFT JOIN ledger_entry e
+                       ON e.member_id = m.id AND e.points > 0 AND e.created_at >= :ws AND e.created_at <= :asof
+                WHERE m.store_id = :sid {member_where}
+                GROUP BY m.id
+            ) p
+            LEFT JOIN temp.crm_tier_refunds rf ON rf.member_id = p.member_id"""
+
+
+def _prepare_sqlite_refunds(session, params: dict) -> None:
+    """Each member's refunds in the window, keyed by member (read through uq_ledger_idem)."""
+    session.execute(text("DROP TABLE IF EXISTS temp.crm_tier_refunds"))
+    session.execute(text("CREATE TEMP TABLE crm_tier_refunds (member_id INTEGER PRIMARY KEY, refunded INTEGER NOT NULL)"))
+    _exec(
+        session,
+        """
+        INSERT INTO temp.crm_tier_refunds (member_id, refunded)
+        SELECT r.member_id + 0, SUM(r.points) FROM ledger_entry r
+        WHERE r.store_id = :sid AND r.idem_source = 'refund' AND r.kind = 'refund' AND r.points > 0
+          AND +r.created_at >= :ws AND +r.created_at <= :asof  -- unary +: use uq_ledger_idem, not the date index
+        GROUP BY r.member_id + 0  -- not in member order: no scan of the member index
+        """,
+        {k: params[k] for k in ("sid", "ws", "asof")},
+    )
+
+
+def _moves_select(session, store: Store, tiers: list[Tier], as_of: datetime, params: dict, member_where: str = "") -> str:
+    """SELECT of every member whose tier differs from the one their earned points reach.
+
+    Columns: member_id, old_id, old_name, old_th, new_id, new_name, new_th, earned. One
+    per-member window aggregate over the ledger, joined to the members of the store.
+    """
+    params.update(sid=store.id, ws=window_start(store, as_of), asof=as_of)
+    dialect = session.get_bind().dialect.name
+    earned_sql = _earned_sql(dialect, member_where)
+    if dialect != "postgresql":
+        _prepare_sqlite_refunds(session, params)
+    new_id = _target_sql(tiers, params, "x.earned", "id")
+    new_name = _target_sql(tiers, params, "y.earned", "name")
+    new_th = _target_sql(tiers, params, "y.earned", "threshold")
+    return f"""
+        SELECT y.member_id, y.old_id, ot.name AS old_name, COALESCE(ot.threshold, -1) AS old_th,
+               y.new_id, {new_name} AS new_name, COALESCE({new_th}, -1) AS new_th, y.earned
+        FROM (
+            SELECT x.member_id, x.old_id, x.earned, {new_id} AS new_id
+            FROM ({earned_sql}) x
+        ) y
+        LEFT JOIN tier ot ON ot.id = y.old_id
+        WHERE COALESCE(y.old_id, 0) <> COALESCE(y.new_id, 0)
     """
 
 
@@ -336,7 +391,7 @@ def _apply_moves(session, store: Store, tiers: list[Tier], *, as_of: datetime, n
     UPDATE ... FROM the rows just written.
     """
     params: dict = dict(extra or {})
-    moves_sql = _moves_select(store, tiers, as_of, params, member_where)
+    moves_sql = _moves_select(session, store, tiers, as_of, params, member_where)
     params.update(now=now, reason=reason)
     max_id = session.execute(text("SELECT COALESCE(MAX(id), 0) FROM tier_history")).scalar_one()
     if session.get_bind().dialect.name == "postgresql":
@@ -381,35 +436,45 @@ def _apply_moves(session, store: Store, tiers: list[Tier], *, as_of: datetime, n
     return max_id + 1
 
 
-def _moves_written(session, store_id: int, first_id: int, limit: int | None) -> tuple[int, int, tuple[TierMove, ...]]:
-    """(upgrades, downgrades, moves) among the history rows with id >= first_id."""
-    ths = {t.name: t.threshold for t in _tiers(session, store_id)}
-    rows = session.execute(
-        text(
-            "SELECT h.old_tier, h.new_tier, h.earned_points, m.phone, m.name FROM tier_history h "
-            "JOIN member m ON m.id = h.member_id WHERE h.id >= :first AND h.store_id = :sid ORDER BY h.id"
-        ),
-        {"first": first_id, "sid": store_id},
-    ).all()
-    return _summarize(rows, ths, limit, old_ths=None)
+_MOVE_COLS = "mv.old_name, mv.new_name, mv.earned, m.phone, m.name"
 
 
-def _summarize(rows, ths: dict, limit: int | None, old_ths: dict | None):
-    up = down = 0
-    moves = []
-    old_ths = old_ths if old_ths is not None else ths
-    for old, new, earned, phone_, name in rows:
-        o = old_ths.get(old, -1) if old is not None else -1
-        n = ths.get(new, -1) if new is not None else -1
-        d = "up" if n > o else "down"
-        if d == "up":
-            up += 1
-        else:
-            down += 1
-        if limit is None or len(moves) < limit:
-            moves.append(TierMove(phone=phone_, name=name, old_tier=old, new_tier=new,
-                                  earned_points=max(int(earned), 0), direction=d))
-    return up, down, tuple(moves)
+def _summary(session, sql: str, params: dict, limit: int | None) -> tuple[int, int, tuple[TierMove, ...]]:
+    """(upgrades, downgrades, moves) from a query with columns old_th, new_th and _MOVE_COLS.
+
+    Counting happens in SQL; only ``limit`` moves (all when None) become Python objects.
+    """
+    def move(r) -> TierMove:
+        return TierMove(phone=r.phone, name=r.name, old_tier=r.old_name, new_tier=r.new_name,
+                        earned_points=max(int(r.earned), 0), direction="up" if r.new_th > r.old_th else "down")
+
+    if limit is None:  # one pass: every move is listed anyway
+        moves = [move(r) for r in _exec(session, sql, params).all()]
+        up = sum(1 for m in moves if m.direction == "up")
+        return up, len(moves) - up, tuple(moves)
+    up, down = _exec(
+        session,
+        f"SELECT COALESCE(SUM(CASE WHEN s.new_th > s.old_th THEN 1 ELSE 0 END), 0), "
+        f"COALESCE(SUM(CASE WHEN s.new_th > s.old_th THEN 0 ELSE 1 END), 0) FROM ({sql}) s",
+        params,
+    ).one()
+    rows = _exec(session, sql + f" LIMIT {int(limit)}", params).all() if up + down and limit > 0 else []
+    return int(up), int(down), tuple(move(r) for r in rows)
+
+
+def _history_sql(store_id: int, first_id: int, ths: dict[str, int], params: dict) -> str:
+    """Moves recorded in tier_history from id ``first_id`` on, with thresholds (``ths``: name -> threshold)."""
+    params.update(first=first_id, hsid=store_id)
+    cases = " ".join(f"WHEN :hn{i} THEN :ht{i}" for i in range(len(ths)))
+    for i, (n, t) in enumerate(ths.items()):
+        params[f"hn{i}"], params[f"ht{i}"] = n, t
+    old_th = f"CASE h.old_tier {cases} ELSE -1 END" if ths else "-1"
+    new_th = f"CASE h.new_tier {cases} ELSE -1 END" if ths else "-1"
+    return (
+        f"SELECT h.old_tier AS old_name, h.new_tier AS new_name, h.earned_points AS earned, m.phone, m.name, "
+        f"{old_th} AS old_th, {new_th} AS new_th FROM tier_history h JOIN member m ON m.id = h.member_id "
+        f"WHERE h.id >= :first AND h.store_id = :hsid ORDER BY h.id"
+    )
 
 
 def recalc(session, *, store_id: int, as_of: datetime, now: datetime, dry_run: bool = False,
@@ -429,17 +494,15 @@ def recalc(session, *, store_id: int, as_of: datetime, now: datetime, dry_run: b
     ws = window_start(store, as_of)
     if dry_run:
         params: dict = {}
-        sql = _moves_select(store, tiers, as_of, params)
-        rows = _exec(
-            session,
-            f"SELECT mv.old_name, mv.new_name, mv.earned, m.phone, m.name FROM ({sql}) mv "
-            "JOIN member m ON m.id = mv.member_id ORDER BY mv.member_id",
-            params,
-        ).all()
-        up, down, moves = _summarize(rows, {t.name: t.threshold for t in tiers}, limit, None)
+        sql = _moves_select(session, store, tiers, as_of, params)
+        listing = (f"SELECT {_MOVE_COLS}, mv.old_th, mv.new_th FROM ({sql}) mv "
+                   "JOIN member m ON m.id = mv.member_id ORDER BY mv.member_id")
+        up, down, moves = _summary(session, listing, params, limit)
     else:
         first = _apply_moves(session, store, tiers, as_of=as_of, now=now, reason="recalc")
-        up, down, moves = _moves_written(session, store_id, first, limit)
+        params = {}
+        sql = _history_sql(store_id, first, {t.name: t.threshold for t in tiers}, params)
+        up, down, moves = _summary(session, sql, params, limit)
         store.tier_last_recalc = bkk_date(as_of)
         session.add(store)
         session.flush()
@@ -468,12 +531,7 @@ def remove_tier(session, *, store_id: int, name: str, now: datetime) -> TierRemo
     session.execute(Member.__table__.update().where(Member.__table__.c.tier_id == t.id).values(tier_id=None))
     session.delete(t)
     session.flush()
-    rows = session.execute(
-        text(
-            "SELECT h.old_tier, h.new_tier, h.earned_points, m.phone, m.name FROM tier_history h "
-            "JOIN member m ON m.id = h.member_id WHERE h.id > :first AND h.store_id = :sid ORDER BY h.id"
-        ),
-        {"first": max_id, "sid": store_id},
-    ).all()
-    _, _, moves = _summarize(rows, old_ths, None, old_ths)
+    params: dict = {}
+    sql = _history_sql(store_id, max_id + 1, old_ths, params)
+    _, _, moves = _summary(session, sql, params, None)
     return TierRemoved(name=t.name, members_moved=len(moves), moves=moves)

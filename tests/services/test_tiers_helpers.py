@@ -34,6 +34,8 @@ def earn(session, phone: str, points: int, *, slug: str = "cafe", at: datetime |
     at = at or datetime.now(timezone.utc)
     s = store_row(session, slug)
     m = get_member(session, s.id, phone)
-    ledger.credit(session, store=s, member_id=m.id, kind=kind, points=points, now=at, channel="counter")
+    # refunds are always keyed (source 'refund'), as the rewards service writes them
+    idem = ("refund", f"test:{m.id}:{at.isoformat()}:{points}") if kind == "refund" else None
+    ledger.credit(session, store=s, member_id=m.id, kind=kind, points=points, now=at, channel="counter", idem=idem)
     if lift:
         tiers.lift_on_earn(session, store=s, member_id=m.id, now=at)

@@ -1,0 +1,260 @@
+"""Benchmark: `tier recalc` against the single raw SQL aggregate of per-member window sums.
+
+Builds a store with N members and 10 ledger rows per member (default 1,000,000 members /
+10,000,000 rows) on SQLite, and optionally on PostgreSQL, using set-based bulk generation
+(INSERT ... SELECT from a recursive CTE / generate_series). Then times:
+
+* raw   — one SELECT computing every member's earned points in the tier window
+          (the same filter the service uses), reduced to a count so no rows travel;
+* recalc (first)  — `tiers.recalc`: everyone gets a tier (N moves: history + update);
+* recalc (again)  — the idempotent re-run (nothing moves): the nightly steady state;
+* recalc (+1 month) — as of a month later (some members move down or up);
+* dry run — the same query, listing who would move.
+
+The ratio printed is recalc / raw (goal: within 2x). The service is timed as the command
+calls it: every move is fetched and returned (only printing is left out).
+
+Usage:
+    .venv/bin/python bench/bench_tiers.py                       # 1,000,000 members on SQLite
+    .venv/bin/python bench/bench_tiers.py --members 100000      # quick
+    .venv/bin/python bench/bench_tiers.py --members 1000000 --pg-members 1000000 \
+        --pg-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+AS_OF = datetime(2026, 11, 24, 3, 0, tzinfo=timezone.utc)
+ROWS_PER_MEMBER = 10
+TIERS = [("Bronze", 200), ("Silver", 400), ("Gold", 600), ("Platinum", 800), ("Diamond", 1000)]
+
+# (m, k) -> one ledger row; m = member id (1..N), k = 0..9
+#   k = 0: welcome 50 points at registration; k = 9: a redemption (negative)
+#   k = 8: a refund for every 20th member (positive, but not "earned"); otherwise earn 1..200
+#   dates spread over 540 days from 2025-06-01 (a 12-month window holds about 2/3)
+KIND_SQL = "CASE WHEN k = 0 THEN 'welcome' WHEN k = 9 THEN 'redeem' WHEN k = 8 AND m % 20 = 0 THEN 'refund' ELSE 'earn' END"
+POINTS_SQL = "CASE WHEN k = 0 THEN 50 WHEN k = 9 THEN -((m * 7) % 90 + 10) ELSE (m * 7 + k * 13) % 200 + 1 END"
+DAY_SQL = "((m * 31 + k * 37) % 540)"
+HOUR_SQL = "((m + k) % 12 + 2)"
+# refunds are keyed like the rewards service writes them (source 'refund')
+IDEM_SQL = ("CASE WHEN k = 8 AND m % 20 = 0 THEN 'refund' END, "
+            "CASE WHEN k = 8 AND m % 20 = 0 THEN 'redemption:' || CAST(m AS VARCHAR(12)) END")
+
+
+def fmt(s: float) -> str:
+    return f"{s:8.2f} s"
+
+
+def _store_and_tiers(conn, text):
+    conn.execute(text(
+        "INSERT INTO store (id, slug, name, link_base, earn_points, earn_per, welcome_points, expiry_policy, "
+        "tiers_enabled, tier_cycle_months, import_max_rows, created_at) VALUES "
+        "(1, 'bench', 'Bench', 'https://crm.example.com', 1, 2500, 50, 'never', TRUE, 12, 5000, :now)"
+    ), {"now": "2025-01-01 00:00:00"})
+    for i, (name, th) in enumerate(TIERS, 1):
+        conn.execute(text("INSERT INTO tier (id, store_id, name, threshold, created_at) VALUES (:i, 1, :n, :t, :now)"),
+                     {"i": i, "n": name, "t": th, "now": "2025-01-01 00:00:00"})
+
+
+def build_sqlite(path: Path, members: int) -> None:
+    from sqlalchemy import text
+
+    from crm_cli.db.engine import DbTarget, make_engine
+    from crm_cli.db.schema import upgrade
+
+    if path.exists():
+        path.unlink()
+    engine = make_engine(DbTarget(url=f"sqlite:///{path}", embedded_default=False))
+    upgrade(engine)
+    t = time.perf_counter()
+    with engine.connect() as conn:
+        idx = conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('ledger_entry', 'member') "
+            "AND sql IS NOT NULL"
+        ).all()
+        conn.commit()
+        with conn.begin():
+            for name, _ in idx:  # bulk load without indexes, then build them once
+                conn.exec_driver_sql(f'DROP INDEX "{name}"')
+            _store_and_tiers(conn, text)
+            conn.exec_driver_sql(
+                f"""
+                INSERT INTO member (id, store_id, phone, registered_at, name, source, created_at)
+                WITH RECURSIVE s(m) AS (SELECT 1 UNION ALL SELECT m + 1 FROM s WHERE m < {members})
+                SELECT m, 1, '+668' || printf('%08d', m), '2025-05-01 03:00:00.000000', 'Member ' || m, 'form',
+                       '2025-05-01 03:00:00.000000'
+                FROM s
+                """
+            )
+            # time-ordered like a real ledger: rows of many members interleave
+            conn.exec_driver_sql(
+                f"""
+                INSERT INTO ledger_entry (store_id, member_id, kind, points, debt, expires_at, created_at, channel,
+                                          idem_source, idem_key)
+                WITH RECURSIVE ks(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM ks WHERE k < {ROWS_PER_MEMBER - 1}),
+                     ms(m) AS (SELECT 1 UNION ALL SELECT m + 1 FROM ms WHERE m < {members})
+                SELECT 1, m, {KIND_SQL}, {POINTS_SQL}, 0, NULL,
+                       strftime('%Y-%m-%d %H:%M:%S', '2025-06-01', '+' || {DAY_SQL} || ' days',
+                                '+' || {HOUR_SQL} || ' hours') || '.000000', 'counter', {IDEM_SQL}
+                FROM ms, ks
+                ORDER BY {DAY_SQL}, {HOUR_SQL}, m
+                """
+            )
+            for _, sql in idx:
+                conn.exec_driver_sql(sql)
+        conn.exec_driver_sql("ANALYZE")
+        conn.commit()
+    engine.dispose()
+    print(f"sqlite: built {members:,} members / {members * ROWS_PER_MEMBER:,} ledger rows in {time.perf_counter() - t:.1f} s "
+          f"({path.stat().st_size / 1e9:.2f} GB)")
+
+
+def build_pg(url: str, members: int) -> str:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from crm_cli.db.engine import DbTarget, make_engine
+    from crm_cli.db.schema import upgrade
+
+    name = "crm_bench_tiers"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    burl = make_url(url).set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(DbTarget(url=burl, embedded_default=False))
+    upgrade(engine)
+    t = time.perf_counter()
+    with engine.begin() as conn:
+        _store_and_tiers(conn, text)
+        conn.exec_driver_sql(
+            f"""
+            INSERT INTO member (id, store_id, phone, registered_at, name, source, created_at)
+            SELECT m, 1, '+668' || lpad(m::text, 8, '0'), '2025-05-01 03:00:00', 'Member ' || m, 'form',
+                   '2025-05-01 03:00:00'
+            FROM generate_series(1, {members}) AS m
+            """
+        )
+        conn.execute(text(
+            f"""
+            INSERT INTO ledger_entry (store_id, member_id, kind, points, debt, expires_at, created_at, channel,
+                                      idem_source, idem_key)
+            SELECT 1, m, {KIND_SQL}, {POINTS_SQL}, 0, NULL,
+                   TIMESTAMP '2025-06-01' + make_interval(days => {DAY_SQL}, hours => {HOUR_SQL}), 'counter', {IDEM_SQL}
+            FROM generate_series(1, {members}) AS m, generate_series(0, {ROWS_PER_MEMBER - 1}) AS k
+            ORDER BY {DAY_SQL}, {HOUR_SQL}, m
+            """
+        ))
+        conn.exec_driver_sql("SELECT setval(pg_get_serial_sequence('member', 'id'), (SELECT MAX(id) FROM member))")
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE")
+    engine.dispose()
+    print(f"postgresql: built {members:,} members / {members * ROWS_PER_MEMBER:,} ledger rows in {time.perf_counter() - t:.1f} s")
+    return burl
+
+
+COVERING_SQL = """
+        SELECT COUNT(*), COALESCE(SUM(s), 0) FROM (
+            SELECT member_id, SUM(points) AS s FROM ledger_entry INDEXED BY ix_ledger_member_lots
+            WHERE points > 0 AND created_at >= :ws AND created_at <= :asof
+            GROUP BY member_id
+        ) a
+"""
+
+
+def raw_aggregate(engine, as_of: datetime, covering: bool = False) -> tuple[float, int, int]:
+    from sqlalchemy import bindparam, text
+
+    from crm_cli.db.types import UTCDateTime
+    from crm_cli.db.uow import unit_of_work
+    from crm_cli.services.tiers import EARNED_KINDS, window_start
+    from crm_cli.db.models import Store
+
+    kinds = ", ".join(f"'{k}'" for k in EARNED_KINDS)
+    sql = text(
+        f"""
+        SELECT COUNT(*), COALESCE(SUM(s), 0) FROM (
+            SELECT member_id, SUM(points) AS s FROM ledger_entry
+            WHERE store_id = :sid AND points > 0 AND kind IN ({kinds})
+              AND created_at >= :ws AND created_at <= :asof
+            GROUP BY member_id
+        ) a
+        """
+    ).bindparams(bindparam("ws", type_=UTCDateTime()), bindparam("asof", type_=UTCDateTime()))
+    if covering:  # SQLite: all positive entries from the covering index (refunds included)
+        sql = text(COVERING_SQL).bindparams(bindparam("ws", type_=UTCDateTime()), bindparam("asof", type_=UTCDateTime()))
+    with unit_of_work(engine, write=False) as s:
+        ws = window_start(s.get(Store, 1), as_of)
+        t = time.perf_counter()
+        n, total = s.execute(sql, {"sid": 1, "ws": ws, "asof": as_of}).one()
+        return time.perf_counter() - t, int(n), int(total)
+
+
+def timed_recalc(engine, as_of: datetime, *, dry_run: bool = False):
+    from crm_cli.db.uow import unit_of_work
+    from crm_cli.services import tiers
+
+    t = time.perf_counter()
+    with unit_of_work(engine, write=True, dry_run=dry_run) as s:
+        res = tiers.recalc(s, store_id=1, as_of=as_of, now=as_of, dry_run=dry_run)
+    return time.perf_counter() - t, res
+
+
+def run(label: str, engine) -> None:
+    print(f"\n== {label}")
+    raw_t, n, total = raw_aggregate(engine, AS_OF)
+    raw_t2, _, _ = raw_aggregate(engine, AS_OF)  # warm
+    raw_t = min(raw_t, raw_t2)
+    print(f"raw aggregate (per-member window sums)  {fmt(raw_t)}   members with earnings {n:,}, points {total:,}")
+    if engine.dialect.name == "sqlite":
+        ct, cn, ctotal = raw_aggregate(engine, AS_OF, covering=True)
+        print(f"  (for reference: covering-index scan of all positive entries {fmt(ct).strip()}, points {ctotal:,})")
+    for name, as_of, dry in (
+        ("recalc dry run (first)", AS_OF, True),
+        ("recalc (first: everyone placed)", AS_OF, False),
+        ("recalc (again: idempotent)", AS_OF, False),
+        ("recalc (+1 month)", AS_OF + timedelta(days=30), False),
+    ):
+        t, res = timed_recalc(engine, as_of, dry_run=dry)
+        print(f"{name:40s} {fmt(t)}   ratio {t / raw_t:5.2f}x   moved {res.moved:,} "
+              f"(up {res.upgrades:,}, down {res.downgrades:,}) of {res.members:,}")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--members", type=int, default=1_000_000, help="SQLite members (10 ledger rows each)")
+    ap.add_argument("--sqlite-file", type=Path, default=None, help="where to build the SQLite database")
+    ap.add_argument("--reuse", action="store_true", help="reuse an existing --sqlite-file (skip the build)")
+    ap.add_argument("--pg-url", default=os.environ.get("CRM_BENCH_PG_URL"), help="PostgreSQL admin URL (optional)")
+    ap.add_argument("--pg-members", type=int, default=None, help="PostgreSQL members (default: same as --members)")
+    a = ap.parse_args(argv)
+
+    from crm_cli.db.engine import DbTarget, make_engine
+
+    path = a.sqlite_file or Path(tempfile.gettempdir()) / f"crm_bench_tiers_{a.members}.sqlite3"
+    if not (a.reuse and path.exists()):
+        build_sqlite(path, a.members)
+    eng = make_engine(DbTarget(url=f"sqlite:///{path}", embedded_default=False))
+    run(f"SQLite {a.members:,} members / {a.members * ROWS_PER_MEMBER:,} rows", eng)
+    eng.dispose()
+    if a.pg_url:
+        pm = a.pg_members or a.members
+        url = build_pg(a.pg_url, pm)
+        eng = make_engine(DbTarget(url=url, embedded_default=False))
+        run(f"PostgreSQL {pm:,} members / {pm * ROWS_PER_MEMBER:,} rows", eng)
+        eng.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
