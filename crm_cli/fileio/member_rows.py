@@ -1678,17 +1678,18 @@ def iter_validated(
         raw = get("birthday")
         if raw is not None:
             # Birthdays repeat (a few tens of thousands of distinct days): cache the verdict.
+            # (a date, or the reason as a str; exceptions are not kept: their tracebacks would be)
             verdict = cache.get(raw)
             if verdict is None:
                 try:
                     verdict = _birthday(raw, today)
                 except _Bad as exc:
-                    verdict = exc
+                    verdict = exc.args[0]
                 if len(cache) < 65536:
                     cache[raw] = verdict
-            if verdict.__class__ is _Bad:
+            if verdict.__class__ is str:
                 if not _blank(raw):
-                    (errors := errors or []).append(RowError(rownum, "birthday", _show(raw), verdict.args[0]))
+                    (errors := errors or []).append(RowError(rownum, "birthday", _show(raw), verdict))
             else:
                 birthday = verdict
         raw = get("email")
