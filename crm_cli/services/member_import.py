@@ -252,32 +252,37 @@ def _counting(rows: Iterable, advance) -> Iterator:
 
 # ---------------------------------------------------------------- staging
 
-_STAGE_INSERT = "INSERT INTO import_stage (row_no, phone, name, points, gender, birthday, email) VALUES (?, ?, ?, ?, ?, ?, ?)"
+_STAGE_INSERT = (
+    "INSERT INTO import_stage (seq, row_no, phone, name, points, gender, birthday, email) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def _create_stage(db: Db) -> None:
     if db.dialect == "postgresql":
         db.run("DROP TABLE IF EXISTS import_stage")
         db.run(
-            "CREATE TEMP TABLE import_stage (row_no integer NOT NULL, phone varchar(20) NOT NULL, "
+            "CREATE TEMP TABLE import_stage (seq integer PRIMARY KEY, row_no integer NOT NULL, phone varchar(20) NOT NULL, "
             "name varchar(200), points bigint NOT NULL, gender varchar(12), birthday date, email varchar(254), "
             "member_id integer, new_id integer) ON COMMIT DROP"
         )
     else:
         db.run("DROP TABLE IF EXISTS temp.import_stage")
         db.run(
-            "CREATE TEMP TABLE import_stage (row_no INTEGER NOT NULL, phone TEXT NOT NULL, name TEXT, "
+            "CREATE TEMP TABLE import_stage (seq INTEGER PRIMARY KEY, row_no INTEGER NOT NULL, phone TEXT NOT NULL, name TEXT, "
             "points INTEGER NOT NULL, gender TEXT, birthday TEXT, email TEXT, member_id INTEGER, new_id INTEGER)"
         )
 
 
-def _stage_batch(db: Db, batch: list) -> None:
+def _stage_batch(db: Db, batch: list, first_seq: int) -> None:
+    """Stage rows with seq = first_seq, first_seq + 1, ... (file order)."""
     if db.dialect == "postgresql":
-        params = [(r.row, r.phone, r.name, r.points, r.gender, r.birthday, r.email) for r in batch]
+        params = [(i, r.row, r.phone, r.name, r.points, r.gender, r.birthday, r.email)
+                  for i, r in enumerate(batch, first_seq)]
     else:  # dates as SQLAlchemy stores them on SQLite (ISO text)
         params = [
-            (r.row, r.phone, r.name, r.points, r.gender, None if r.birthday is None else r.birthday.isoformat(), r.email)
-            for r in batch
+            (i, r.row, r.phone, r.name, r.points, r.gender, None if r.birthday is None else r.birthday.isoformat(),
+             r.email)
+            for i, r in enumerate(batch, first_seq)
         ]
     db.many(_STAGE_INSERT, params)
 
@@ -332,7 +337,7 @@ def import_members(
             batch.append(item)
             good += 1
             if len(batch) >= BATCH:
-                _stage_batch(db, batch)
+                _stage_batch(db, batch, good - len(batch) + 1)
                 batch = []
         else:
             errors.append(ImportError_(row=item.row, column=item.column, value=item.value, message=item.message))
@@ -340,7 +345,7 @@ def import_members(
                 bad_rows += 1
                 last_bad = item.row
     if batch:
-        _stage_batch(db, batch)
+        _stage_batch(db, batch, good - len(batch) + 1)
     del batch
     seen = good + bad_rows
     if seen == 0:
@@ -350,12 +355,14 @@ def import_members(
     if db.dialect == "postgresql":
         db.run("ANALYZE import_stage")
     p = {"sid": store.id}
-    db.run(
-        "UPDATE import_stage SET member_id = "
-        "(SELECT m.id FROM member m WHERE m.store_id = :sid AND m.phone = import_stage.phone)",
-        p,
-    )
-    existing = db.rows("SELECT row_no, phone FROM import_stage WHERE member_id IS NOT NULL ORDER BY row_no")
+    store_has_members = bool(db.rows("SELECT 1 FROM member WHERE store_id = :sid LIMIT 1", p))
+    if store_has_members:  # a first migration into an empty store needs no lookups
+        db.run(
+            "UPDATE import_stage SET member_id = "
+            "(SELECT m.id FROM member m WHERE m.store_id = :sid AND m.phone = import_stage.phone)",
+            p,
+        )
+    existing = db.rows("SELECT row_no, phone FROM import_stage WHERE member_id IS NOT NULL ORDER BY seq")
     if on_existing == "error":
         for row_no, phone in existing:
             errors.append(ImportError_(
@@ -388,22 +395,29 @@ def import_members(
             """,
             p,
         )
+    base = db.rows("SELECT COALESCE(MAX(id), 0) FROM member")[0][0]
     created = db.run(
         """
         INSERT INTO member (store_id, phone, registered_at, name, gender, birthday, email,
                             registered_branch_id, source, created_at, last_activity_at)
         SELECT :sid, s.phone, :now, s.name, s.gender, s.birthday, s.email, :bid, 'import', :now, :now
-        FROM import_stage s WHERE s.member_id IS NULL ORDER BY s.row_no
+        FROM import_stage s WHERE s.member_id IS NULL ORDER BY s.seq
         """,
         p,
     )
-    # the new members' ids, by the same indexed lookup (no join: the planner has no statistics yet)
-    db.run(
-        "UPDATE import_stage SET new_id = "
-        "(SELECT m.id FROM member m WHERE m.store_id = :sid AND m.phone = import_stage.phone) "
-        "WHERE member_id IS NULL",
-        {"sid": store.id},
-    )
+    # the new members' ids. SQLite gives each inserted row MAX(rowid) + 1 and we hold the write
+    # lock, so when every staged row was new they are base + seq -- checked, else looked up.
+    if (db.dialect == "sqlite" and not existing and created == good
+            and db.rows("SELECT COALESCE(MAX(id), 0), COUNT(*) FROM member WHERE id > :b", {"b": base})[0]
+            == (base + created, created)):
+        db.run("UPDATE import_stage SET new_id = seq + :b", {"b": base})
+    else:  # the same indexed lookup as above (no join: the planner has no statistics on fresh rows)
+        db.run(
+            "UPDATE import_stage SET new_id = "
+            "(SELECT m.id FROM member m WHERE m.store_id = :sid AND m.phone = import_stage.phone) "
+            "WHERE member_id IS NULL",
+            {"sid": store.id},
+        )
     # 6: lots -- new members always; existing ones only with update and no import lot yet
     lot_filter = "s.new_id IS NOT NULL" if on_existing != "update" else (
         "(s.new_id IS NOT NULL OR NOT EXISTS (SELECT 1 FROM ledger_entry e WHERE e.store_id = :sid "
@@ -418,7 +432,7 @@ def import_members(
         SELECT :sid, COALESCE(s.new_id, s.member_id), 'import', s.points, 0, :exp, :now, :bid, 'import', :reason,
                'import', CAST(COALESCE(s.new_id, s.member_id) AS VARCHAR(20)), :actor
         {select_lots}
-        ORDER BY s.row_no
+        ORDER BY s.seq
         """,
         p,
     )

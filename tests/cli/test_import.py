@@ -58,6 +58,11 @@ def test_import_creates_registered_members_with_import_lots(shop, engine, tmp_pa
     r = rows[0]
     assert (r[1], r[2], str(r[3]), r[4], r[5], r[6]) == ("สมชาย ใจดี", "male", "1990-03-15", "somchai@example.com", "import", "Ari")
     assert all(x[7] is not None for x in rows)
+    pairs = _sql(engine, "SELECT m.phone, e.points, e.idem_key FROM ledger_entry e JOIN member m ON m.id = e.member_id "
+                         "ORDER BY m.phone")
+    assert [(ph, pts) for ph, pts, _ in pairs] == [("+66812000001", 100), ("+66812000003", 25)]
+    ids = dict(_sql(engine, "SELECT phone, id FROM member"))
+    assert all(key == str(ids[ph]) for ph, _, key in pairs)  # idempotency key import:<account id>
     lots = _sql(engine, "SELECT kind, points, channel, idem_source FROM ledger_entry ORDER BY points")
     assert lots == [("import", 25, "import", "import"), ("import", 100, "import", "import")]  # 0 points: no lot
     shown = shop.json("member", "show", "0812000001")
