@@ -583,7 +583,11 @@ def _check_usable(session, red: Redemption, now: datetime) -> None:
     if red.status == "used":
         b = session.get(Branch, red.used_branch_id) if red.used_branch_id else None
         where = f" at {b.name}" if b else ""
-        raise Conflict(f"coupon {red.coupon_code} was already used on {red.used_at:%Y-%m-%d %H:%M} UTC{where}")
+        from crm_cli.domain.timeutil import BKK
+
+        raise Conflict(
+            f"coupon {red.coupon_code} was already used on {red.used_at.astimezone(BKK):%Y-%m-%d %H:%M} (Bangkok){where}"
+        )
     if red.status == "cancelled":
         raise Conflict(f"coupon {red.coupon_code} was cancelled")
     if red.expires_at is not None and now >= red.expires_at:
