@@ -278,8 +278,13 @@ def _typed(value, kind: str):
             return neutralize(str(value))
         if isinstance(value, int):
             return value
-        if isinstance(value, (float, Decimal)) and value == int(value):
-            return int(value)
+        if isinstance(value, (float, Decimal)):
+            try:
+                if value == int(value):
+                    return int(value)
+            except (ValueError, OverflowError, InvalidOperation):
+                pass
+            return neutralize(str(value))
         try:
             return int(str(value).strip())
         except ValueError:

@@ -145,6 +145,14 @@ def test_short_rows_and_unknown_values(tmp_path):
     assert p.read_text(encoding="utf-8-sig").splitlines()[1:] == ["x,,", "y,'=t,"]
 
 
+def test_odd_values_in_typed_columns_become_text(tmp_path):
+    p = tmp_path / "odd.csv"
+    rows = [[float("nan"), float("inf"), 3.5, "x"], [Decimal("NaN"), "-7", True, "2020-01-01"]]
+    write_table(p, ["a", "b", "c", "d"], rows, {"a": "int", "b": "money", "c": "int", "d": "date"})
+    assert p.read_text(encoding="utf-8-sig").splitlines()[1:] == ["nan,inf,3.5,x", "NaN,-7.00,True,2020-01-01"]
+    write_table(tmp_path / "odd.xlsx", ["a", "b", "c", "d"], rows, {"a": "int", "b": "money", "c": "int", "d": "date"})
+
+
 def test_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="use .csv or .xlsx"):
         write_table(tmp_path / "x.ods", ["a"], [])
