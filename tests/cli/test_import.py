@@ -145,6 +145,8 @@ def test_row_cap_and_file_errors(shop, engine, tmp_path):
     f = _csv(tmp_path, GOOD)
     err = shop.fails(InvalidInput.exit_code, "member", "import", str(f), "--branch", "Ari", "--max-rows", "2")
     assert "more than 2" in err and "--max-rows" in err
+    shop.ok("store", "edit", "--import-max-rows", "2")  # the store setting is the default cap
+    assert "more than 2" in shop.fails(InvalidInput.exit_code, "member", "import", str(f), "--branch", "Ari")
     assert _import(shop, f, "--max-rows", "3")["created"] == 3
     missing = _csv(tmp_path, ["phone,points", "0812000009,5"], name="nocol.csv")
     assert "name" in shop.fails(InvalidInput.exit_code, "member", "import", str(missing), "--branch", "Ari").lower()
