@@ -278,8 +278,8 @@ def _dt(name: str):
 
 def _target_sql(tiers: list[Tier], params: dict, col_earned: str, what: str) -> str:
     """CASE expression: the tier's ``what`` ('id', 'name' or 'threshold') reached with ``col_earned`` points."""
-    if not tiers:
-        return "NULL"
+    if not tiers:  # typed, or PostgreSQL reads a bare NULL in a subquery as text
+        return "CAST(NULL AS VARCHAR)" if what == "name" else "CAST(NULL AS INTEGER)"
     parts = []
     for i, t in enumerate(reversed(tiers)):
         params[f"th{i}"] = t.threshold
