@@ -1,4 +1,4 @@
-from crm_cli.cli.app import main
+from crm_cli.cli.app import app
 
 if __name__ == "__main__":
-    main()
+    app(prog_name="crm")  # so usage lines and audit records name the command as `crm ...`
