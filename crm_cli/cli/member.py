@@ -200,7 +200,7 @@ def member_template(
 @app.command("import")
 def member_import(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="The filled template (.xlsx or .csv, UTF-8 with or without BOM).")],
+    file: Annotated[Path, typer.Argument(help="The filled template (.xlsx or .csv, UTF-8 with or without BOM).", readable=False)],
     branch: Annotated[str, typer.Option("--branch", "-b", help="Branch the imported members are registered at.")],
     dry_run: DryRunOpt = False,
     on_existing: Annotated[str, typer.Option("--on-existing", help="A phone already in the store: error (report it), skip it, or update its profile.")] = "error",

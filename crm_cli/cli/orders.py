@@ -18,7 +18,7 @@ COLUMNS = ["channel", "order_id", "phone", "paid_at", "amount", "status", "refun
 @app.command("import")
 def orders_import(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="Order feed, .csv or .json (see docs/order-feed.md).")],
+    file: Annotated[Path, typer.Argument(help="Order feed, .csv or .json (see docs/order-feed.md).", readable=False)],
     channel: Annotated[str, typer.Option("--channel", "-c", help="line-shopping or myshop.")],
 ) -> None:
     """Store the orders of a feed (all or nothing; re-importing changes nothing; a new status updates the order).
