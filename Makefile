@@ -10,6 +10,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet --compile -e '.[test]'
+	$(BIN)/python -m compileall -q crm_cli
 	touch $(STAMP)
 
 install: $(STAMP)

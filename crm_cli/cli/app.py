@@ -13,9 +13,55 @@ from crm_cli.domain.errors import CrmError
 
 _DEBUG = {"on": False}
 
+#: Command groups, loaded only when used: a command builds just its own group, so start-up
+#: stays fast however many commands the tool grows. name -> (module, one-line help)
+GROUPS: dict[str, tuple[str, str]] = {
+    "db": ("crm_cli.cli.db", "Database schema: upgrade, status."),
+    "store": ("crm_cli.cli.store", "Stores (shops): create, select, show and edit."),
+    "branch": ("crm_cli.cli.branch", "Branches of the current store (unlimited)."),
+    "staff": ("crm_cli.cli.staff", "Staff of the current store: invites (link + QR), roles admin|staff."),
+    "points": ("crm_cli.cli.points", "Points: earning rule, expiry, give, balance, history, adjust, QR claims, expiry job, checks."),
+    "member": ("crm_cli.cli.member", "Members: register, show, list, tags, notes, erasure, template, import, export."),
+    "form": ("crm_cli.cli.form", "Registration form: terms and conditions, questions, sign-up link."),
+    "tier": ("crm_cli.cli.tier", "Tiers: on/off, cycle, thresholds, recalculation, history."),
+    "reward": ("crm_cli.cli.reward", "Rewards: in-store coupons, deliveries, code pools; redeem."),
+    "coupon": ("crm_cli.cli.coupon", "In-store coupons: use at the counter, cancel."),
+    "delivery": ("crm_cli.cli.delivery", "Reward deliveries: list, update status, export."),
+    "orders": ("crm_cli.cli.orders", "Marketplace orders (LINE SHOPPING, MyShop): import, sync, list."),
+    "billing": ("crm_cli.cli.billing", "Subscription and billing: subscribe, Pro, cancel, resume, invoices."),
+    "maintenance": ("crm_cli.cli.maintenance", "Nightly maintenance jobs for cron."),
+    "report": ("crm_cli.cli.report", "Reports: summary, liability, expiring points."),
+    "audit": ("crm_cli.cli.audit", "Audit trail: who changed what, when."),
+}
+
 
 class CrmGroup(TyperGroup):
-    """Turns CrmError (and any unexpected error) into one stderr line and an exit code."""
+    """The root group: loads command groups lazily, and turns CrmError (and any
+    unexpected error) into one stderr line and an exit code."""
+
+    _loaded: dict = {}
+
+    def list_commands(self, ctx) -> list[str]:
+        return list(super().list_commands(ctx)) + [n for n in GROUPS if n not in self.commands]
+
+    def get_command(self, ctx, cmd_name: str):
+        if cmd_name in self.commands or cmd_name not in GROUPS:
+            return super().get_command(ctx, cmd_name)
+        cmd = self._loaded.get(cmd_name)
+        if cmd is None:
+            import importlib
+
+            module = importlib.import_module(GROUPS[cmd_name][0])
+            cmd = typer.main.get_group(module.app)
+            cmd.name = cmd_name
+            self._loaded[cmd_name] = cmd
+        return cmd
+
+    def format_commands(self, ctx, formatter) -> None:
+        rows = [(n, c.get_short_help_str(60)) for n, c in self.commands.items() if not c.hidden]
+        rows += [(n, h) for n, (_m, h) in GROUPS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx):
         try:
@@ -29,6 +75,13 @@ class CrmGroup(TyperGroup):
             raise typer.Exit(exc.exit_code) from None
         except (typer.Exit, typer.Abort, typer.TyperException, SystemExit):
             raise
+        except BrokenPipeError:
+            # the reader (e.g. `| head`) went away: stop quietly, as Unix tools do
+            import os as _os
+            import sys as _sys
+
+            _os.dup2(_os.open(_os.devnull, _os.O_WRONLY), _sys.stdout.fileno())
+            raise typer.Exit(0) from None
         except KeyboardInterrupt:
             typer.echo("error: interrupted; nothing was written by the unfinished command", err=True)
             raise typer.Exit(130) from None
@@ -80,27 +133,8 @@ def root(
 
 
 def _mount() -> None:
-    from crm_cli.cli import (
-        audit, billing, branch, coupon, db, delivery, demo, form, maintenance, member,
-        orders, points, report, reward, staff, store, tier,
-    )
+    from crm_cli.cli import demo
 
-    app.add_typer(db.app, name="db")
-    app.add_typer(store.app, name="store")
-    app.add_typer(branch.app, name="branch")
-    app.add_typer(staff.app, name="staff")
-    app.add_typer(points.app, name="points")
-    app.add_typer(member.app, name="member")
-    app.add_typer(form.app, name="form")
-    app.add_typer(tier.app, name="tier")
-    app.add_typer(reward.app, name="reward")
-    app.add_typer(coupon.app, name="coupon")
-    app.add_typer(delivery.app, name="delivery")
-    app.add_typer(orders.app, name="orders")
-    app.add_typer(billing.app, name="billing")
-    app.add_typer(maintenance.app, name="maintenance")
-    app.add_typer(report.app, name="report")
-    app.add_typer(audit.app, name="audit")
     demo.register(app)
 
 
