@@ -111,6 +111,21 @@ class Db:
 
         return [tuple(r) for r in self.sa.execute(text(sql), params or {})]
 
+    def copy(self, table: str, columns: tuple[str, ...], seq: list[tuple]) -> None:
+        """Bulk rows into a table: COPY on PostgreSQL (streams; executemany there keeps every
+        batch's parameters alive until commit), executemany on SQLite."""
+        if self.raw is not None:
+            marks = ", ".join("?" for _ in columns)
+            self.raw.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", seq)
+            return
+        cur = self.sa.connection.driver_connection.cursor()
+        try:
+            with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as cp:
+                for row in seq:
+                    cp.write_row(row)
+        finally:
+            cur.close()
+
     def many(self, sql: str, seq: list[tuple]) -> None:
         """executemany with positional ``?`` placeholders."""
         if self.raw is not None:
@@ -252,9 +267,7 @@ def _counting(rows: Iterable, advance) -> Iterator:
 
 # ---------------------------------------------------------------- staging
 
-_STAGE_INSERT = (
-    "INSERT INTO import_stage (seq, row_no, phone, name, points, gender, birthday, email) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
+_STAGE_COLUMNS = ("seq", "row_no", "phone", "name", "points", "gender", "birthday", "email")
 
 
 def _create_stage(db: Db) -> None:
@@ -284,7 +297,7 @@ def _stage_batch(db: Db, batch: list, first_seq: int) -> None:
              r.email)
             for i, r in enumerate(batch, first_seq)
         ]
-    db.many(_STAGE_INSERT, params)
+    db.copy("import_stage", _STAGE_COLUMNS, params)
 
 
 def _drop_stage(db: Db) -> None:
