@@ -14,7 +14,6 @@ so a refusal is known to come from the defect and not from the builder.
 from __future__ import annotations
 
 import io
-import os
 import struct
 import zipfile
 from dataclasses import dataclass

@@ -1,6 +1,6 @@
 """kill -9 a `crm member import` at random moments: the database is unchanged or fully imported.
 
-A 30,000-row CSV (PostgreSQL: 10,000) takes the import a second or two. A first, undisturbed run measures
+A 20,000-row CSV (PostgreSQL: 10,000) takes the import a second or two. A first, undisturbed run measures
 that duration and what a complete import leaves behind (members, ledger lots, the sum of
 points, one audit record). Then, from the same starting database each time, an import
 is started and killed with SIGKILL after a random delay within that duration (SQLite: 20
@@ -26,7 +26,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 RUN_ALL = os.environ.get("CRM_TEST_ALL") == "1"
-ROWS = {"sqlite": 30_000, "postgresql": 10_000}
+ROWS = {"sqlite": 20_000, "postgresql": 10_000}
 REPO = Path(__file__).resolve().parents[2]
 IMPORT_COMMAND = "member import"
 
