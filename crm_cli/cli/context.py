@@ -230,5 +230,10 @@ def state(ctx: typer.Context) -> AppState:
     if not isinstance(st, AppState):
         st = AppState()
         root.obj = st
-    st.command = " ".join(ctx.command_path.split()[1:]) or "crm"
+    names = []
+    c = ctx
+    while c.parent is not None:  # the command's own words, however the program was started
+        names.append(c.info_name)
+        c = c.parent
+    st.command = " ".join(reversed(names)) or "crm"
     return st
