@@ -139,6 +139,20 @@ def reader_cpu(xlsx: Path) -> float:
     return time.process_time() - c0
 
 
+def _isolated(fn: str, *args: str):
+    """Run floor()/reader_cpu() in a child process: the calamine floor holds a whole sheet
+    (hundreds of MB at 1M rows), and a big parent would inflate the peak RSS that later
+    forked children report."""
+    import json
+    import subprocess
+
+    code = (f"import sys, json; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); "
+            f"import bench_import as b; from pathlib import Path; "
+            f"print(json.dumps(b.{fn}(*[Path(a) for a in sys.argv[1:]])))")
+    out = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
 def run_import(env: dict, xlsx: Path) -> tuple[float, int, float]:
     """(wall s, peak RSS KiB, CPU s user+sys) of one `crm member import` process."""
     import subprocess
@@ -187,7 +201,7 @@ def main() -> int:
                 floor_db = work / "floor.sqlite3"
                 shutil.copyfile(db, floor_db)
                 t, rss, cpu = run_import(env, xlsx)
-                f = floor(xlsx, floor_db)
+                f = _isolated("floor", str(xlsx), str(floor_db))
                 cpus.append(cpu)
                 times.append(t)
                 rsss.append(rss)
@@ -202,7 +216,7 @@ def main() -> int:
             cpu_ratio = cpu / fl_cpu
             rss_mb = max(rsss) / 1024
             load = os.getloadavg()[0]
-            rd_cpu = reader_cpu(xlsx)
+            rd_cpu = _isolated("reader_cpu", str(xlsx))
             print(f"[{n:,} rows] crm member import {c.fmt_s(t)} ({n / t:,.0f} rows/s), peak RSS {rss_mb:.0f} MiB; "
                   f"floor {c.fmt_s(fl[2])} (calamine {c.fmt_s(fl[0])} + sqlite3 executemany {c.fmt_s(fl[1])}); "
                   f"ratio {ratio:.2f}; CPU {cpu:.2f} s (read+validate alone {rd_cpu:.2f} s) vs floor CPU {fl_cpu:.2f} s "
