@@ -35,8 +35,10 @@ def current_revisions(engine) -> set[str] | None:
 
 
 def _first_line(exc: BaseException) -> str:
-    msg = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return msg[0] if msg else exc.__class__.__name__
+    """The driver's message on one line (psycopg splits it over several)."""
+    text = " ".join(str(getattr(exc, "orig", None) or exc).split())
+    text = text.split("(Background on this error")[0].strip()
+    return (text[:240] + "...") if len(text) > 240 else (text or exc.__class__.__name__)
 
 
 def alembic_config(engine):
