@@ -293,16 +293,8 @@ def purge_day(session, store: Store, events: list[rules.SubscriptionEvent]) -> d
 # ---------------------------------------------------------------- invoices
 
 
-@dataclass(frozen=True)
-class LineView:
-    plan: str
-    description: str
-    period_start: date
-    period_end: date
-    days: int
-    days_in_month: int
-    rate: Decimal
-    amount: Decimal
+#: an invoice line as shown: the same fields as the rule's charge line
+LineView = rules.ChargeLine
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,16 @@ def phone(raw) -> str:
         raise InvalidInput(f"invalid phone number '{raw}': {exc}") from None
 
 
+def clean_name(raw: str, *, what: str, limit: int) -> str:
+    """A display name with its whitespace folded; refused when empty or too long."""
+    n = " ".join((raw or "").split())
+    if not n:
+        raise InvalidInput(f"{what} must not be empty")
+    if len(n) > limit:
+        raise InvalidInput(f"{what} is too long (at most {limit} characters)")
+    return n
+
+
 def new_token() -> tuple[str, str]:
     """A token with 160 bits of randomness (40 hex digits: URL-safe, never starts with '-'),
     and the SHA-256 hash that is the only thing stored."""

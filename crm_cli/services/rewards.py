@@ -128,12 +128,9 @@ class DeliveryInfo:
 
 
 def _clean_name(name: str) -> str:
-    n = " ".join(name.split())
-    if not n:
-        raise InvalidInput("reward name must not be empty")
-    if len(n) > 200:
-        raise InvalidInput("reward name is too long (at most 200 characters)")
-    return n
+    from crm_cli.services.common import clean_name
+
+    return clean_name(name, what="reward name", limit=200)
 
 
 def get_reward(session, store_id: int, name: str) -> Reward:

@@ -196,12 +196,9 @@ def set_cycle(session, *, store_id: int, months: int) -> TierSettings:
 
 
 def _clean_name(name: str) -> str:
-    n = " ".join(name.split())
-    if not n:
-        raise InvalidInput("tier name must not be empty")
-    if len(n) > 80:
-        raise InvalidInput("tier name is too long (at most 80 characters)")
-    return n
+    from crm_cli.services.common import clean_name
+
+    return clean_name(name, what="tier name", limit=80)
 
 
 def set_tier(session, *, store_id: int, name: str, threshold: int, benefits: str | None, now: datetime) -> TierSaved:
