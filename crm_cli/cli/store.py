@@ -82,7 +82,7 @@ def store_edit(
     name: Annotated[Optional[str], typer.Option("--name", help="New display name.")] = None,
     phone: Annotated[Optional[str], typer.Option("--phone", help="Contact phone.")] = None,
     email: Annotated[Optional[str], typer.Option("--email", help="Contact email.")] = None,
-    terms_file: Annotated[Optional[Path], typer.Option("--terms-file", help="Terms and conditions / privacy policy text file.", exists=True, dir_okay=False, readable=True)] = None,
+    terms_file: Annotated[Optional[Path], typer.Option("--terms-file", help="Terms and conditions / privacy policy text file.")] = None,
     base_url: Annotated[Optional[str], typer.Option("--base-url", help="Base URL for invite, sign-up and claim links.")] = None,
     import_max_rows: Annotated[Optional[int], typer.Option("--import-max-rows", help="Row limit for member import (default 5000).")] = None,
     answer_retention_days: Annotated[Optional[int], typer.Option("--answer-retention-days", help="Delete registration answers this many days after they were given.")] = None,
@@ -91,7 +91,16 @@ def store_edit(
     from crm_cli.services import stores
 
     st = state(ctx)
-    terms = terms_file.read_text(encoding="utf-8") if terms_file else None
+    terms = None
+    if terms_file is not None:
+        from crm_cli.domain.errors import InvalidInput
+
+        try:
+            terms = terms_file.read_text(encoding="utf-8-sig")
+        except FileNotFoundError:
+            raise InvalidInput(f"terms file {terms_file} not found") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInput(f"cannot read terms file {terms_file}: {exc}") from None
     with st.transaction() as tx:
         info = stores.edit_store(
             tx.session, store_id=tx.store.id, name=name, phone_raw=phone, email=email, terms=terms,
