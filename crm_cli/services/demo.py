@@ -113,6 +113,18 @@ def _build(session, *, slug: str, now: datetime, actor: str) -> tuple[int, int]:
                           description="Shipped to your address", now=now)
     created = _import_sample(session, store_id=store_id, slug=slug, now=now, actor=actor) if SAMPLE_MEMBERS.exists() else 0
 
+    # a year of counter sales before they registered: points collected on the phone number
+    from dateutil.relativedelta import relativedelta
+
+    for months_ago in range(11, 0, -1):
+        when = now - relativedelta(months=months_ago)
+        for i, (phone, _name, _job, spends) in enumerate(REGISTERED):
+            if (months_ago + i) % 3 == 0:
+                continue
+            branch, spend = spends[months_ago % len(spends)]
+            staff = next((p for _, p, role, b in STAFF if b == branch and role == "staff"), STAFF[0][1])
+            points.give_for_spend(session, store_id=store_id, phone=phone, spend=spend, now=when,
+                                  branch=branch, staff=staff, actor=actor)
     for phone, name, job, spends in REGISTERED:
         members.register(session, store_id=store_id, phone_raw=phone, name=name, accept_terms=True, now=now,
                          answers=[f"Occupation / อาชีพ={job}"], branch=BRANCHES[0], actor=actor)
