@@ -295,17 +295,20 @@ class ExpiryRun:
 def expire(session, *, now: datetime, store_id: int | None = None, actor: str | None = None) -> ExpiryRun:
     """Write one ``expire`` entry per lot that expired at or before ``now`` with points left.
 
-    Set-based: one INSERT ... SELECT writes the expire entries (RETURNING them), one
-    batched Core insert writes their allocations; no per-lot query. Idempotent: a lot
-    whose remainder is already 0 (spent, or expired by an earlier run) is skipped, and
-    the key ('expire', lot id) is unique per store. The entry is dated at the lot's
-    expiry instant, so running late or twice gives the same ledger.
+    Set-based: one INSERT ... SELECT writes the expire entries, one INSERT ... SELECT
+    writes their allocations, one aggregate counts them; no row travels to Python and
+    there is no per-lot query (on PostgreSQL the three are one statement with
+    data-modifying CTEs). Idempotent: a lot whose remainder is already 0 (spent, or
+    expired by an earlier run) is skipped, and the key ('expire', lot id) is unique per
+    store. The entry is dated at the lot's expiry instant, so running late or twice gives
+    the same ledger.
 
     On PostgreSQL the accounts concerned are locked first, in id order, with the same
     row lock spenders take (``common.lock_member``): a spend and the job never
-    interleave, so no point is both spent and expired.
+    interleave, so no point is both spent and expired. On SQLite the caller's
+    transaction holds the database's write lock.
     """
-    params: dict = {"now": now}
+    params: dict = {"now": now, "actor": actor}
     store_cond = ""
     if store_id is not None:
         store_cond = "AND e.store_id = :store_id"
@@ -315,6 +318,14 @@ def expire(session, *, now: datetime, store_id: int | None = None, actor: str | 
         WHERE e.points > 0 AND e.expires_at IS NOT NULL AND e.expires_at <= :now {store_cond}
           AND e.points > COALESCE((SELECT SUM(a.points) FROM lot_allocation a WHERE a.lot_entry_id = e.id), 0)
     """
+    insert = f"""
+        INSERT INTO ledger_entry (store_id, member_id, kind, points, debt, expires_at, created_at, channel,
+                                  reason, idem_source, idem_key, ref_entry_id, actor)
+        SELECT e.store_id, e.member_id, 'expire',
+               -(e.points - COALESCE((SELECT SUM(a.points) FROM lot_allocation a WHERE a.lot_entry_id = e.id), 0)),
+               0, NULL, e.expires_at, 'system', 'points expired', 'expire', CAST(e.id AS VARCHAR(20)), e.id, :actor
+        {due}
+    """
     now_param = bindparam("now", type_=UTCDateTime())
     if session.get_bind().dialect.name == "postgresql":
         session.execute(
@@ -322,31 +333,33 @@ def expire(session, *, now: datetime, store_id: int | None = None, actor: str | 
             .bindparams(now_param),
             params,
         )
-    rows = session.execute(
-        text(
-            f"""
-            INSERT INTO ledger_entry (store_id, member_id, kind, points, debt, expires_at, created_at, channel,
-                                      reason, idem_source, idem_key, ref_entry_id, actor)
-            SELECT e.store_id, e.member_id, 'expire',
-                   -(e.points - COALESCE((SELECT SUM(a.points) FROM lot_allocation a WHERE a.lot_entry_id = e.id), 0)),
-                   0, NULL, e.expires_at, 'system', 'points expired', 'expire', CAST(e.id AS VARCHAR(20)), e.id, :actor
-            {due}
-            RETURNING id, store_id, member_id, ref_entry_id, points
-            """
-        ).bindparams(now_param),
-        {**params, "actor": actor},
-    ).all()
-    allocs = [{"debit_entry_id": r[0], "lot_entry_id": r[3], "points": -int(r[4])} for r in rows]
-    table = LotAllocation.__table__
-    for i in range(0, len(allocs), 5000):
-        session.execute(table.insert(), allocs[i : i + 5000])
-    stats: dict[int, list] = {}
-    for r in rows:
-        st = stats.setdefault(int(r[1]), [0, 0, set()])
-        st[0] += 1
-        st[1] += -int(r[4])
-        st[2].add(int(r[2]))
-    by_store = tuple((sid, v[0], v[1], len(v[2])) for sid, v in sorted(stats.items()))
+        counts = session.execute(
+            text(
+                f"""
+                WITH ins AS ({insert} RETURNING id, store_id, member_id, ref_entry_id, points),
+                     alloc AS (INSERT INTO lot_allocation (debit_entry_id, lot_entry_id, points)
+                               SELECT id, ref_entry_id, -points FROM ins)
+                SELECT store_id, COUNT(*), -SUM(points), COUNT(DISTINCT member_id) FROM ins
+                GROUP BY store_id ORDER BY store_id
+                """
+            ).bindparams(now_param),
+            params,
+        ).all()
+    else:
+        # SQLite: the write lock is held, so every expire entry above the current largest id is this run's
+        session.flush()
+        before = session.execute(text("SELECT COALESCE(MAX(id), 0) FROM ledger_entry")).scalar_one()
+        session.execute(text(insert).bindparams(now_param), params)
+        new = "FROM ledger_entry WHERE id > :before AND kind = 'expire'"
+        session.execute(
+            text(f"INSERT INTO lot_allocation (debit_entry_id, lot_entry_id, points) SELECT id, ref_entry_id, -points {new}"),
+            {"before": before},
+        )
+        counts = session.execute(
+            text(f"SELECT store_id, COUNT(*), -SUM(points), COUNT(DISTINCT member_id) {new} GROUP BY store_id ORDER BY store_id"),
+            {"before": before},
+        ).all()
+    by_store = tuple((int(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in counts)
     return ExpiryRun(
         as_of=now,
         lots_expired=sum(r[1] for r in by_store),
