@@ -237,3 +237,119 @@ def crm_argv(*args: str) -> list[str]:
     """The installed ``crm`` entry point of this environment."""
     exe = BIN / "crm"
     return [str(exe), *args] if exe.exists() else [sys.executable, "-m", "crm_cli", *args]
+
+
+# ---------------------------------------------------------------- bulk-built benchmark databases
+
+
+def load_average() -> str:
+    """The 1/5/15-minute load average now, for printing next to a figure."""
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def sqlite_bulk_connection(path: Path):
+    """A raw sqlite3 connection for bulk loading a benchmark database built by the migrations.
+
+    Autocommit mode (the caller issues BEGIN/COMMIT), foreign-key checks off (the
+    generated data is consistent by construction), a large page cache.
+    """
+    import sqlite3
+
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    conn.execute("PRAGMA foreign_keys=OFF")
+    conn.execute("PRAGMA synchronous=OFF")
+    conn.execute("PRAGMA cache_size=-1048576")  # 1 GiB
+    conn.execute("PRAGMA temp_store=MEMORY")
+    return conn
+
+
+def sqlite_drop_indexes(conn, tables: Sequence[str]) -> list[str]:
+    """Drop the (non-automatic) indexes of ``tables``; returns their CREATE statements, to run after loading."""
+    marks = ", ".join("?" for _ in tables)
+    rows = conn.execute(
+        f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name IN ({marks}) AND sql IS NOT NULL",
+        list(tables),
+    ).fetchall()
+    for name, _ in rows:
+        conn.execute(f'DROP INDEX "{name}"')
+    return [sql for _, sql in rows]
+
+
+def pg_create_database(admin_url: str, name: str) -> str:
+    """(Re)create database ``name`` on the server of ``admin_url``; returns its URL."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def pg_drop_database(admin_url: str, name: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def pg_index_definitions(conn, tables: Sequence[str]) -> list[tuple[str, str]]:
+    """(name, CREATE INDEX statement) of the plain indexes of ``tables`` (not primary keys or unique constraints)."""
+    rows = conn.exec_driver_sql(
+        "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = current_schema() "
+        "AND i.tablename = ANY(%(t)s) AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)",
+        {"t": list(tables)},
+    ).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+_LAUNCHER = r"""
+import json, os, sys, time
+t0 = time.perf_counter()
+fd = int(sys.argv[1])
+pid = os.fork()
+if pid == 0:
+    try:
+        os.close(fd)
+        os.execvp(sys.argv[2], sys.argv[2:])
+    finally:
+        os._exit(127)
+_, status, ru = os.wait4(pid, 0)
+wall = time.perf_counter() - t0
+os.write(fd, json.dumps([wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss, os.waitstatus_to_exitcode(status)]).encode())
+"""
+
+
+def run_isolated(argv: Sequence[str], *, env: dict | None = None, check: bool = True,
+                 cpu: list | None = None) -> tuple[float, int, bytes]:
+    """Like :func:`run_once`, for a parent that has grown large.
+
+    Linux carries a process's peak RSS across fork and exec, so a child started from a
+    big benchmark process reports the parent's size. A small launcher process starts
+    the command instead and reports the command's own wall time, CPU time and peak RSS.
+    """
+    import json
+    import tempfile
+
+    r, w = os.pipe()
+    with tempfile.TemporaryFile() as errf:
+        proc = subprocess.Popen([sys.executable, "-S", "-c", _LAUNCHER, str(w), *argv],
+                                stdout=subprocess.PIPE, stderr=errf, env=env, pass_fds=(w,))
+        os.close(w)
+        out = proc.stdout.read()
+        proc.wait()
+        proc.stdout.close()
+        with os.fdopen(r, "rb") as fh:
+            report = fh.read()
+        errf.seek(0)
+        err = errf.read()
+    wall, cpu_s, rss, code = json.loads(report) if report else (0.0, 0.0, 0, proc.returncode or -1)
+    if cpu is not None:
+        cpu.append(cpu_s)
+    if check and code != 0:
+        raise RuntimeError(f"{shlex.join(map(str, argv))} exited {code}: {err.decode(errors='replace')[-500:]}")
+    return wall, int(rss), out
