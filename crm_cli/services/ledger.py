@@ -313,30 +313,39 @@ def expire(session, *, now: datetime, store_id: int | None = None, actor: str | 
     if store_id is not None:
         store_cond = "AND e.store_id = :store_id"
         params["store_id"] = store_id
-    due = f"""
-        FROM ledger_entry e
-        WHERE e.points > 0 AND e.expires_at IS NOT NULL AND e.expires_at <= :now {store_cond}
-          AND e.points > COALESCE((SELECT SUM(a.points) FROM lot_allocation a WHERE a.lot_entry_id = e.id), 0)
-    """
-    insert = f"""
-        INSERT INTO ledger_entry (store_id, member_id, kind, points, debt, expires_at, created_at, channel,
-                                  reason, idem_source, idem_key, ref_entry_id, actor)
-        SELECT e.store_id, e.member_id, 'expire',
-               -(e.points - COALESCE((SELECT SUM(a.points) FROM lot_allocation a WHERE a.lot_entry_id = e.id), 0)),
-               0, NULL, e.expires_at, 'system', 'points expired', 'expire', CAST(e.id AS VARCHAR(20)), e.id, :actor
-        {due}
-    """
+    remainder = "e.points - COALESCE((SELECT SUM(a.points) FROM lot_allocation a WHERE a.lot_entry_id = e.id), 0)"
+    cond = f"e.points > 0 AND e.expires_at IS NOT NULL AND e.expires_at <= :now {store_cond} AND {remainder} > 0"
+    due = f"FROM ledger_entry e WHERE {cond}"
+
+    def insert(source: str) -> str:
+        return f"""
+            INSERT INTO ledger_entry (store_id, member_id, kind, points, debt, expires_at, created_at, channel,
+                                      reason, idem_source, idem_key, ref_entry_id, actor)
+            SELECT e.store_id, e.member_id, 'expire', -({remainder}), 0, NULL, e.expires_at, 'system',
+                   'points expired', 'expire', CAST(e.id AS VARCHAR(20)), e.id, :actor
+            {source}
+        """
+
     now_param = bindparam("now", type_=UTCDateTime())
     if session.get_bind().dialect.name == "postgresql":
+        # The lots due are found once and their accounts locked; then, with the locks held, the
+        # statement below sees every spend committed before and rechecks those lots' remainders
+        # (a remainder only ever shrinks, so no lot outside the set can have become due).
+        session.execute(text("DROP TABLE IF EXISTS pg_temp.expire_due"))
         session.execute(
-            text(f"SELECT m.id FROM member m WHERE m.id IN (SELECT e.member_id {due}) ORDER BY m.id FOR UPDATE")
+            text(f"CREATE TEMPORARY TABLE expire_due ON COMMIT DROP AS SELECT e.id, e.member_id {due}")
             .bindparams(now_param),
             params,
         )
+        session.execute(
+            text("SELECT m.id FROM member m WHERE m.id IN (SELECT member_id FROM pg_temp.expire_due) "
+                 "ORDER BY m.id FOR UPDATE")
+        )
+        recheck = insert(f"FROM pg_temp.expire_due d JOIN ledger_entry e ON e.id = d.id WHERE {cond}")
         counts = session.execute(
             text(
                 f"""
-                WITH ins AS ({insert} RETURNING id, store_id, member_id, ref_entry_id, points),
+                WITH ins AS ({recheck} RETURNING id, store_id, member_id, ref_entry_id, points),
                      alloc AS (INSERT INTO lot_allocation (debit_entry_id, lot_entry_id, points)
                                SELECT id, ref_entry_id, -points FROM ins)
                 SELECT store_id, COUNT(*), -SUM(points), COUNT(DISTINCT member_id) FROM ins
@@ -345,11 +354,12 @@ def expire(session, *, now: datetime, store_id: int | None = None, actor: str | 
             ).bindparams(now_param),
             params,
         ).all()
+        session.execute(text("DROP TABLE pg_temp.expire_due"))
     else:
         # SQLite: the write lock is held, so every expire entry above the current largest id is this run's
         session.flush()
         before = session.execute(text("SELECT COALESCE(MAX(id), 0) FROM ledger_entry")).scalar_one()
-        session.execute(text(insert).bindparams(now_param), params)
+        session.execute(text(insert(due)).bindparams(now_param), params)
         new = "FROM ledger_entry WHERE id > :before AND kind = 'expire'"
         session.execute(
             text(f"INSERT INTO lot_allocation (debit_entry_id, lot_entry_id, points) SELECT id, ref_entry_id, -points {new}"),
