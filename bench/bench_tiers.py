@@ -237,7 +237,11 @@ def main(argv=None) -> int:
     ap.add_argument("--reuse", action="store_true", help="reuse an existing --sqlite-file (skip the build)")
     ap.add_argument("--pg-url", default=os.environ.get("CRM_BENCH_PG_URL"), help="PostgreSQL admin URL (optional)")
     ap.add_argument("--pg-members", type=int, default=None, help="PostgreSQL members (default: same as --members)")
+    ap.add_argument("--quick", action="store_true", help="100,000 members (PostgreSQL: 20,000 when --pg-url is given)")
     a = ap.parse_args(argv)
+    if a.quick:
+        a.members = min(a.members, 100_000)
+        a.pg_members = min(a.pg_members or 20_000, 20_000)
 
     from crm_cli.db.engine import DbTarget, make_engine
 
