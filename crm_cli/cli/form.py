@@ -27,15 +27,10 @@ def form_terms(
 
     Example: crm form terms --file TERMS.md
     """
-    from crm_cli.domain.errors import InvalidInput
+    from crm_cli.fileio.text import read_text
     from crm_cli.services import forms
 
-    try:
-        text = file.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InvalidInput(f"terms file {file} not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"cannot read terms file {file}: {exc}") from None
+    text = read_text(file, what="terms file")
     st = state(ctx)
     with st.transaction() as tx:
         info = forms.set_terms(tx.session, store_id=tx.store.id, text=text, now=st.now())

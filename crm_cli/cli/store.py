@@ -93,14 +93,9 @@ def store_edit(
     st = state(ctx)
     terms = None
     if terms_file is not None:
-        from crm_cli.domain.errors import InvalidInput
+        from crm_cli.fileio.text import read_text
 
-        try:
-            terms = terms_file.read_text(encoding="utf-8-sig")
-        except FileNotFoundError:
-            raise InvalidInput(f"terms file {terms_file} not found") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InvalidInput(f"cannot read terms file {terms_file}: {exc}") from None
+        terms = read_text(terms_file, what="terms file")
     with st.transaction() as tx:
         info = stores.edit_store(
             tx.session, store_id=tx.store.id, name=name, phone_raw=phone, email=email, terms=terms,

@@ -79,10 +79,9 @@ def load_events(session, store_id: int) -> list[rules.SubscriptionEvent]:
 
 
 def _store(session, store_id: int) -> Store:
-    s = session.get(Store, store_id)
-    if s is None or s.purged_at is not None:
-        raise NotFound("store not found: see `crm store list`")
-    return s
+    from crm_cli.services.common import get_store
+
+    return get_store(session, store_id)
 
 
 def _lock_store(session, store_id: int) -> None:

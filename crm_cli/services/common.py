@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlmodel import select
 
-from crm_cli.db.models import Branch, Member, Staff
+from crm_cli.db.models import Branch, Member, Staff, Store
 from crm_cli.domain.errors import InvalidInput, NotFound, PermissionDenied
 
 
@@ -41,6 +41,14 @@ def new_token() -> tuple[str, str]:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.strip().encode("utf-8")).hexdigest()
+
+
+def get_store(session, store_id: int) -> Store:
+    """The store row by id (purged stores are gone)."""
+    s = session.get(Store, store_id)
+    if s is None or s.purged_at is not None:
+        raise NotFound("store not found: see `crm store list`")
+    return s
 
 
 def get_branch(session, store_id: int, name: str, *, open_only: bool = True) -> Branch:

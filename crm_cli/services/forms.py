@@ -18,7 +18,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from crm_cli.db.models import FormQuestion, FormTerms, Store
-from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
+from crm_cli.domain.errors import Conflict, InvalidInput
 
 KINDS = ("text", "choice", "multi", "date")
 MAX_TERMS_CHARS = 100_000
@@ -194,10 +194,9 @@ def list_questions(session, *, store_id: int) -> list[QuestionInfo]:
 
 
 def _store(session, store_id: int) -> Store:
-    s = session.get(Store, store_id)
-    if s is None:
-        raise NotFound("store not found")
-    return s
+    from crm_cli.services.common import get_store
+
+    return get_store(session, store_id)
 
 
 def sign_up_url(store: Store) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import bindparam, func, text, update
+from sqlalchemy import bindparam, text, update
 from sqlmodel import select
 
 from crm_cli.db.models import Branch, LedgerEntry, Member, QrClaim, Staff, Store, WelcomeGrant
@@ -64,10 +64,9 @@ def _rule_info(s: Store) -> RuleInfo:
 
 
 def _store(session, store_id: int) -> Store:
-    s = session.get(Store, store_id)
-    if s is None:
-        raise NotFound("store not found")
-    return s
+    from crm_cli.services.common import get_store
+
+    return get_store(session, store_id)
 
 
 def show_rule(session, *, store_id: int) -> RuleInfo:

@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from crm_cli.db.models import Branch, Member, Staff, StaffInvite, Store
 from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
-from crm_cli.services.common import get_branch, get_staff, new_token, phone, token_hash
+from crm_cli.services.common import get_branch, get_staff, get_store, new_token, phone, token_hash
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 INVITE_DAYS = 7
@@ -80,15 +80,8 @@ def create_store(session, *, slug: str, name: str, phone_raw: str | None, email:
     return s.id, _store_info(session, s)
 
 
-def get_store_row(session, store_id: int) -> Store:
-    s = session.get(Store, store_id)
-    if s is None:
-        raise NotFound("store not found")
-    return s
-
-
 def show_store(session, *, store_id: int) -> StoreInfo:
-    return _store_info(session, get_store_row(session, store_id), with_terms=True)
+    return _store_info(session, get_store(session, store_id), with_terms=True)
 
 
 def list_stores(session) -> list[StoreInfo]:
@@ -103,7 +96,7 @@ def store_exists(session, slug: str) -> bool:
 def edit_store(session, *, store_id: int, name: str | None = None, phone_raw: str | None = None,
                email: str | None = None, terms: str | None = None, link_base: str | None = None,
                import_max_rows: int | None = None, answer_retention_days: int | None = None) -> StoreInfo:
-    s = get_store_row(session, store_id)
+    s = get_store(session, store_id)
     if name is not None:
         if not name.strip():
             raise InvalidInput("store name must not be empty")
@@ -224,7 +217,7 @@ def invite_staff(session, *, store_id: int, branch: str, role: str, now: datetim
                       created_at=now, expires_at=now + timedelta(days=valid_days))
     session.add(inv)
     session.flush()
-    store = get_store_row(session, store_id)
+    store = get_store(session, store_id)
     return Invite(token=token, link=f"{store.link_base}/{store.slug}/staff/join?token={token}",
                   branch=b.name, role=role, expires_at=inv.expires_at)
 

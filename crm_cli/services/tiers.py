@@ -163,10 +163,9 @@ def lift_on_earn(session, *, store: Store, member_id: int, now: datetime) -> str
 
 
 def _store(session, store_id: int) -> Store:
-    s = session.get(Store, store_id)
-    if s is None:  # pragma: no cover - the CLI loads the store first
-        raise NotFound("store not found")
-    return s
+    from crm_cli.services.common import get_store
+
+    return get_store(session, store_id)
 
 
 def settings(session, *, store_id: int) -> TierSettings:

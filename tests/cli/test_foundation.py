@@ -199,3 +199,12 @@ def test_json_on_stdout_chatter_on_stderr(cli):
     assert r.exit_code == 0
     json.loads(r.stdout)
     assert "current store is now 'cafe'" in r.stderr
+
+
+def test_store_terms_file(cli, tmp_path):
+    cli.ok("store", "create", "cafe", "--name", "Cafe")
+    terms = tmp_path / "terms.md"
+    terms.write_text("\ufeffเงื่อนไข: points are personal", encoding="utf-8")
+    assert cli.json("store", "edit", "--terms-file", str(terms), store="cafe")["terms"] == "เงื่อนไข: points are personal"
+    err = cli.fails(InvalidInput.exit_code, "store", "edit", "--terms-file", str(tmp_path / "nope.md"), store="cafe")
+    assert err == f"error: terms file {tmp_path / 'nope.md'} not found"
