@@ -223,12 +223,19 @@ def write_member_template(path: str | Path, *, rows: int = DEFAULT_MAX_ROWS) -> 
 
 
 def _save_atomic(wb, path: Path) -> None:
+    _atomic_write(path, wb.save)
+
+
+def _atomic_write(path: Path, write):
+    """Run ``write(tmp_path)`` on a temporary file beside ``path``, then rename it into place;
+    a failure leaves no file behind. Returns what ``write`` returned."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
     os.close(fd)
     try:
-        wb.save(tmp)
+        result = write(tmp)
         os.replace(tmp, path)
+        return result
     except BaseException:
         try:
             os.unlink(tmp)
@@ -346,11 +353,9 @@ def write_table(
 
 
 def _write_csv(path: Path, columns, rows, kinds) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".csv", dir=path.parent)
-    n = 0
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh:
+    def write(tmp: str) -> int:
+        n = 0
+        with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
             w = csv.writer(fh, lineterminator="\r\n")
             w.writerow([neutralize(str(c)) for c in columns])
             width = len(columns)
@@ -370,14 +375,9 @@ def _write_csv(path: Path, columns, rows, kinds) -> int:
                         out.append(v)
                 w.writerow(out)
                 n += 1
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return n
+        return n
+
+    return _atomic_write(path, write)
 
 
 def _discard(ws) -> None:
