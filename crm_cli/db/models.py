@@ -14,7 +14,7 @@ from typing import Optional
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from crm_cli.db.types import Money, UTCDateTime
+from crm_cli.db.types import Money, PointValue, UTCDateTime
 
 
 def _dt(nullable: bool = False, **kw):
@@ -49,6 +49,8 @@ class Store(SQLModel, table=True):
     tier_last_recalc: Optional[date] = Field(default=None)
     import_max_rows: int = Field(default=5000)
     answer_retention_days: Optional[int] = Field(default=None)
+    # THB value of one point for the liability report; None until the store sets it
+    point_value: Optional[Decimal] = Field(default=None, sa_type=PointValue, nullable=True)
     created_at: datetime = _dt()
     suspended_at: Optional[datetime] = _dt(nullable=True, default=None)
     suspended_reason: Optional[str] = Field(default=None, max_length=300)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from crm_cli.domain.errors import DatabaseError
 
-HEADS: frozenset[str] = frozenset({"0001_initial"})
+HEADS: frozenset[str] = frozenset({"0002_store_point_value"})
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
