@@ -429,3 +429,127 @@ class MaintenanceRun(SQLModel, table=True):
     status: str = Field(max_length=10)  # ok | failed
     summary: str = Field(default="")
 
+
+
+# ---------------------------------------------------------------- LINE Official Account
+
+
+class LineChannel(SQLModel, table=True):
+    """A store's LINE channels. The secrets are never shown, logged or audited."""
+
+    __tablename__ = "line_channel"
+    store_id: int = Field(foreign_key="store.id", primary_key=True, sa_column_kwargs={"autoincrement": False})
+    channel_id: str = Field(max_length=32)
+    channel_secret: str = Field(max_length=128)
+    access_token: str = Field(max_length=1024)
+    login_channel_id: Optional[str] = Field(default=None, max_length=32)
+    login_channel_secret: Optional[str] = Field(default=None, max_length=128)
+    bot_user_id: Optional[str] = Field(default=None, max_length=40)
+    bot_basic_id: Optional[str] = Field(default=None, max_length=40)
+    bot_name: Optional[str] = Field(default=None, max_length=200)
+    connected_at: datetime = _dt()
+    updated_at: datetime = _dt()
+
+
+class LineFollower(SQLModel, table=True):
+    """A LINE user who follows (or followed) the store's Official Account."""
+
+    __tablename__ = "line_follower"
+    __table_args__ = (
+        UniqueConstraint("store_id", "user_id", name="uq_line_follower_store_user"),
+        Index("ix_line_follower_member", "member_id"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    store_id: int = Field(foreign_key="store.id", index=True)
+    user_id: str = Field(max_length=33)
+    display_name: Optional[str] = Field(default=None, max_length=200)
+    picture_url: Optional[str] = Field(default=None, max_length=1000)
+    language: Optional[str] = Field(default=None, max_length=20)
+    status: str = Field(default="following", max_length=12)  # following | blocked | unknown
+    followed_at: Optional[datetime] = _dt(nullable=True, default=None)
+    unfollowed_at: Optional[datetime] = _dt(nullable=True, default=None)
+    note: Optional[str] = Field(default=None)
+    member_id: Optional[int] = Field(default=None, foreign_key="member.id")
+    source: str = Field(default="webhook", max_length=12)  # webhook | sync | import
+    profile_at: Optional[datetime] = _dt(nullable=True, default=None)
+    last_message_at: Optional[datetime] = _dt(nullable=True, default=None)
+    created_at: datetime = _dt()
+
+
+class LineFollowerTag(SQLModel, table=True):
+    """``kind`` 'chat': set by an operator; 'active': set by an action (rich-menu tap, answer)."""
+
+    __tablename__ = "line_follower_tag"
+    __table_args__ = (Index("ix_line_follower_tag_tag", "tag"),)
+    follower_id: int = Field(foreign_key="line_follower.id", primary_key=True)
+    kind: str = Field(max_length=8, primary_key=True)
+    tag: str = Field(max_length=80, primary_key=True)
+    created_at: datetime = _dt()
+
+
+class LineMessage(SQLModel, table=True):
+    """One chat message: 'in' from the follower, 'out' from the store (an auto-reply).
+
+    An 'out' row is also the delivery record of its reply: ``delivery`` is pending until
+    the Messaging API accepted it (sent) or refused it (failed).
+    """
+
+    __tablename__ = "line_message"
+    __table_args__ = (Index("ix_line_message_follower_at", "follower_id", "at"),
+                      Index("ix_line_message_store_at", "store_id", "at"),
+                      Index("ix_line_message_autoreply", "autoreply_id", "at"))
+    id: Optional[int] = Field(default=None, primary_key=True)
+    store_id: int = Field(foreign_key="store.id")
+    follower_id: int = Field(foreign_key="line_follower.id")
+    direction: str = Field(max_length=3)  # in | out
+    kind: str = Field(max_length=16)  # text | image | imagemap | sticker | video | audio | file | location
+    text: Optional[str] = Field(default=None)
+    payload: Optional[str] = Field(default=None)  # JSON of the message objects sent (out)
+    line_message_id: Optional[str] = Field(default=None, max_length=40)
+    autoreply_id: Optional[int] = Field(default=None, foreign_key="autoreply_rule.id")
+    reply_token: Optional[str] = Field(default=None, max_length=100)  # cleared once used
+    delivery: str = Field(default="received", max_length=10)  # received | pending | sent | failed
+    error: Optional[str] = Field(default=None, max_length=300)
+    at: datetime = _dt()
+
+
+class LineWebhookEvent(SQLModel, table=True):
+    """Each webhook event processed once: written in the same transaction as its effect."""
+
+    __tablename__ = "line_webhook_event"
+    __table_args__ = (UniqueConstraint("store_id", "event_id", name="uq_line_webhook_event"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    store_id: int = Field(foreign_key="store.id")
+    event_id: str = Field(max_length=64)
+    type: str = Field(max_length=32)
+    redelivery: bool = Field(default=False)
+    occurred_at: datetime = _dt()
+    received_at: datetime = _dt()
+
+
+class AutoreplyRule(SQLModel, table=True):
+    __tablename__ = "autoreply_rule"
+    __table_args__ = (Index("ix_autoreply_store", "store_id", "removed_at"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    store_id: int = Field(foreign_key="store.id")
+    keyword: str = Field(max_length=200)
+    match: str = Field(max_length=8)  # exact | contains
+    kind: str = Field(max_length=10)  # text | image | imagemap
+    payload: str  # JSON: the LINE message object sent
+    created_at: datetime = _dt()
+    removed_at: Optional[datetime] = _dt(nullable=True, default=None)
+
+
+class ApiKey(SQLModel, table=True):
+    """A counter API key for one branch; only its SHA-256 is stored."""
+
+    __tablename__ = "api_key"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    store_id: int = Field(foreign_key="store.id", index=True)
+    branch_id: int = Field(foreign_key="branch.id")
+    prefix: str = Field(max_length=16)
+    key_hash: str = Field(max_length=64, unique=True)
+    label: Optional[str] = Field(default=None, max_length=120)
+    created_at: datetime = _dt()
+    last_used_at: Optional[datetime] = _dt(nullable=True, default=None)
+    revoked_at: Optional[datetime] = _dt(nullable=True, default=None)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from crm_cli.domain.errors import DatabaseError
 
-HEADS: frozenset[str] = frozenset({"0002_store_point_value"})
+HEADS: frozenset[str] = frozenset({"0003_line"})
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
