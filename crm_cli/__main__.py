@@ -1,4 +1,4 @@
-from crm_cli.cli.app import app
+from crm_cli.cli.app import main
 
 if __name__ == "__main__":
-    app(prog_name="crm")  # so usage lines and audit records name the command as `crm ...`
+    main(prog_name="crm")  # so usage lines and audit records name the command as `crm ...`

@@ -141,8 +141,13 @@ def _mount() -> None:
 _mount()
 
 
-def main() -> None:
-    app()
+def main(prog_name: str | None = None) -> None:
+    try:
+        app(prog_name=prog_name)
+    finally:
+        from crm_cli.cli.context import dispose_engines
+
+        dispose_engines()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -36,6 +36,17 @@ ENV_CONFIG_DIR = "CRM_CONFIG_DIR"
 _ENGINES: dict[str, Any] = {}
 
 
+def dispose_engines() -> None:
+    """Close every pooled connection. On SQLite the last connection to close merges the
+    write-ahead log into the database file, so after any command the main file alone holds
+    every committed change. The engines stay usable (a later call reconnects)."""
+    for eng in list(_ENGINES.values()):
+        try:
+            eng.dispose()
+        except Exception:  # noqa: BLE001 - closing at exit must never mask the command's outcome
+            pass
+
+
 def config_path():
     from pathlib import Path
 
