@@ -35,6 +35,58 @@ GROUPS: dict[str, tuple[str, str]] = {
 }
 
 
+#: The root options that every command also takes after its own words
+#: (`crm branch list --format json` is `crm --format json branch list`).
+#: root parameter -> AppState field
+GLOBAL_OPTIONS = {"db": "db_url", "store": "store_slug", "fmt": "fmt", "quiet": "quiet", "debug": "debug", "actor": "actor"}
+GLOBAL_EPILOG = ("Global options --format/-f, --store/-s, --db, --quiet/-q, --actor and --debug "
+                 "work before the command group or after the command.")
+
+
+def _store_global(ctx, param, value):
+    """Parse-time callback of a global option given after the command: it overrides the
+    value given (or defaulted) before the group, in the one AppState of the invocation."""
+    if value is None or value is False or ctx.resilient_parsing:
+        return value
+    from crm_cli.cli.context import AppState
+
+    root = ctx.find_root()
+    if not isinstance(root.obj, AppState):
+        root.obj = AppState()
+    st = root.obj
+    if param.name == "fmt":
+        _format_cb(value)
+    elif param.name == "debug":
+        _DEBUG["on"] = True
+    setattr(st, GLOBAL_OPTIONS[param.name], value)
+    return value
+
+
+def _add_global_options(cmd, root_params) -> None:
+    """Give every leaf command below ``cmd`` a copy of the root's global options (not passed
+    to the command function: they go straight into AppState), once."""
+    import copy
+
+    subcommands = getattr(cmd, "commands", None)
+    if subcommands is not None:
+        for sub in subcommands.values():
+            _add_global_options(sub, root_params)
+        return
+    if getattr(cmd, "_crm_globals", False):
+        return
+    taken = {o for p in cmd.params for o in (*p.opts, *p.secondary_opts)}
+    for param in root_params:
+        if param.name not in GLOBAL_OPTIONS or taken.intersection(param.opts):
+            continue
+        clone = copy.copy(param)
+        clone.expose_value = False
+        clone.hidden = True
+        clone.callback = _store_global
+        cmd.params.append(clone)
+    cmd.epilog = f"{cmd.epilog}\n\n{GLOBAL_EPILOG}" if cmd.epilog else GLOBAL_EPILOG
+    cmd._crm_globals = True
+
+
 class CrmGroup(TyperGroup):
     """The root group: loads command groups lazily, and turns CrmError (and any
     unexpected error) into one stderr line and an exit code."""
@@ -46,7 +98,10 @@ class CrmGroup(TyperGroup):
 
     def get_command(self, ctx, cmd_name: str):
         if cmd_name in self.commands or cmd_name not in GROUPS:
-            return super().get_command(ctx, cmd_name)
+            cmd = super().get_command(ctx, cmd_name)
+            if cmd is not None:
+                _add_global_options(cmd, self.params)
+            return cmd
         cmd = self._loaded.get(cmd_name)
         if cmd is None:
             import importlib
@@ -54,6 +109,7 @@ class CrmGroup(TyperGroup):
             module = importlib.import_module(GROUPS[cmd_name][0])
             cmd = typer.main.get_group(module.app)
             cmd.name = cmd_name
+            _add_global_options(cmd, self.params)
             self._loaded[cmd_name] = cmd
         return cmd
 
@@ -125,7 +181,7 @@ def root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for unexpected errors.")] = False,
     actor: Annotated[Optional[str], typer.Option("--actor", help="Name recorded in the audit log (env CRM_ACTOR; default: OS user).")] = None,
 ) -> None:
-    """Global options come before the command group."""
+    """Global options: before the command group, or after the command (see GLOBAL_OPTIONS)."""
     from crm_cli.cli.context import AppState
 
     _DEBUG["on"] = debug or os.environ.get("CRM_DEBUG") == "1"
