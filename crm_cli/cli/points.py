@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from crm_cli.cli.context import ENV_STORE, state
+from crm_cli.domain.redact import mask_phone
 from crm_cli.cli.options import BranchOpt, PhoneArg, StaffOpt
 
 app = typer.Typer(
@@ -123,7 +124,7 @@ def points_give(
     with st.transaction() as tx:
         res = svc.give_for_spend(tx.session, store_id=tx.store.id, phone=phone, spend=spend, branch=branch,
                                  staff=staff, key=key, now=st.now(), actor=st.actor_name())
-        tx.audit(f"{'replayed' if res.duplicate else 'gave'} {res.points} points to {res.phone} for {res.spend:.2f} THB"
+        tx.audit(f"{'replayed' if res.duplicate else 'gave'} {res.points} points to {mask_phone(res.phone)} for {res.spend:.2f} THB"
                  + (f" (key {key})" if key else ""))
     if res.duplicate:
         st.info(f"key '{key}' was used before: nothing new was written; showing the original entry")
@@ -196,7 +197,7 @@ def points_adjust(
     with st.transaction() as tx:
         res = svc.adjust(tx.session, store_id=tx.store.id, phone=phone, points=points, reason=reason, staff=staff,
                          now=st.now(), actor=st.actor_name())
-        tx.audit(f"adjusted {res.phone} by {res.points:+d} points: {res.reason}")
+        tx.audit(f"adjusted {mask_phone(res.phone)} by {res.points:+d} points: {res.reason}")
     st.render(res)
 
 
@@ -245,7 +246,7 @@ def points_claim(
     st = state(ctx)
     with st.transaction(store=False) as tx:
         store_id, res = svc.claim_qr(tx.session, token=token, phone=phone, now=st.now(), actor=st.actor_name())
-        tx.audit(f"QR claim: {res.points} points to {res.phone}", store_id=store_id)
+        tx.audit(f"QR claim: {res.points} points to {mask_phone(res.phone)}", store_id=store_id)
     st.render(res)
 
 

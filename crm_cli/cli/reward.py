@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from crm_cli.cli.context import state
+from crm_cli.domain.redact import mask_phone
 from crm_cli.cli.options import BranchOpt, StaffOpt
 
 app = typer.Typer(help="Rewards: in-store coupons, deliveries, code pools; redeem.", no_args_is_help=True)
@@ -163,5 +164,5 @@ def reward_redeem(
     with st.transaction() as tx:
         res = rewards.redeem(tx.session, store_id=tx.store.id, name=name, phone_raw=phone, address=address,
                              now=st.now(), branch=branch, staff=staff, actor=st.actor_name())
-        tx.audit(f"{res.phone} redeemed {res.reward} for {res.points} points (redemption #{res.redemption_id})")
+        tx.audit(f"{mask_phone(res.phone)} redeemed {res.reward} for {res.points} points (redemption #{res.redemption_id})")
     st.render(res)

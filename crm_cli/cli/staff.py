@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from crm_cli.cli.context import state
+from crm_cli.domain.redact import mask_phone
 from crm_cli.cli.options import QrOpt
 
 app = typer.Typer(help="Staff of the current store: invites (link + QR), roles admin|staff.", no_args_is_help=True)
@@ -51,7 +52,7 @@ def staff_join(
     st = state(ctx)
     with st.transaction(store=False) as tx:
         store_id, info = stores.join_staff(tx.session, token=token, name=name, phone_raw=phone, now=st.now())
-        tx.audit(f"{info.name} ({info.phone}) joined as {info.role} at {info.branch}", store_id=store_id)
+        tx.audit(f"{info.name} ({mask_phone(info.phone)}) joined as {info.role} at {info.branch}", store_id=store_id)
     st.render(info)
 
 
@@ -81,7 +82,7 @@ def staff_move(
     st = state(ctx)
     with st.transaction() as tx:
         info = stores.move_staff(tx.session, store_id=tx.store.id, phone_raw=phone, branch=branch)
-        tx.audit(f"moved {info.phone} to {info.branch}")
+        tx.audit(f"moved {mask_phone(info.phone)} to {info.branch}")
     st.render(info)
 
 
@@ -93,5 +94,5 @@ def staff_deactivate(ctx: typer.Context, phone: Annotated[str, typer.Argument(he
     st = state(ctx)
     with st.transaction() as tx:
         info = stores.deactivate_staff(tx.session, store_id=tx.store.id, phone_raw=phone, now=st.now())
-        tx.audit(f"deactivated {info.phone}")
+        tx.audit(f"deactivated {mask_phone(info.phone)}")
     st.render(info)

@@ -96,9 +96,9 @@ def _text(raw: str | None, what: str, limit: int) -> str | None:
 
 def mask_phone(e164: str | None) -> str:
     """For audit summaries: +66812345678 -> +6681***5678 (the log outlives an erasure)."""
-    if not e164:
-        return "(erased)"
-    return e164[:5] + "***" + e164[-4:]
+    from crm_cli.domain.redact import mask_phone as _mask
+
+    return _mask(e164)
 
 
 # ---------------------------------------------------------------- results
@@ -486,6 +486,11 @@ def forget_member(session, *, store_id: int, phone_raw: str, now: datetime) -> E
     answers = session.execute(delete(MemberAnswer).where(MemberAnswer.member_id == m.id)).rowcount or 0
     session.execute(update(Redemption).where(Redemption.member_id == m.id).values(address=None))
     anon = "anon-" + secrets.token_hex(8)
+    if m.phone:
+        from crm_cli.services.audit import scrub_phone
+
+        # the audit log and ledger reasons keep no form of the number (older records included)
+        scrub_phone(session, store_id=store_id, e164=m.phone, replacement=anon)
     m.phone = None
     m.anon_id = anon
     m.name = m.gender = m.birthday = m.email = m.address = m.line_display_name = m.notes = None
