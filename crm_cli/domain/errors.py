@@ -73,6 +73,13 @@ class CheckFailed(CrmError):
     label = "check failed"
 
 
+class UpstreamError(CrmError):
+    """The LINE platform refused a request or did not answer in time."""
+
+    exit_code = 10
+    label = "LINE platform"
+
+
 #: The documented exit codes (README "Exit codes" is generated from the same facts).
 EXIT_CODES: list[tuple[int, str]] = [
     (0, "success"),
@@ -85,4 +92,33 @@ EXIT_CODES: list[tuple[int, str]] = [
     (StoreSuspended.exit_code, "store suspended: the store's CRM service is not active"),
     (DatabaseError.exit_code, "database unreachable or schema not upgraded (run `crm db upgrade`)"),
     (CheckFailed.exit_code, "an integrity check found a breach, or a maintenance job failed"),
+    (UpstreamError.exit_code, "the LINE platform refused the request or did not answer (nothing was written)"),
 ]
+
+
+#: The same errors on the web (``crm serve``): HTTP status per error class, beside the
+#: exit codes. The most specific class listed wins; unlisted CrmErrors are 400.
+HTTP_STATUS: list[tuple[type[CrmError], int]] = [
+    (NotFound, 404),
+    (Conflict, 409),
+    (InvalidInput, 422),
+    (PermissionDenied, 403),
+    (StoreSuspended, 403),
+    (DatabaseError, 503),
+    (CheckFailed, 500),
+    (UpstreamError, 502),
+]
+
+
+def http_status(err: CrmError) -> int:
+    for cls in type(err).__mro__:
+        for known, status in HTTP_STATUS:
+            if cls is known:
+                return status
+    return 400
+
+
+def error_name(err: CrmError) -> str:
+    """The exit-code name as a JSON-friendly word: 'not_found', 'insufficient_points' ..."""
+    return err.label.lower().replace(" ", "_")
+
