@@ -104,15 +104,15 @@ def report_summary(
 @app.command("liability")
 def report_liability(
     ctx: typer.Context,
-    point_value: Annotated[Optional[str], typer.Option("--point-value", help="THB value of one point (default 1.00).")] = None,
+    point_value: Annotated[Optional[str], typer.Option("--point-value", help="THB value of one point (default: the store's, set by `crm store edit --point-value`).")] = None,
     breakage: Annotated[Optional[str], typer.Option("--breakage", help="Expected breakage to use instead of the observed rate, e.g. 0.2 or 20%.")] = None,
 ) -> None:
     """Outstanding points and their value by expiry month, breakage rate, and deferred revenue (IFRS 15). Example: crm report liability --point-value 0.25"""
-    from crm_cli.domain.points import parse_amount
+    from crm_cli.domain.points import parse_point_value
     from crm_cli.services import reports
 
     st = state(ctx)
-    pv = parse_amount(point_value, what="point value") if point_value is not None else None
+    pv = parse_point_value(point_value) if point_value is not None else None
     rate = reports.parse_rate(breakage) if breakage is not None else None
     with st.reading() as tx:
         rep = reports.liability(tx.session, store_id=tx.store.id, store_slug=tx.store.slug, now=st.now(),

@@ -86,11 +86,17 @@ def store_edit(
     base_url: Annotated[Optional[str], typer.Option("--base-url", help="Base URL for invite, sign-up and claim links.")] = None,
     import_max_rows: Annotated[Optional[int], typer.Option("--import-max-rows", help="Row limit for member import (default 5000).")] = None,
     answer_retention_days: Annotated[Optional[int], typer.Option("--answer-retention-days", help="Delete registration answers this many days after they were given.")] = None,
+    point_value: Annotated[Optional[str], typer.Option("--point-value", help="THB value of one point, used by `crm report liability` (e.g. 0.05).")] = None,
 ) -> None:
     """Edit the current store. Example: crm store edit --name "Coffee Siam 2" --base-url https://crm.example.com"""
     from crm_cli.services import stores
 
     st = state(ctx)
+    pv = None
+    if point_value is not None:
+        from crm_cli.domain.points import parse_point_value
+
+        pv = parse_point_value(point_value)
     terms = None
     if terms_file is not None:
         from crm_cli.fileio.text import read_text
@@ -100,8 +106,10 @@ def store_edit(
         info = stores.edit_store(
             tx.session, store_id=tx.store.id, name=name, phone_raw=phone, email=email, terms=terms,
             link_base=base_url, import_max_rows=import_max_rows, answer_retention_days=answer_retention_days,
+            point_value=pv,
         )
         changed = [k for k, v in dict(name=name, phone=phone, email=email, terms=terms, base_url=base_url,
-                                      import_max_rows=import_max_rows, answer_retention_days=answer_retention_days).items() if v is not None]
+                                      import_max_rows=import_max_rows, answer_retention_days=answer_retention_days,
+                                      point_value=pv).items() if v is not None]
         tx.audit("edited " + (", ".join(changed) or "nothing"))
     st.render(info)

@@ -26,6 +26,34 @@ def parse_amount(raw: str | Decimal | int, *, what: str = "spend") -> Decimal:
     return d.quantize(Decimal("0.01"))
 
 
+POINT_VALUE_PLACES = Decimal("0.0001")
+MAX_POINT_VALUE = Decimal("100000.00")
+
+
+def parse_point_value(raw: str | Decimal) -> Decimal:
+    """The THB value of one point: a positive Decimal with at most 4 decimal places
+    ('0.05', '0.0125', '1'); trailing zeros beyond the satang are dropped ('0.0500' -> 0.05)."""
+    try:
+        d = Decimal(str(raw).strip().replace(",", ""))
+    except (InvalidOperation, ValueError):
+        d = Decimal("NaN")
+    if not d.is_finite():
+        raise InvalidInput(f"invalid point value '{raw}': give the THB value of one point, like 0.05 or 0.25")
+    if d <= 0:
+        raise InvalidInput(f"point value must be greater than 0 THB, got {raw}")
+    if d != d.quantize(POINT_VALUE_PLACES):
+        raise InvalidInput(f"point value '{raw}' has more than 4 decimal places")
+    if d > MAX_POINT_VALUE:
+        raise InvalidInput(f"point value {raw} is implausibly large (over {MAX_POINT_VALUE} THB)")
+    return tidy_point_value(d)
+
+
+def tidy_point_value(d: Decimal) -> Decimal:
+    """Two decimals when that is exact (0.05), else up to four (0.0125)."""
+    cents = d.quantize(Decimal("0.01"))
+    return cents if cents == d else d.quantize(POINT_VALUE_PLACES).normalize()
+
+
 def points_for_spend(spend: Decimal, per_points: int, per_amount: Decimal) -> int:
     """X points for every full Y THB spent (rounded down); a spend below Y earns 0."""
     if per_amount <= 0 or per_points < 0:

@@ -30,6 +30,7 @@ REGISTERED = (  # phone, name, occupation answer, spends (THB) at branches
     ("0623334444", "Siriporn Chaiyaporn", "business owner", (("Chiang Mai Nimman", "2750.00"), ("Siam Square", "1320.25"))),
 )
 WALK_IN = ("095-777-8888", "310.00")  # a customer who only gave a phone number
+POINT_VALUE = "1.00"  # THB per point: the Free Latte (60 points) sells for about 60 THB
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,8 @@ def _build(session, *, slug: str, now: datetime, actor: str) -> tuple[int, int]:
 
     store_id, _ = stores.create_store(session, slug=slug, name="Demo Cafe คาเฟ่ตัวอย่าง", phone_raw="02-123-4567",
                                       email="hello@demo-cafe.example", now=now)
-    stores.edit_store(session, store_id=store_id, terms="Points are personal and cannot be exchanged for cash.")
+    stores.edit_store(session, store_id=store_id, terms="Points are personal and cannot be exchanged for cash.",
+                      point_value=POINT_VALUE)
     points.set_rule(session, store_id=store_id, points=1, per="25", welcome=20)
     points.set_expiry(session, store_id=store_id, policy="rolling", months=12)
     for b in BRANCHES:
@@ -156,6 +158,7 @@ def show_demo(session, *, store_id: int, slug: str, now: datetime, imported: int
         slug=slug,
         overview={"store": f"{info.name} ({info.slug})", "earning_rule": f"{info.earn_points} point per {info.earn_per} THB",
                   "expiry": "12 months after earning", "welcome_points": info.welcome_points,
+                  "point_value": f"{info.point_value} THB" if info.point_value else None,
                   "members": info.members, "imported_from_sample": imported, "branches": info.branches,
                   "staff": info.staff},
         branches=stores.list_branches(session, store_id=store_id),

@@ -26,13 +26,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import bindparam, text
 
-from crm_cli.db.types import UTCDateTime
+from crm_cli.db.types import PointValue, UTCDateTime
 from crm_cli.domain.errors import InvalidInput
 from crm_cli.domain.timeutil import bkk_date, end_of_bkk_day, start_of_bkk_day
 
 CENT = Decimal("0.01")
 RATE_PLACES = Decimal("0.0001")
-DEFAULT_POINT_VALUE = Decimal("1.00")
+NO_POINT_VALUE = ("no point value set: the liability needs the THB value of one point; set it once with "
+                  "`crm store edit --point-value 0.05` or pass `--point-value 0.05`")
 BREAKAGE_MONTHS = 12
 DEFAULT_SUMMARY_MONTHS = 12
 
@@ -323,7 +324,7 @@ class ExpiryBucket:
 class Liability:
     store: str
     as_of: datetime
-    point_value: Decimal
+    point_value: str  # THB per point, exact: "0.05", "0.0125"
     point_value_source: str
     outstanding_points: int
     members_with_points: int
@@ -342,10 +343,18 @@ class Liability:
 
 def liability(session, *, store_id: int, store_slug: str, now: datetime,
               point_value: Decimal | None = None, breakage: Decimal | None = None) -> Liability:
-    if point_value is not None and point_value < 0:
-        raise InvalidInput("--point-value must not be negative")
-    pv = money(point_value if point_value is not None else DEFAULT_POINT_VALUE)
-    pv_source = "--point-value" if point_value is not None else "default (1 point = 1.00 THB)"
+    """``point_value`` overrides the store's own (``crm store edit --point-value``); with
+    neither there is no honest figure to give, so the report refuses rather than guess."""
+    from crm_cli.domain.points import parse_point_value
+
+    if point_value is not None:
+        pv, pv_source = parse_point_value(point_value), "--point-value"
+    else:
+        stored = session.execute(text("SELECT point_value FROM store WHERE id = :s").columns(point_value=PointValue()),
+                                 {"s": store_id}).scalar_one()
+        if stored is None:
+            raise InvalidInput(NO_POINT_VALUE)
+        pv, pv_source = parse_point_value(stored), "store setting (crm store edit --point-value)"
     dialect = _dialect(session)
     p = {"s": store_id, "now": now}
     month = _month_sql(dialect, "e.expires_at", last_valid_day=True)
@@ -408,7 +417,7 @@ def liability(session, *, store_id: int, store_slug: str, now: datetime,
         key=lambda b: (b.expires == "never", b.expires),
     )
     return Liability(
-        store=store_slug, as_of=now, point_value=pv, point_value_source=pv_source,
+        store=store_slug, as_of=now, point_value=format(pv, "f"), point_value_source=pv_source,
         outstanding_points=outstanding, members_with_points=holders, outstanding_value=money(outstanding * pv),
         breakage_from=b_from, breakage_to=bkk_date(now), issued_12m=issued, expired_12m=expired,
         breakage_rate=format(observed, "f"), expected_breakage=format(rate, "f"),

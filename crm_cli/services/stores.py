@@ -34,6 +34,7 @@ class StoreInfo:
     tiers_enabled: bool
     tier_cycle_months: int
     import_max_rows: int
+    point_value: str | None  # THB per point for `report liability`, exact ("0.05", "0.0125"); None until set
     branches: int
     staff: int
     members: int
@@ -52,10 +53,16 @@ def _store_info(session, s: Store, *, with_terms: bool = False) -> StoreInfo:
         earn_points=s.earn_points, earn_per=s.earn_per, welcome_points=s.welcome_points,
         expiry_policy=s.expiry_policy, expiry_months=s.expiry_months,
         tiers_enabled=s.tiers_enabled, tier_cycle_months=s.tier_cycle_months,
-        import_max_rows=s.import_max_rows, branches=branches, staff=staff, members=members,
+        import_max_rows=s.import_max_rows, point_value=_point_value(s.point_value), branches=branches, staff=staff, members=members,
         suspended=s.suspended_at is not None, suspended_reason=s.suspended_reason,
         created_at=s.created_at, terms=s.terms if with_terms else None,
     )
+
+
+def _point_value(d: Decimal | None) -> str | None:
+    from crm_cli.domain.points import tidy_point_value
+
+    return None if d is None else format(tidy_point_value(d), "f")
 
 
 def _check_email(email: str | None) -> str | None:
@@ -95,7 +102,8 @@ def store_exists(session, slug: str) -> bool:
 
 def edit_store(session, *, store_id: int, name: str | None = None, phone_raw: str | None = None,
                email: str | None = None, terms: str | None = None, link_base: str | None = None,
-               import_max_rows: int | None = None, answer_retention_days: int | None = None) -> StoreInfo:
+               import_max_rows: int | None = None, answer_retention_days: int | None = None,
+               point_value: Decimal | None = None) -> StoreInfo:
     s = get_store(session, store_id)
     if name is not None:
         if not name.strip():
@@ -119,6 +127,10 @@ def edit_store(session, *, store_id: int, name: str | None = None, phone_raw: st
         if answer_retention_days < 1:
             raise InvalidInput("retention must be at least 1 day")
         s.answer_retention_days = answer_retention_days
+    if point_value is not None:
+        from crm_cli.domain.points import parse_point_value
+
+        s.point_value = parse_point_value(point_value)
     session.add(s)
     session.flush()
     return _store_info(session, s, with_terms=True)

@@ -16,6 +16,11 @@ def test_demo_builds_and_reruns(cli):
         # the demo store is now current and consistent
         assert cli.json("store", "show", store=None)["slug"] == "demo-cafe"
         cli.ok("points", "check", store=None)
+        # the demo store has set the value of a point, so its liability report works as it stands
+        assert out["overview"]["point_value"] == "1.00 THB"
+        liab = cli.json("report", "liability", store=None)
+        assert liab["point_value_source"].startswith("store setting") and liab["outstanding_points"] > 0
+        assert liab["outstanding_value"] == f"{liab['outstanding_points']}.00"
         again = cli("demo", store=None)
         assert again.exit_code == 0 and "already exists" in again.stderr
         assert cli.json("demo", store=None)["overview"]["imported_from_sample"] is None

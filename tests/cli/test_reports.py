@@ -159,12 +159,36 @@ def test_liability_exact_figures(book):
     assert rep["deferred_revenue"] == "0.32"  # 0.315 rounds half-up
     assert rep["by_expiry"][0]["deferred"] == "0.23"  # 0.225 rounds half-up, not to even
     with freeze_time(NOW):
-        default = book.json("report", "liability")
-        err = book.fails(InvalidInput.exit_code, "report", "liability", "--breakage", "1.5")
-        table = book.ok("report", "liability").stdout
-    assert default["point_value"] == "1.00" and default["outstanding_value"] == "70.00"
+        err = book.fails(InvalidInput.exit_code, "report", "liability", "--point-value", "1", "--breakage", "1.5")
+        table = book.ok("report", "liability", "--point-value", "1").stdout
     assert "between 0 and 1" in err
     assert "deferred revenue" in table and "By expiry month" in table
+
+
+def test_liability_point_value_is_never_guessed(book):
+    """No store value and no --point-value: one line saying how, exit 5; the store's value is used
+    once set, and --point-value overrides it for one report."""
+    with freeze_time(NOW):
+        err = book.fails(InvalidInput.exit_code, "report", "liability")
+        assert err == ("error: no point value set: the liability needs the THB value of one point; set it once with "
+                       "`crm store edit --point-value 0.05` or pass `--point-value 0.05`")
+        assert book("report", "liability").stdout == ""
+        assert book.json("store", "show")["point_value"] is None
+        assert book.json("store", "edit", "--point-value", "0.05")["point_value"] == "0.05"
+        rep = book.json("report", "liability")
+        assert (rep["point_value"], rep["point_value_source"]) == ("0.05", "store setting (crm store edit --point-value)")
+        assert rep["outstanding_value"] == "3.50"  # 70 x 0.05
+        over = book.json("report", "liability", "--point-value", "0.0125")
+        assert (over["point_value"], over["point_value_source"]) == ("0.0125", "--point-value")
+        assert over["outstanding_value"] == "0.88"  # 70 x 0.0125 = 0.875, half-up
+        assert book.json("store", "show")["point_value"] == "0.05"
+        for bad, why in (("0", "greater than 0"), ("-1", "greater than 0"), ("abc", "invalid point value"),
+                         ("0.00001", "more than 4 decimal places"), ("nan", "invalid point value")):
+            assert why in book.fails(InvalidInput.exit_code, "store", "edit", "--point-value", bad)
+            assert why in book.fails(InvalidInput.exit_code, "report", "liability", "--point-value", bad)
+        assert book.json("store", "show")["point_value"] == "0.05"
+        audit = book.json("audit", "list", "--command", "store edit")
+    assert any("point_value" in a["summary"] for a in audit)
 
 
 def test_expiring_window_and_export(book, tmp_path):
