@@ -1,0 +1,281 @@
+"""LINE Messaging API client (httpx, synchronous).
+
+One client per channel access token. Every call has a timeout; a 429 waits for
+``Retry-After`` (or backs off) and tries again; a 5xx or a network failure is retried
+only where repeating cannot deliver twice: GET requests, push/multicast carrying the same
+``X-Line-Retry-Key`` (LINE answers 409 to a key it already accepted, which counts as
+success), and reply (a reply token is accepted once, so a repeat can only be refused).
+
+The access token is sent in a header and never appears in an error message or a log.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+from crm_cli.domain.errors import UpstreamError
+from crm_cli.line.endpoints import Endpoints
+
+#: limits the platform enforces (checked here too, so a bad batch never leaves crm)
+MAX_MESSAGES = 5
+MAX_MULTICAST = 500
+
+
+class LineApiError(UpstreamError):
+    """The platform refused the request (``status`` >= 400) or did not answer (``status`` 0)."""
+
+    def __init__(self, message: str, *, status: int = 0, details: list | None = None,
+                 accepted_request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.details = details or []
+        self.accepted_request_id = accepted_request_id
+
+
+@dataclass(frozen=True)
+class Profile:
+    user_id: str
+    display_name: str | None
+    picture_url: str | None
+    language: str | None
+    status_message: str | None = None
+
+
+@dataclass(frozen=True)
+class BotInfo:
+    user_id: str
+    basic_id: str | None
+    display_name: str | None
+    picture_url: str | None
+    chat_mode: str | None
+    mark_as_read_mode: str | None
+    premium_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Sent:
+    """The platform's answer to a send: message ids, or that the retry key was already used."""
+
+    message_ids: list[str] = field(default_factory=list)
+    request_id: str | None = None
+    already_accepted: bool = False
+
+
+@dataclass
+class RetryPolicy:
+    attempts: int = 4  # first try included
+    max_wait: float = 30.0  # never wait longer than this for one Retry-After
+    base_backoff: float = 0.5
+    sleep: Callable[[float], None] = time.sleep
+
+    def backoff(self, attempt: int) -> float:
+        return min(self.max_wait, self.base_backoff * (2 ** attempt)) * (0.5 + random.random() / 2)
+
+
+def new_retry_key() -> str:
+    return str(uuid.uuid4())
+
+
+class MessagingApi:
+    """The Messaging API endpoints crm uses. ``close()`` (or ``with``) releases connections."""
+
+    def __init__(self, access_token: str, *, endpoints: Endpoints | None = None, timeout: float = 10.0,
+                 retry: RetryPolicy | None = None, transport=None) -> None:
+        import httpx
+
+        if not access_token:
+            raise LineApiError("no channel access token: run `crm line connect` first")
+        self.endpoints = endpoints or Endpoints.from_env()
+        self.retry = retry or RetryPolicy()
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            headers={"Authorization": f"Bearer {access_token}", "User-Agent": "crm-cli"},
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def __enter__(self) -> "MessagingApi":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # ------------------------------------------------------------------ endpoints
+    def bot_info(self) -> BotInfo:
+        d = self._call("GET", f"{self.endpoints.api}/v2/bot/info", what="get the bot info")
+        return BotInfo(user_id=d.get("userId", ""), basic_id=d.get("basicId"), display_name=d.get("displayName"),
+                       picture_url=d.get("pictureUrl"), chat_mode=d.get("chatMode"),
+                       mark_as_read_mode=d.get("markAsReadMode"), premium_id=d.get("premiumId"))
+
+    def profile(self, user_id: str) -> Profile | None:
+        """The follower's profile; None when LINE has none for them (404: blocked, or not a friend)."""
+        try:
+            d = self._call("GET", f"{self.endpoints.api}/v2/bot/profile/{user_id}", what="get a profile")
+        except LineApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return Profile(user_id=d.get("userId", user_id), display_name=d.get("displayName"),
+                       picture_url=d.get("pictureUrl"), language=d.get("language"),
+                       status_message=d.get("statusMessage"))
+
+    def follower_ids_page(self, start: str | None = None, limit: int = 1000) -> tuple[list[str], str | None]:
+        params: dict[str, Any] = {"limit": limit}
+        if start:
+            params["start"] = start
+        d = self._call("GET", f"{self.endpoints.api}/v2/bot/followers/ids", params=params, what="list the followers")
+        return list(d.get("userIds") or []), d.get("next")
+
+    def follower_ids(self, limit: int = 1000) -> Iterator[str]:
+        start: str | None = None
+        while True:
+            ids, start = self.follower_ids_page(start, limit)
+            yield from ids
+            if not start:
+                return
+
+    def reply(self, reply_token: str, messages: list[dict]) -> Sent:
+        _check_messages(messages)
+        d = self._call("POST", f"{self.endpoints.api}/v2/bot/message/reply",
+                       body={"replyToken": reply_token, "messages": messages}, retry_5xx=True, what="send a reply")
+        return _sent(d)
+
+    def push(self, to: str, messages: list[dict], *, retry_key: str | None = None,
+             notification_disabled: bool = False) -> Sent:
+        _check_messages(messages)
+        body: dict[str, Any] = {"to": to, "messages": messages}
+        if notification_disabled:
+            body["notificationDisabled"] = True
+        return self._send(f"{self.endpoints.api}/v2/bot/message/push", body, retry_key, "push a message")
+
+    def multicast(self, to: list[str], messages: list[dict], *, retry_key: str | None = None,
+                  notification_disabled: bool = False) -> Sent:
+        _check_messages(messages)
+        if not 1 <= len(to) <= MAX_MULTICAST:
+            raise LineApiError(f"multicast takes 1 to {MAX_MULTICAST} user IDs, not {len(to)}")
+        body: dict[str, Any] = {"to": list(to), "messages": messages}
+        if notification_disabled:
+            body["notificationDisabled"] = True
+        return self._send(f"{self.endpoints.api}/v2/bot/message/multicast", body, retry_key, "multicast a message")
+
+    def quota(self) -> dict:
+        return self._call("GET", f"{self.endpoints.api}/v2/bot/message/quota", what="get the message quota")
+
+    def quota_consumption(self) -> dict:
+        return self._call("GET", f"{self.endpoints.api}/v2/bot/message/quota/consumption", what="get the quota used")
+
+    # ------------------------------------------------------------------ plumbing
+    def _send(self, url: str, body: dict, retry_key: str | None, what: str) -> Sent:
+        key = retry_key or new_retry_key()
+        try:
+            d = self._call("POST", url, body=body, headers={"X-Line-Retry-Key": key}, retry_5xx=True, what=what)
+        except LineApiError as exc:
+            if exc.status == 409 and exc.accepted_request_id:
+                return Sent(request_id=exc.accepted_request_id, already_accepted=True)
+            raise
+        return _sent(d)
+
+    def _call(self, method: str, url: str, *, params: dict | None = None, body: dict | None = None,
+              headers: dict | None = None, retry_5xx: bool | None = None, what: str) -> dict:
+        import httpx
+
+        if retry_5xx is None:
+            retry_5xx = method == "GET"
+        policy = self.retry
+        last: LineApiError | None = None
+        for attempt in range(policy.attempts):
+            try:
+                resp = self._http.request(method, url, params=params, json=body, headers=headers)
+            except httpx.TimeoutException:
+                last = LineApiError(f"LINE did not answer in time when trying to {what}; try again later")
+                if not retry_5xx:
+                    raise last from None
+                if attempt + 1 < policy.attempts:
+                    policy.sleep(policy.backoff(attempt))
+                continue
+            except httpx.HTTPError as exc:
+                last = LineApiError(f"cannot reach LINE to {what}: {exc.__class__.__name__}; check the network "
+                                    f"(or CRM_LINE_API_URL)")
+                if not retry_5xx:
+                    raise last from None
+                if attempt + 1 < policy.attempts:
+                    policy.sleep(policy.backoff(attempt))
+                continue
+            if resp.status_code < 300:
+                return _json(resp)
+            err = _error(resp, what)
+            if resp.status_code == 429:
+                last = err
+                if attempt + 1 < policy.attempts:
+                    policy.sleep(_retry_after(resp, policy, attempt))
+                continue
+            if resp.status_code >= 500 and retry_5xx:
+                last = err
+                if attempt + 1 < policy.attempts:
+                    policy.sleep(policy.backoff(attempt))
+                continue
+            raise err
+        assert last is not None
+        raise last
+
+
+def _check_messages(messages: list[dict]) -> None:
+    if not 1 <= len(messages) <= MAX_MESSAGES:
+        raise LineApiError(f"a send takes 1 to {MAX_MESSAGES} messages, not {len(messages)}")
+    for m in messages:
+        if not isinstance(m, dict) or not m.get("type"):
+            raise LineApiError("every message needs a 'type'")
+
+
+def _json(resp) -> dict:
+    if not resp.content:
+        return {}
+    try:
+        d = resp.json()
+    except ValueError:
+        return {}
+    return d if isinstance(d, dict) else {}
+
+
+def _sent(d: dict) -> Sent:
+    return Sent(message_ids=[str(m.get("id")) for m in d.get("sentMessages") or [] if isinstance(m, dict)])
+
+
+def _retry_after(resp, policy: RetryPolicy, attempt: int) -> float:
+    raw = resp.headers.get("Retry-After")
+    if raw:
+        try:
+            return max(0.0, min(policy.max_wait, float(raw)))
+        except ValueError:
+            pass
+    return policy.backoff(attempt)
+
+
+def _error(resp, what: str) -> LineApiError:
+    d = _json(resp)
+    msg = str(d.get("message") or resp.reason_phrase or "error")[:200]
+    details = d.get("details") if isinstance(d.get("details"), list) else []
+    code = resp.status_code
+    if code == 401:
+        text = "LINE refused the channel access token (401): reissue it in the LINE Developers console and run `crm line connect` again"
+    elif code == 429:
+        text = f"LINE is rate-limiting requests (429: {msg}) when trying to {what}; try again later"
+    elif code >= 500:
+        text = f"LINE failed to {what} ({code}: {msg}); try again later"
+    else:
+        extra = "; ".join(f"{x.get('property', '')}: {x.get('message', '')}" for x in details[:3] if isinstance(x, dict))
+        text = f"LINE refused to {what} ({code}: {msg}{'; ' + extra if extra else ''})"
+    return LineApiError(text, status=code, details=details,
+                        accepted_request_id=resp.headers.get("x-line-accepted-request-id"))
+
+
+def dumps(messages: list[dict]) -> str:
+    return json.dumps(messages, ensure_ascii=False, separators=(",", ":"))
