@@ -105,6 +105,26 @@ class AppState:
         """The only clock: services receive it as ``now`` (freezegun pins it in tests)."""
         return datetime.now(timezone.utc)
 
+    def as_of(self, raw: str | None, *, dry_run: bool = False, now: datetime | None = None) -> datetime:
+        """The moment a job runs as: ``--as-of`` (Bangkok when no offset is given) or now.
+
+        A moment after now would commit what has not happened yet (expire points early,
+        suspend or purge stores), so it is refused unless the run is a dry run.
+        """
+        from crm_cli.domain.timeutil import BKK, parse_moment
+
+        now = now or self.now()
+        if raw is None:
+            return now
+        moment = parse_moment(raw)
+        if moment > now and not dry_run:
+            raise InvalidInput(
+                f"--as-of {moment.astimezone(BKK):%Y-%m-%d %H:%M} Bangkok is in the future "
+                f"(now {now.astimezone(BKK):%Y-%m-%d %H:%M}): nothing is written ahead of time; "
+                "add --dry-run to preview it"
+            )
+        return moment
+
     def actor_name(self) -> str:
         if self.actor:
             return self.actor

@@ -14,7 +14,7 @@ app = typer.Typer(help="Nightly maintenance jobs for cron.", no_args_is_help=Tru
 @app.command("run")
 def maintenance_run(
     ctx: typer.Context,
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Run as if at this moment (default now), e.g. 2026-12-01T19:00.")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Run as if at this moment (default now), e.g. 2026-12-01T19:00; a future moment needs --dry-run.")] = None,
     only: Annotated[Optional[list[str]], typer.Option("--only", help="Run only these jobs (repeat or comma-separate): expire, tiers, orders, invoices, suspensions, purges, retention.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Run every job and roll it back; shows what would happen (e.g. purge counts).")] = False,
 ) -> None:
@@ -25,12 +25,11 @@ def maintenance_run(
     Example: crm --quiet maintenance run
     """
     from crm_cli.domain.errors import CheckFailed
-    from crm_cli.domain.timeutil import parse_moment
     from crm_cli.services import audit, maintenance
 
     st = state(ctx)
     jobs = maintenance.parse_only(only)
-    when = parse_moment(as_of) if as_of else st.now()
+    when = st.as_of(as_of, dry_run=dry_run)
     engine = st.engine()
     with st.progress(len(jobs), "maintenance") as bar:
         results = maintenance.run(engine, as_of=when, jobs=jobs, dry_run=dry_run, actor=st.actor_name(),

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from crm_cli.cli.context import state
+from crm_cli.cli.options import DryRunOpt
 
 app = typer.Typer(help="Marketplace orders (LINE SHOPPING, MyShop): import, sync.", no_args_is_help=True)
 
@@ -44,18 +45,18 @@ def orders_import(
 @app.command("sync")
 def orders_sync(
     ctx: typer.Context,
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Judge orders paid up to this moment (default now), e.g. 2026-12-01T19:00.")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Judge orders paid up to this moment (default now), e.g. 2026-12-01T19:00; a future moment needs --dry-run.")] = None,
+    dry_run: DryRunOpt = False,
 ) -> None:
     """Award points for paid orders (once per order) and claw back cancelled or refunded ones.
 
     Example: crm orders sync --as-of 2026-12-01T19:00
     """
-    from crm_cli.domain.timeutil import parse_moment
     from crm_cli.services import orders
 
     st = state(ctx)
-    when = parse_moment(as_of) if as_of else st.now()
-    with st.transaction() as tx:
+    when = st.as_of(as_of, dry_run=dry_run)
+    with st.transaction(dry_run=dry_run) as tx:
         result = orders.sync_store(tx.session, store_id=tx.store.id, as_of=when, actor=st.actor_name())
         tx.audit(result.summary)
     if result.skipped:

@@ -11,7 +11,7 @@ import typer
 
 from crm_cli.cli.context import ENV_STORE, state
 from crm_cli.domain.redact import mask_phone
-from crm_cli.cli.options import BranchOpt, PhoneArg, StaffOpt
+from crm_cli.cli.options import BranchOpt, DryRunOpt, PhoneArg, StaffOpt
 
 app = typer.Typer(
     help="Points: earning rule, expiry policy, give, balance, history, adjust, QR claims, expiry job, checks.",
@@ -256,7 +256,8 @@ def points_claim(
 @app.command("expire")
 def points_expire(
     ctx: typer.Context,
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Expire what had expired by this date/time (Bangkok; default now).")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Expire what had expired by this date/time (Bangkok; default now); a future moment needs --dry-run.")] = None,
+    dry_run: DryRunOpt = False,
 ) -> None:
     """The expiry job: writes an expire entry for the unspent rest of every expired lot.
 
@@ -265,18 +266,19 @@ def points_expire(
 
     Example: crm --quiet points expire --as-of 2026-12-01
     """
-    from crm_cli.domain.timeutil import parse_moment
     from crm_cli.services import points as svc
 
     st = state(ctx)
-    moment = parse_moment(as_of) if as_of else None
+    moment = st.as_of(as_of, dry_run=dry_run) if as_of else None
     one_store = bool(st.store_slug or os.environ.get(ENV_STORE))
-    with st.transaction(store=one_store, allow_suspended=True) as tx:
-        rows = svc.run_expiry(tx.session, now=st.now(), as_of=moment, store_id=tx.store.id if one_store else None,
-                              actor=st.actor_name())
+    with st.transaction(store=one_store, allow_suspended=True, dry_run=dry_run) as tx:
+        # a dry run may look ahead: it runs as if at that moment and is rolled back
+        rows = svc.run_expiry(tx.session, now=moment if dry_run and moment else st.now(), as_of=moment,
+                              store_id=tx.store.id if one_store else None, actor=st.actor_name())
         total = sum(r.points_expired for r in rows)
         tx.audit(f"expired {total} points in {sum(r.lots_expired for r in rows)} lots")
-    st.info(f"expired {total} points in {sum(r.lots_expired for r in rows)} lots across {len(rows)} store(s)")
+    st.info(f"{'would expire' if dry_run else 'expired'} {total} points in {sum(r.lots_expired for r in rows)} lots "
+            f"across {len(rows)} store(s)" + (" (dry run: nothing written)" if dry_run else ""))
     st.render(rows, columns=EXPIRE_COLUMNS)
 
 

@@ -139,18 +139,17 @@ def tier_history(ctx: typer.Context, phone: PhoneArg) -> None:
 def tier_recalc(
     ctx: typer.Context,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List who would move; write nothing.")] = False,
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Evaluate at this date (00:00 Bangkok) or date-time instead of now.")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Evaluate at this date (00:00 Bangkok) or date-time instead of now; a future moment needs --dry-run.")] = None,
 ) -> None:
     """Recalculate every member's tier (upgrades and downgrades) and print who moved. Idempotent; for cron.
 
     Example: crm --quiet tier recalc --as-of 2026-12-01
     """
-    from crm_cli.domain.timeutil import parse_moment
     from crm_cli.services import tiers
 
     st = state(ctx)
     now = st.now()
-    moment = parse_moment(as_of) if as_of else now
+    moment = st.as_of(as_of, dry_run=dry_run, now=now)
     with st.transaction(dry_run=dry_run) as tx:
         res = tiers.recalc(tx.session, store_id=tx.store.id, as_of=moment, now=now, dry_run=dry_run)
         tx.audit(f"tier recalc as of {moment.isoformat()}: {res.upgrades} up, {res.downgrades} down")

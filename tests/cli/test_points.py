@@ -120,7 +120,7 @@ def test_fifo_through_cli(shop):
         assert hist[-1]["at"] == "2026-03-10T17:00:00+00:00"
         shop.ok("points", "check")
         err = shop.fails(InvalidInput.exit_code, "points", "expire", "--as-of", "2027-01-01")
-        assert err.startswith("error: --as-of 2026-12-31T17:00:00+00:00 is in the future")
+        assert err.startswith("error: --as-of 2027-01-01 00:00 Bangkok is in the future (now 2026-06-01 07:00)")
 
 
 def test_bad_input_writes_nothing(shop, db_url):
