@@ -12,9 +12,9 @@ from crm_cli.cli.context import state
 app = typer.Typer(help="Reports: summary, liability, expiring points.", no_args_is_help=True)
 
 SECTIONS = ("members", "monthly", "rewards", "branches", "staff")
-MONTH_COLS = ["month", "issued", "redeemed", "expired", "reversed", "net", "active_members"]
+MONTH_COLS = ["month", "issued", "imported", "redeemed", "expired", "reversed", "net", "active_members"]
 REWARD_COLS = ["reward", "kind", "redeemed", "cancelled", "points", "members"]
-BRANCH_COLS = ["branch", "issued", "redeemed", "spend", "transactions", "members"]
+BRANCH_COLS = ["branch", "issued", "imported", "redeemed", "spend", "transactions", "members"]
 STAFF_COLS = ["staff", "phone", "branch", "issued", "redeemed", "spend", "transactions"]
 BUCKET_COLS = ["expires", "points", "members", "lots", "value", "deferred"]
 EXPIRING_COLS = ["phone", "name", "registered", "points", "expires_on", "balance"]
@@ -39,6 +39,11 @@ def _emit_sections(st, sections: list[tuple[str, object, list[str] | None]]) -> 
             sys.stdout.write(("\n" if i else "") + (f"## {name}\n\n" if fmt == "markdown" else f"{name}\n"))
         st.render(rows, columns=cols, title=name.replace("_", " ").capitalize() if fmt == "table" else None)
         sys.stdout.flush()
+
+
+def _chart_series(rep) -> tuple[str, ...]:
+    """The monthly point series to draw: imported opening balances only when the range has some."""
+    return ("issued", "imported", "redeemed", "expired") if rep.totals.imported else ("issued", "redeemed", "expired")
 
 
 @app.command("summary")
@@ -69,8 +74,7 @@ def report_summary(
 
         months = [m.month for m in rep.monthly]
         write_png(out, title=f"{rep.store}: points per month, {rep.date_from} to {rep.date_to}", months=months,
-                  series={"issued": [m.issued for m in rep.monthly], "redeemed": [m.redeemed for m in rep.monthly],
-                          "expired": [m.expired for m in rep.monthly]},
+                  series={name: [getattr(m, name) for m in rep.monthly] for name in _chart_series(rep)},
                   line=("active members", [m.active_members for m in rep.monthly]))
         st.info(f"chart written to {out}")
     sections = [
@@ -94,7 +98,7 @@ def report_summary(
     if fmt == "table" and chart and (section in (None, "monthly")):
         from crm_cli.fileio.charts import terminal_bars
 
-        for name in ("issued", "redeemed", "expired", "active_members"):
+        for name in (*_chart_series(rep), "active_members"):
             typer.echo("")
             title = f"{name.replace('_', ' ').capitalize()} per month" + ("" if name == "active_members" else " (points)")
             for line in terminal_bars(title, [(m.month, getattr(m, name)) for m in rep.monthly]):

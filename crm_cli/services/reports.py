@@ -9,12 +9,13 @@ same on SQLite and PostgreSQL.
 
 Ledger kinds are grouped like this (docs/reports.md explains why):
 
-* issued   = earn + welcome + import + positive adjust
+* issued   = earn + welcome + positive adjust
+* imported = import (opening balances brought over from an earlier system: not sales of the month)
 * redeemed = redeem − refund (a refund gives back the points of a cancelled redemption)
 * expired  = expire
 * reversed = clawback + settle + negative adjust (orders taken back, debt settled, corrections)
 
-so that, over all time, issued − redeemed − expired − reversed = points still held.
+so that, over all time, issued + imported − redeemed − expired − reversed = points still held.
 """
 
 from __future__ import annotations
@@ -37,12 +38,13 @@ NO_POINT_VALUE = ("no point value set: the liability needs the THB value of one 
 BREAKAGE_MONTHS = 12
 DEFAULT_SUMMARY_MONTHS = 12
 
-ISSUED_SQL = "(e.kind IN ('earn', 'welcome', 'import') OR (e.kind = 'adjust' AND e.points > 0))"
+ISSUED_SQL = "(e.kind IN ('earn', 'welcome') OR (e.kind = 'adjust' AND e.points > 0))"
+IMPORTED_SQL = "(e.kind = 'import')"
 REDEEMED_SQL = "(e.kind IN ('redeem', 'refund'))"
 EXPIRED_SQL = "(e.kind = 'expire')"
 REVERSED_SQL = "(e.kind IN ('clawback', 'settle') OR (e.kind = 'adjust' AND e.points < 0))"
 #: what counts as a member's own activity (the expiry job and debt notes do not)
-ACTIVE_SQL = "(e.kind NOT IN ('expire', 'debt'))"
+ACTIVE_SQL = "(e.kind NOT IN ('expire', 'debt', 'import'))"
 
 
 def money(value) -> Decimal:
@@ -116,6 +118,7 @@ class MemberCounts:
 class MonthRow:
     month: str
     issued: int
+    imported: int  # opening balances from a member import, kept apart from what the month issued
     redeemed: int
     expired: int
     reversed: int
@@ -137,6 +140,7 @@ class RewardRow:
 class BranchRow:
     branch: str
     issued: int
+    imported: int  # opening balances a member import credited at this branch
     redeemed: int
     spend: Decimal
     transactions: int
@@ -208,6 +212,7 @@ def summary(session, *, store_id: int, store_slug: str, now: datetime,
     # -- the ledger per Bangkok month, plus the same figures over the whole range
     sums = f"""
         COALESCE(SUM(CASE WHEN {ISSUED_SQL} THEN e.points ELSE 0 END), 0),
+        COALESCE(SUM(CASE WHEN {IMPORTED_SQL} THEN e.points ELSE 0 END), 0),
         COALESCE(SUM(CASE WHEN {REDEEMED_SQL} THEN -e.points ELSE 0 END), 0),
         COALESCE(SUM(CASE WHEN {EXPIRED_SQL} THEN -e.points ELSE 0 END), 0),
         COALESCE(SUM(CASE WHEN {REVERSED_SQL} THEN -e.points ELSE 0 END), 0),
@@ -223,8 +228,8 @@ def summary(session, *, store_id: int, store_slug: str, now: datetime,
     by_month = {r[0]: r for r in rows}
 
     def _row(label, r) -> MonthRow:
-        iss, red, exp, rev, act = (int(x) for x in (r[1:] if r is not None else (0, 0, 0, 0, 0)))
-        return MonthRow(label, iss, red, exp, rev, iss - red - exp - rev, act)
+        iss, imp, red, exp, rev, act = (int(x) for x in (r[1:] if r is not None else (0, 0, 0, 0, 0, 0)))
+        return MonthRow(label, iss, imp, red, exp, rev, iss + imp - red - exp - rev, act)
 
     monthly = [_row(mm, by_month.get(mm)) for mm in _months(d_from, d_to)]
     tot = session.execute(
@@ -262,15 +267,17 @@ def summary(session, *, store_id: int, store_slug: str, now: datetime,
         COALESCE(SUM(CASE WHEN {ISSUED_SQL} OR {REDEEMED_SQL} THEN 1 ELSE 0 END), 0)
     """
     acts = f"({ISSUED_SQL} OR {REDEEMED_SQL})"
+    served = f"COUNT(DISTINCT CASE WHEN {acts} THEN e.member_id END)"
     branches = [
-        BranchRow(branch=r[0] or "(no branch)", issued=int(r[1]), redeemed=int(r[2]), spend=_satang(r[3]),
-                  transactions=int(r[4]), members=int(r[5]))
+        BranchRow(branch=r[0] or "(no branch)", issued=int(r[1]), imported=int(r[6]), redeemed=int(r[2]),
+                  spend=_satang(r[3]), transactions=int(r[4]), members=int(r[5]))
         for r in session.execute(
             text(
                 f"""
-                SELECT b.name, {per}, COUNT(DISTINCT e.member_id)
+                SELECT b.name, {per}, {served},
+                       COALESCE(SUM(CASE WHEN {IMPORTED_SQL} THEN e.points ELSE 0 END), 0)
                 FROM ledger_entry e LEFT JOIN branch b ON b.id = e.branch_id
-                WHERE e.store_id = :s AND {rng} AND {acts}
+                WHERE e.store_id = :s AND {rng} AND ({acts} OR {IMPORTED_SQL})
                 GROUP BY e.branch_id, b.name
                 ORDER BY b.name IS NULL, b.name
                 """
@@ -331,7 +338,7 @@ class Liability:
     outstanding_value: Decimal
     breakage_from: date
     breakage_to: date
-    issued_12m: int
+    issued_12m: int  # issued and imported points in the breakage window
     expired_12m: int
     breakage_rate: str  # observed expired / issued over the window, as a 4-place fraction ("0.1250")
     expected_breakage: str  # the rate used: observed, or --breakage
@@ -384,13 +391,14 @@ def liability(session, *, store_id: int, store_slug: str, now: datetime,
     ).one()
     outstanding, holders = int(totals[0]), int(totals[1])
 
-    # breakage: what expired over the last 12 months against what was issued in them
+    # breakage: what expired over the last 12 months against what was issued (or imported: those
+    # lots expire the same way) in them
     b_from = bkk_date(now) - relativedelta(months=BREAKAGE_MONTHS)
     lo = start_of_bkk_day(b_from)
     win = session.execute(
         text(
             f"""
-            SELECT COALESCE(SUM(CASE WHEN {ISSUED_SQL} THEN e.points ELSE 0 END), 0),
+            SELECT COALESCE(SUM(CASE WHEN {ISSUED_SQL} OR {IMPORTED_SQL} THEN e.points ELSE 0 END), 0),
                    COALESCE(SUM(CASE WHEN {EXPIRED_SQL} THEN -e.points ELSE 0 END), 0)
             FROM ledger_entry e
             WHERE e.store_id = :s AND e.created_at >= :lo AND e.created_at <= :now

@@ -64,7 +64,7 @@ def test_summary_range_defaults():
 
 ops = st.lists(
     st.tuples(
-        st.sampled_from(["earn", "welcome", "adjust+", "adjust-", "redeem", "refund", "clawback"]),
+        st.sampled_from(["earn", "welcome", "import", "adjust+", "adjust-", "redeem", "refund", "clawback"]),
         st.integers(min_value=0, max_value=2),  # member
         st.integers(min_value=1, max_value=60),  # points
         st.integers(min_value=0, max_value=400),  # day offset
@@ -77,7 +77,7 @@ ops = st.lists(
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=ops, policy=st.sampled_from([("rolling", 2), ("year_end", None), ("never", None)]))
 def test_ledger_identity(uow, ops, policy):
-    """Over all time: issued - redeemed - expired - reversed = outstanding points (after the expiry job),
+    """Over all time: issued + imported - redeemed - expired - reversed = outstanding points (after the expiry job),
     outstanding = the sum of member balances, and the expiring list agrees with the lots."""
     start = datetime(2025, 1, 1, 5, tzinfo=UTC)
     end = start + timedelta(days=420)
@@ -92,7 +92,7 @@ def test_ledger_identity(uow, ops, policy):
         for kind, mi, pts, day in sorted(ops, key=lambda o: o[3]):
             now = start + timedelta(days=day)
             mid = members[mi].id
-            if kind in ("earn", "welcome", "refund", "adjust+"):
+            if kind in ("earn", "welcome", "import", "refund", "adjust+"):
                 ledger.credit(s, store=store, member_id=mid, kind=kind.rstrip("+"), points=pts, now=now, channel="admin")
             else:
                 try:
@@ -106,8 +106,10 @@ def test_ledger_identity(uow, ops, policy):
         liab = reports.liability(s, store_id=store.id, store_slug=store.slug, now=end, point_value=Decimal("0.10"))
         balances = sum(ledger.balance(s, m.id, end) for m in members)
         t = rep.totals
-        assert t.issued - t.redeemed - t.expired - t.reversed == liab.outstanding_points == balances
+        assert t.issued + t.imported - t.redeemed - t.expired - t.reversed == liab.outstanding_points == balances
         assert sum(m.issued for m in rep.monthly) == t.issued
+        assert sum(m.imported for m in rep.monthly) == t.imported
+        assert t.imported == sum(pts for kind, _m, pts, _d in ops if kind == "import")
         assert sum(b.points for b in liab.by_expiry) == liab.outstanding_points
         assert liab.outstanding_value == (Decimal(balances) * Decimal("0.10")).quantize(Decimal("0.01"))
         soon = reports.expiring(s, store_id=store.id, now=end, days=10_000)
