@@ -32,6 +32,8 @@ GROUPS: dict[str, tuple[str, str]] = {
     "maintenance": ("crm_cli.cli.maintenance", "Nightly maintenance jobs for cron."),
     "report": ("crm_cli.cli.report", "Reports: summary, liability, expiring points."),
     "audit": ("crm_cli.cli.audit", "Audit trail: who changed what, when."),
+    "line": ("crm_cli.cli.line", "The store's LINE Official Account: connect, status, disconnect."),
+    "serve": ("crm_cli.cli.serve", "Web server: LINE webhook, counter API, health check."),
 }
 
 

@@ -1,0 +1,105 @@
+"""Counter API keys: one per branch device. The key is shown once; only its SHA-256 is kept."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import select
+
+from crm_cli.db.models import ApiKey, Branch, Store
+from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
+from crm_cli.services import common
+
+PREFIX = "crm_"
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.strip().encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ApiKeyCreated:
+    id: int
+    branch: str
+    label: str | None
+    key: str  # shown once, never stored
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ApiKeyRow:
+    id: int
+    branch: str
+    prefix: str
+    label: str | None
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class KeyIdentity:
+    id: int
+    store_id: int
+    store_slug: str
+    branch: str
+
+
+def create(session, *, store_id: int, branch: str, label: str | None, now: datetime) -> ApiKeyCreated:
+    b = common.get_branch(session, store_id, branch)
+    if label is not None:
+        label = " ".join(label.split())
+        if not label or len(label) > 120:
+            raise InvalidInput("--label must be 1 to 120 characters")
+    key = PREFIX + secrets.token_urlsafe(32)
+    row = ApiKey(store_id=store_id, branch_id=b.id, prefix=key[:12], key_hash=key_hash(key), label=label, created_at=now)
+    session.add(row)
+    session.flush()
+    return ApiKeyCreated(id=row.id, branch=b.name, label=label, key=key, created_at=now)
+
+
+def list_keys(session, *, store_id: int, include_revoked: bool = True) -> list[ApiKeyRow]:
+    q = select(ApiKey, Branch.name).join(Branch, Branch.id == ApiKey.branch_id).where(ApiKey.store_id == store_id)
+    if not include_revoked:
+        q = q.where(ApiKey.revoked_at.is_(None))
+    return [ApiKeyRow(id=k.id, branch=name, prefix=k.prefix + "...", label=k.label, created_at=k.created_at,
+                      last_used_at=k.last_used_at, revoked_at=k.revoked_at)
+            for k, name in session.exec(q.order_by(ApiKey.id)).all()]
+
+
+def revoke(session, *, store_id: int, key_id: int, now: datetime) -> ApiKeyRow:
+    k = session.get(ApiKey, key_id)
+    if k is None or k.store_id != store_id:
+        raise NotFound(f"no API key {key_id} in this store: see `crm apikey list`")
+    if k.revoked_at is not None:
+        raise Conflict(f"API key {key_id} was already revoked")
+    k.revoked_at = now
+    session.add(k)
+    session.flush()
+    b = session.get(Branch, k.branch_id)
+    return ApiKeyRow(id=k.id, branch=b.name, prefix=k.prefix + "...", label=k.label, created_at=k.created_at,
+                     last_used_at=k.last_used_at, revoked_at=k.revoked_at)
+
+
+def authenticate(session, *, key: str) -> KeyIdentity | None:
+    """The key's store and branch, or None (unknown, revoked, closed branch, purged store)."""
+    if not key or not key.startswith(PREFIX) or len(key) > 200:
+        return None
+    row = session.exec(select(ApiKey, Branch, Store).join(Branch, Branch.id == ApiKey.branch_id)
+                       .join(Store, Store.id == ApiKey.store_id).where(ApiKey.key_hash == key_hash(key))).first()
+    if row is None:
+        return None
+    k, b, s = row
+    if k.revoked_at is not None or b.closed_at is not None or s.purged_at is not None:
+        return None
+    return KeyIdentity(id=k.id, store_id=s.id, store_slug=s.slug, branch=b.name)
+
+
+def touch(session, *, key_id: int, now: datetime) -> None:
+    k = session.get(ApiKey, key_id)
+    k.last_used_at = now
+    session.add(k)
+    session.flush()

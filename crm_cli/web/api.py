@@ -1,0 +1,58 @@
+"""Counter API: POST /api/v1/points/give with a branch API key.
+
+The same service as `crm points give` (same rule, same idempotency key, same errors);
+errors come back as JSON with the exit-code name and an HTTP 4xx status.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from crm_cli.web.context import to_json, web_state
+
+router = APIRouter(prefix="/api/v1")
+
+
+class GiveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    phone: str = Field(max_length=40)
+    spend: str = Field(max_length=20, description="THB with up to 2 decimals, as a string: \"350.00\"")
+    key: Optional[str] = Field(default=None, max_length=200, description="idempotency key, e.g. the receipt number")
+    staff: Optional[str] = Field(default=None, max_length=40, description="the staff member's phone")
+
+
+def _unauthorized() -> JSONResponse:
+    return JSONResponse({"error": "unauthorized", "exit_code": 6,
+                         "message": "a valid API key is required: Authorization: Bearer KEY (see `crm apikey create`)"},
+                        status_code=401, headers={"WWW-Authenticate": "Bearer"})
+
+
+@router.post("/points/give")
+def api_points_give(req: GiveRequest, request: Request, authorization: Optional[str] = Header(default=None)):
+    from crm_cli.services import apikeys
+    from crm_cli.services import points as svc
+    from crm_cli.services.audit import mask_phone
+
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return _unauthorized()
+    st = web_state(request, command="api points give", actor="api")
+    with st.reading(store=False) as tx:
+        ident = apikeys.authenticate(tx.session, key=token.strip())
+    if ident is None:
+        return _unauthorized()
+    st.store_slug = ident.store_slug
+    st.actor = f"apikey:{ident.id}"
+    with st.transaction() as tx:
+        res = svc.give_for_spend(tx.session, store_id=tx.store.id, phone=req.phone, spend=req.spend,
+                                 branch=ident.branch, staff=req.staff, key=req.key, now=st.now(),
+                                 actor=st.actor_name())
+        apikeys.touch(tx.session, key_id=ident.id, now=st.now())
+        tx.audit(f"{'replayed' if res.duplicate else 'gave'} {res.points} points to {mask_phone(res.phone)} "
+                 f"for {res.spend:.2f} THB at {ident.branch}" + (f" (key {req.key})" if req.key else ""))
+    return to_json(res)

@@ -1,0 +1,55 @@
+"""The app factory: ``create_app()`` builds the ASGI app ``crm serve`` runs."""
+
+from __future__ import annotations
+
+from crm_cli.web.context import WebConfig
+
+
+def error_body(exc) -> dict:
+    """A domain error as JSON: the exit-code name, the exit code and the one-line message."""
+    from crm_cli.domain.errors import error_name
+
+    return {"error": error_name(exc), "exit_code": exc.exit_code, "message": exc.message}
+
+
+def create_app(config: WebConfig | None = None):
+    from fastapi import FastAPI, Request
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+
+    from crm_cli.domain.errors import CrmError, http_status
+    from crm_cli.web import api, health, webhook
+
+    app = FastAPI(title="crm", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.crm = config or WebConfig()
+
+    @app.exception_handler(CrmError)
+    async def _crm_error(request: Request, exc: CrmError):
+        return JSONResponse(error_body(exc), status_code=http_status(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        parts = []
+        for e in exc.errors()[:5]:
+            where = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
+            parts.append(f"{where}: {e.get('msg')}" if where else str(e.get("msg")))
+        return JSONResponse({"error": "invalid_input", "exit_code": 5, "message": "; ".join(parts) or "invalid request"},
+                            status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        import logging
+
+        from crm_cli.cli.errors import describe_unexpected
+
+        code, message = describe_unexpected(exc)
+        logging.getLogger("crm.web").error("%s %s: %s", request.method, request.url.path, exc.__class__.__name__)
+        status = 503 if code == 8 else 409 if code == 4 else 500
+        return JSONResponse({"error": "internal" if status == 500 else "database" if status == 503 else "refused",
+                             "exit_code": code, "message": message if status != 500 else "internal error"},
+                            status_code=status)
+
+    app.include_router(health.router)
+    app.include_router(webhook.router)
+    app.include_router(api.router)
+    return app
