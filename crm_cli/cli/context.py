@@ -177,9 +177,13 @@ class AppState:
         row = session.exec(select(Store).where(Store.slug == slug)).first()
         if row is None or row.purged_at is not None:
             raise NotFound(f"store '{slug}' not found: see `crm store list`")
-        ref = StoreRef(id=row.id, slug=row.slug, name=row.name, suspended=row.suspended_at is not None)
+        # the service state comes from the events and invoices, not from the nightly job's flag
+        from crm_cli.services.billing import service_now
+
+        service = service_now(session, store_id=row.id, now=self.now())
+        ref = StoreRef(id=row.id, slug=row.slug, name=row.name, suspended=service.suspended)
         if ref.suspended and not allow_suspended:
-            reason = f" ({row.suspended_reason})" if row.suspended_reason else ""
+            reason = f" ({service.reason})" if service.reason else ""
             raise StoreSuspended(
                 f"store '{slug}' is suspended{reason}: its CRM service is not active; "
                 f"resume it with `crm billing resume --date YYYY-MM-DD`"

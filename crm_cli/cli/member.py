@@ -219,7 +219,7 @@ def member_import(
     st = state(ctx)
     now = st.now()
     with svc.transaction(st.db_url, dry_run=dry_run, engine_factory=st.engine) as conn:
-        store = svc.load_store(conn, slug=st.store_slug_resolved())
+        store = svc.load_store(conn, slug=st.store_slug_resolved(), now=now)
         with st.progress(None, f"importing {file.name}") as bar:
             outcome = svc.import_members(
                 conn, store=store, path=file, branch=branch, on_existing=on_existing, max_rows=max_rows, now=now,

@@ -31,7 +31,7 @@ def orders_import(
 
     st = state(ctx)
     try:
-        with st.transaction() as tx:
+        with st.transaction(allow_suspended=True) as tx:  # feeds are kept while the service is off (until purge)
             result = orders.import_orders(tx.session, store_id=tx.store.id, channel=channel, path=file, now=st.now())
             tx.audit(f"imported {file.name} ({channel}): {result.new} new, {result.updated} updated")
     except orders.FeedRejected as exc:
@@ -56,11 +56,13 @@ def orders_sync(
 
     st = state(ctx)
     when = st.as_of(as_of, dry_run=dry_run)
-    with st.transaction(dry_run=dry_run) as tx:
+    with st.transaction(dry_run=dry_run, allow_suspended=True) as tx:  # orders paid while it was on still earn
         result = orders.sync_store(tx.session, store_id=tx.store.id, as_of=when, actor=st.actor_name())
         tx.audit(result.summary)
     if result.skipped:
         st.info(f"nothing synced: {result.skipped}")
+    elif result.service:
+        st.info(f"service not active ({result.service}): {result.waiting} orders paid while it was off wait")
     st.render(result)
 
 
@@ -77,6 +79,6 @@ def orders_list(
     from crm_cli.services import orders
 
     st = state(ctx)
-    with st.reading() as tx:
+    with st.reading(allow_suspended=True) as tx:  # shows why orders wait while the service is off
         rows = orders.list_orders(tx.session, store_id=tx.store.id, state=state_, limit=limit)
     st.render(rows, columns=COLUMNS)

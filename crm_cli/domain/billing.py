@@ -44,6 +44,7 @@ class BillingTerms:
     trial_days: int
     retention_days: int
     invoice_due_day: int  # day of the month after the invoice month
+    invoice_min_days: int  # days to pay at least, the day of issue counted
     resume_cutoff: time  # a resubscription on the 1st before this gets the day's orders from 00:00
     order_sync_time: time  # the daily marketplace order sync (Bangkok)
     timezone: ZoneInfo
@@ -64,6 +65,7 @@ TERMS = BillingTerms(
     trial_days=30,
     retention_days=90,
     invoice_due_day=15,
+    invoice_min_days=15,
     resume_cutoff=time(18, 0),
     order_sync_time=time(19, 0),
     timezone=ZoneInfo("Asia/Bangkok"),
@@ -452,29 +454,165 @@ def _in_span(span: _Span, at: datetime) -> bool:
     return span.end is None or at.astimezone(BANGKOK).date() <= span.end
 
 
-def service_active(events: list[SubscriptionEvent], at: datetime) -> bool:
-    """Is the CRM service on at instant ``at``? Days are judged in Bangkok.
+@dataclass(frozen=True)
+class InvoiceFact:
+    """What the service timeline needs to know of one issued invoice."""
 
-    The service starts at the subscribe/resume moment and, once cancelled, stays
-    on until the end (23:59:59 Bangkok) of its last service day.
+    number: str
+    due_date: date
+    paid_at: datetime | None = None
+
+
+#: states of the service at a moment (see :func:`service_state`)
+NOT_SUBSCRIBED, ON, CANCELLED, UNPAID = "not_subscribed", "active", "cancelled", "unpaid"
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    """Whether the CRM service is on at a moment, and if not, why."""
+
+    state: str  # active | not_subscribed | cancelled | unpaid
+    reason: str | None = None  # one line saying why the service is off (None when on)
+    since: datetime | None = None  # when the current off period began (cancelled / unpaid)
+    invoice: str | None = None  # the unpaid invoice behind an "unpaid" state
+
+    @property
+    def active(self) -> bool:
+        return self.state == ON
+
+    @property
+    def suspended(self) -> bool:
+        """Off after having been subscribed: store commands are refused (exit 7)."""
+        return self.state in (CANCELLED, UNPAID)
+
+
+def unpaid_window(inv: InvoiceFact) -> tuple[datetime, datetime | None] | None:
+    """[start, end) during which ``inv`` suspends the service for non-payment, or None.
+
+    From 00:00 Bangkok of the day after the due date (paying on the due date is in
+    time) until the payment (None: not paid). A payment by the due date opens no window.
     """
+    start = datetime.combine(inv.due_date + timedelta(days=1), time(0, 0), tzinfo=BANGKOK)
+    if inv.paid_at is not None:
+        _require_aware(inv.paid_at, "paid_at")
+        if inv.paid_at <= start:
+            return None
+    return start, inv.paid_at
+
+
+def _unpaid_at(invoices, at: datetime) -> tuple[InvoiceFact, datetime] | None:
+    """The invoice (earliest due first) whose non-payment window holds ``at``, with the window start."""
+    for inv in sorted(invoices, key=lambda i: (i.due_date, i.number)):
+        window = unpaid_window(inv)
+        if window is not None and window[0] <= at and (window[1] is None or at < window[1]):
+            return inv, window[0]
+    return None
+
+
+def _span_state(tl: _Timeline, at: datetime) -> ServiceState:
+    if any(_in_span(span, at) for span in tl.spans):
+        return ServiceState(ON)
+    started = [s for s in tl.spans if s.start_at <= at]
+    if not started:
+        return ServiceState(NOT_SUBSCRIBED, "no MyCustomer | CRM subscription yet")
+    last = started[-1]
+    assert last.cancel is not None and last.end is not None
+    since = datetime.combine(last.end + timedelta(days=1), time(0, 0), tzinfo=BANGKOK)
+    return ServiceState(
+        CANCELLED,
+        f"MyCustomer | CRM cancelled on {last.cancel.day.isoformat()}, service ended {last.end.isoformat()}",
+        since,
+    )
+
+
+def service_state(
+    events: list[SubscriptionEvent], invoices: list[InvoiceFact] | tuple = (), at: datetime | None = None
+) -> ServiceState:
+    """The CRM service at instant ``at``: on, or off and why. Days are judged in Bangkok.
+
+    - Before the first subscription: ``not_subscribed`` (the store is not billed).
+    - The service starts at the subscribe/resume moment; once cancelled it stays on
+      until 24:00 Bangkok of its last service day, then it is ``cancelled`` until a resume.
+    - An invoice unpaid after its due date suspends it (``unpaid``) from 00:00 Bangkok
+      of the next day until the moment it is paid (a payment after ``at`` does not count).
+    """
+    if at is None:
+        raise ValueError("at must be given")
     _require_aware(at, "at")
     tl = _replay(list(events))
-    return any(_in_span(span, at) for span in tl.spans)
+    st = _span_state(tl, at)
+    if not st.active:
+        return st
+    hit = _unpaid_at(invoices, at)
+    if hit is None:
+        return st
+    inv, start = hit
+    return ServiceState(
+        UNPAID, f"invoice {inv.number} unpaid after its due date {inv.due_date.isoformat()}", start, inv.number
+    )
+
+
+def service_active(
+    events: list[SubscriptionEvent], at: datetime, invoices: list[InvoiceFact] | tuple = ()
+) -> bool:
+    """Is the CRM service on at instant ``at``? (see :func:`service_state`)"""
+    return service_state(events, invoices, at).active
+
+
+def _known_invoices(invoices, sync_at: datetime) -> list[InvoiceFact]:
+    """The invoices as they stood at ``sync_at``: a payment recorded later does not count yet."""
+    out = []
+    for inv in invoices:
+        if inv.paid_at is not None and inv.paid_at > sync_at:
+            inv = InvoiceFact(inv.number, inv.due_date, None)
+        out.append(inv)
+    return out
+
+
+def _on_first_before_cutoff(moment: datetime, day: date) -> bool:
+    local = moment.astimezone(BANGKOK)
+    return local.date() == day and day.day == 1 and local.time() < TERMS.resume_cutoff
 
 
 def order_eligibility(
-    events: list[SubscriptionEvent], paid_at: datetime, sync_at: datetime
+    events: list[SubscriptionEvent], paid_at: datetime, sync_at: datetime, invoices: list[InvoiceFact] | tuple = ()
 ) -> tuple[bool, str | None]:
     """May a marketplace order paid at ``paid_at`` earn points at the sync run at ``sync_at``?
+
+    The order is judged at its payment time against the service timeline: the
+    subscription events and the suspensions for non-payment (``invoices``). A
+    suspension lifted (invoice paid) on the 1st of a month before 18:00 Bangkok
+    covers that day's orders from 00:00, as a resubscription does.
+    """
+    ok, why = _span_eligibility(events, paid_at, sync_at)
+    if not ok:
+        return ok, why
+    local_day = paid_at.astimezone(BANGKOK).date()
+    hit = _unpaid_at(_known_invoices(invoices, sync_at), paid_at)
+    if hit is None:
+        return True, None
+    inv, start = hit
+    pay = next((i.paid_at for i in invoices if i.number == inv.number), None)
+    if pay is not None and pay <= sync_at and _on_first_before_cutoff(pay, local_day):
+        return True, None
+    lifted = (
+        f", lifted by the payment at {_bkk(pay)}" if pay is not None and pay <= sync_at else ", still unpaid"
+    )
+    return False, (
+        f"paid {_bkk(paid_at)} Bangkok, while the store was suspended for non-payment "
+        f"(invoice {inv.number} unpaid after its due date {inv.due_date.isoformat()}, from {_bkk(start)}{lifted})"
+    )
+
+
+def _span_eligibility(
+    events: list[SubscriptionEvent], paid_at: datetime, sync_at: datetime
+) -> tuple[bool, str | None]:
+    """The subscription-events part of :func:`order_eligibility`.
 
     Returns (True, None) or (False, reason). Only events that had taken effect by
     ``sync_at`` count. An order paid while the CRM service was off earns nothing,
     except: a store that resubscribes (``resume``) on the 1st of a month before
     18:00 Bangkok gets that day's orders from 00:00.
-
-    The caller should not run the sync for a store whose service is off at
-    ``sync_at``; its orders are judged at the first run after it resumes.
     """
     _require_aware(paid_at, "paid_at")
     _require_aware(sync_at, "sync_at")
@@ -548,11 +686,20 @@ def purge_due(events: list[SubscriptionEvent], today: date) -> bool:
     return when is not None and today >= when
 
 
-def invoice_due_date(year: int, month: int) -> date:
-    """An invoice for a month is due on the 15th of the following month."""
+def invoice_due_date(year: int, month: int, issued_on: date | None = None) -> date:
+    """An invoice for a month is due on the 15th of the following month.
+
+    The store always has at least ``TERMS.invoice_min_days`` (15) days to pay,
+    the day of issue counted: an invoice issued on the 1st (by the nightly job)
+    is due on the 15th; one issued late, e.g. on 2026-11-24, is due on
+    2026-12-08, never before it was issued.
+    """
     _check_month(year, month)
     nxt = _first_of_next_month(date(year, month, 1))
-    return nxt.replace(day=TERMS.invoice_due_day)
+    due = nxt.replace(day=TERMS.invoice_due_day)
+    if issued_on is not None:
+        due = max(due, issued_on + timedelta(days=TERMS.invoice_min_days - 1))
+    return due
 
 
 def is_overdue(due_date: date, today: date) -> bool:

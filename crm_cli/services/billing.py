@@ -4,10 +4,12 @@ The rules themselves (trial, proration, Pro, cancellation, the 18:00 rule, purge
 day) are pure functions in ``crm_cli.domain.billing``; this module stores the
 events, numbers and keeps invoices, and decides when a store is suspended.
 
-Suspension (docs/billing.md): a store is suspended when its cancelled service
-has ended, or when one of its invoices is unpaid after its due date. It is
-lifted by ``resume`` (a new subscription period) or by paying the overdue
-invoice(s).
+Suspension (docs/billing.md): the service is off when its cancelled service
+has ended, or while one of its invoices is unpaid after its due date. Whether it
+is on at a moment is computed from the events and the invoices
+(:func:`service_now`, the pure rule ``rules.service_state``); the store's
+``suspended_at``/``suspended_reason`` columns only record what the nightly job
+noticed, for notices and the purge.
 """
 
 from __future__ import annotations
@@ -17,18 +19,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import text
+from sqlalchemy import or_, text
 from sqlmodel import select
 
-from crm_cli.db.models import Invoice, InvoiceLine, MarketplaceOrder, Store, SubscriptionEventRow
+from crm_cli.db.models import Invoice, InvoiceLine, Store, SubscriptionEventRow
 from crm_cli.domain import billing as rules
 from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
-from crm_cli.domain.timeutil import BKK, bkk_date, start_of_bkk_day
-
-#: reason prefixes (the reason is shown in the "store suspended" error)
-REASON_CANCELLED = "MyCustomer | CRM cancelled"
-REASON_UNPAID = "invoice"
-
+from crm_cli.domain.timeutil import BKK, bkk_date
 
 def to_conflict(exc: rules.BillingRuleError) -> Conflict:
     return Conflict(exc.message)
@@ -103,6 +100,34 @@ def event_time(kind: str, day: date, at: datetime | None, now: datetime) -> date
     return now if bkk_date(now) == day else None
 
 
+def invoice_facts(session, store_id: int, *, open_at: datetime | None = None) -> list[rules.InvoiceFact]:
+    """The store's invoices as the service timeline needs them (number, due date, payment).
+
+    With ``open_at``: only those that can hold the service off at that moment
+    (due before its Bangkok day and not paid by then).
+    """
+    q = select(Invoice.number, Invoice.due_date, Invoice.paid_at).where(Invoice.store_id == store_id)
+    if open_at is not None:
+        q = q.where(Invoice.due_date < bkk_date(open_at), or_(Invoice.paid_at.is_(None), Invoice.paid_at > open_at))
+    return [rules.InvoiceFact(n, d, p) for n, d, p in session.exec(q.order_by(Invoice.due_date)).all()]
+
+
+NO_SUBSCRIPTION = "no MyCustomer | CRM subscription: the store is not billed"
+
+
+def service_now(session, *, store_id: int, now: datetime,
+                events: list[rules.SubscriptionEvent] | None = None) -> rules.ServiceState:
+    """Is the store's CRM service on at ``now``? One query for the events, one for the open invoices."""
+    if events is None:
+        events = load_events(session, store_id)
+    if not events:
+        return rules.ServiceState(rules.NOT_SUBSCRIBED, NO_SUBSCRIPTION)
+    try:
+        return rules.service_state(events, invoice_facts(session, store_id, open_at=now), now)
+    except rules.BillingRuleError as exc:  # pragma: no cover - stored events were validated
+        raise to_conflict(exc) from None
+
+
 def billing_status(session, *, store_id: int, now: datetime) -> StatusInfo:
     s = _store(session, store_id)
     rows = _event_rows(session, store_id)
@@ -112,17 +137,17 @@ def billing_status(session, *, store_id: int, now: datetime) -> StatusInfo:
         st = rules.status(events, today)
         # events dated later (a scheduled cancellation) show in the cancellation fields
         ahead = rules.status(events, max([today] + [e.day for e in events]))
-        active = bool(events) and rules.service_active(events, now)
     except rules.BillingRuleError as exc:  # pragma: no cover - stored events were validated
         raise to_conflict(exc) from None
+    service = service_now(session, store_id=store_id, now=now, events=events)
     unpaid = session.exec(
         select(Invoice.number).where(Invoice.store_id == store_id, Invoice.paid_at.is_(None)).order_by(Invoice.month)
     ).all()
     return StatusInfo(
-        store=s.slug, plan=st.plan, state=st.state, service_active=active, trial_end=st.trial_end,
+        store=s.slug, plan=st.plan, state=st.state, service_active=service.active, trial_end=st.trial_end,
         paid_from=st.paid_from, cancelled_on=ahead.cancelled_on, service_ends=ahead.service_ends,
         purge_after=ahead.purge_after, next_charge_month=st.next_charge_month,
-        suspended=s.suspended_at is not None, suspended_reason=s.suspended_reason,
+        suspended=service.suspended, suspended_reason=service.reason if service.suspended else None,
         unpaid_invoices=list(unpaid),
         events=[f"{r.day.isoformat()} {r.kind}" + (f" at {r.at.astimezone(BKK):%H:%M}" if r.at else "") for r in rows],
     )
@@ -179,7 +204,7 @@ def resume(session, *, store_id: int, day: date, at: datetime | None = None, now
     if cancelled or s.suspended_at is None:
         # a normal resubscription (or a refusal from the rules when nothing is cancelled)
         _append_event(session, store_id=store_id, kind=rules.RESUME, day=day, at=moment, now=now)
-    apply_suspension(session, store_id=store_id, now=now, resumed_at=moment or start_of_bkk_day(day))
+    apply_suspension(session, store_id=store_id, now=now)
     return billing_status(session, store_id=store_id, now=now)
 
 
@@ -201,39 +226,34 @@ def _overdue_invoices(session, store_id: int, today: date) -> list[Invoice]:
 
 
 def suspension_reason(session, store: Store, events: list[rules.SubscriptionEvent], now: datetime) -> str | None:
-    """Why the store must be suspended at ``now`` (None: it must not be)."""
-    today = bkk_date(now)
-    if events and not rules.service_active(events, now):
-        st = rules.status(events, today)
-        if st.state == "cancelled" and st.service_ends is not None and st.service_ends < today:
-            return f"{REASON_CANCELLED} on {st.cancelled_on.isoformat()}, service ended {st.service_ends.isoformat()}"
-    overdue = _overdue_invoices(session, store.id, today)
-    if overdue:
-        first = overdue[0]
-        return f"{REASON_UNPAID} {first.number} unpaid after its due date {first.due_date.isoformat()}"
-    return None
+    """Why the store's service is off at ``now`` after having been subscribed (None: it is not)."""
+    service = service_now(session, store_id=store.id, now=now, events=events)
+    return service.reason if service.suspended else None
 
 
-def apply_suspension(session, *, store_id: int, now: datetime, resumed_at: datetime | None = None) -> SuspensionChange:
-    """Suspend or lift the store so it matches the rules at ``now``. Idempotent."""
+def apply_suspension(session, *, store_id: int, now: datetime) -> SuspensionChange:
+    """Record on the store row whether its service is off at ``now`` (for notices and the purge). Idempotent.
+
+    The service state itself is computed from the events and invoices
+    (:func:`service_now`); this only keeps ``suspended_at``/``suspended_reason`` in step.
+    """
     s = session.get(Store, store_id)
     if s is None or s.purged_at is not None:
         return SuspensionChange(s.slug if s else "?", "unchanged", None)
-    events = load_events(session, store_id)
-    reason = suspension_reason(session, s, events, now)
-    if reason is not None:
+    service = service_now(session, store_id=store_id, now=now)
+    if service.suspended:
+        reason = service.reason[:300]
         if s.suspended_at is None:
-            s.suspended_at, s.suspended_reason = now, reason[:300]
+            s.suspended_at, s.suspended_reason = service.since or now, reason
             session.add(s)
             session.flush()
-            return SuspensionChange(s.slug, "suspended", reason)
-        if s.suspended_reason != reason[:300]:
-            s.suspended_reason = reason[:300]
+            return SuspensionChange(s.slug, "suspended", service.reason)
+        if s.suspended_reason != reason:
+            s.suspended_reason = reason
             session.add(s)
             session.flush()
-        return SuspensionChange(s.slug, "unchanged", reason)
+        return SuspensionChange(s.slug, "unchanged", service.reason)
     if s.suspended_at is not None:
-        _close_unpaid_window(session, s, resumed_at or now)
         s.suspended_at, s.suspended_reason = None, None
         session.add(s)
         session.flush()
@@ -241,49 +261,22 @@ def apply_suspension(session, *, store_id: int, now: datetime, resumed_at: datet
     return SuspensionChange(s.slug, "unchanged", None)
 
 
-def _close_unpaid_window(session, s: Store, resumed_at: datetime) -> None:
-    """Orders paid while the store was suspended for an unpaid invoice earn nothing.
-
-    (A cancellation is already in the events, so the domain judges those orders.)
-    As for a resubscription, lifting the suspension on the 1st of a month before
-    18:00 Bangkok covers that day's orders from 00:00.
-    """
-    if not (s.suspended_reason or "").startswith(REASON_UNPAID) or s.suspended_at is None:
-        return
-    local = resumed_at.astimezone(BKK)
-    cutoff = resumed_at
-    if local.day == 1 and local.time() < rules.TERMS.resume_cutoff:
-        cutoff = start_of_bkk_day(local.date())
-    start = s.suspended_at
-    if cutoff <= start:
-        return
-    reason = (
-        f"paid while the store was suspended for an unpaid invoice "
-        f"({start.astimezone(BKK):%Y-%m-%d %H:%M} to {cutoff.astimezone(BKK):%Y-%m-%d %H:%M} Bangkok)"
-    )
-    t = MarketplaceOrder.__table__
-    session.execute(
-        t.update()
-        .where(t.c.store_id == s.id, t.c.state == "new", t.c.paid_at >= start, t.c.paid_at < cutoff)
-        .values(state="not_eligible", state_reason=reason, updated_at=resumed_at)
-    )
-
-
-def purge_day(session, store: Store, events: list[rules.SubscriptionEvent]) -> date | None:
+def purge_day(session, store: Store, events: list[rules.SubscriptionEvent], now: datetime) -> date | None:
     """The first Bangkok day the store's data may be purged, or None.
 
     Cancelled: the domain rule (last day of the cancellation month + 90 days).
-    Suspended for an unpaid invoice (chosen, from the help centre's "not paid on
-    time or cancelled ... kept 90 days"): last day of the month of the
-    suspension + 90 days.
+    Suspended for an unpaid invoice at ``now`` (chosen, from the help centre's
+    "not paid on time or cancelled ... kept 90 days"): last day of the month in
+    which the suspension began + 90 days.
     """
     if store.purged_at is not None:
         return None
     day = rules.purge_after(events) if events else None
     if day is not None:
         return day
-    if store.suspended_at is not None and (store.suspended_reason or "").startswith(REASON_UNPAID):
-        d = bkk_date(store.suspended_at)
+    service = service_now(session, store_id=store.id, now=now, events=events)
+    if service.state == rules.UNPAID and service.since is not None:
+        d = bkk_date(service.since)
         last = d.replace(day=calendar.monthrange(d.year, d.month)[1])
         return last + timedelta(days=rules.TERMS.retention_days)
     return None
@@ -389,7 +382,7 @@ def issue_invoice(session, *, store_id: int, month: str, now: datetime) -> Invoi
     subtotal, vat, total = rules.invoice_totals(charges)
     inv = Invoice(
         store_id=store_id, number=_next_number(session, today.year), month=label, subtotal=subtotal, vat=vat,
-        total=total, issued_at=now, due_date=rules.invoice_due_date(year, mon),
+        total=total, issued_at=now, due_date=rules.invoice_due_date(year, mon, issued_on=today),
     )
     session.add(inv)
     session.flush()
@@ -449,7 +442,7 @@ def pay_invoice(session, *, number: str, paid_at: datetime, now: datetime) -> tu
     inv.paid_at = paid_at
     session.add(inv)
     session.flush()
-    change = apply_suspension(session, store_id=inv.store_id, now=now, resumed_at=now)
+    change = apply_suspension(session, store_id=inv.store_id, now=now)
     store = session.get(Store, inv.store_id)
     return _view(session, store, inv, bkk_date(now)), change
 

@@ -264,7 +264,7 @@ def job_purges(session, *, now: datetime, actor: str | None) -> str:
 
     def work(sid: int) -> str | None:
         store = session.get(Store, sid)
-        day = billing.purge_day(session, store, billing.load_events(session, sid))
+        day = billing.purge_day(session, store, billing.load_events(session, sid), now)
         if day is None or today < day:
             return None
         result = purge.purge_store(session, store_id=sid, now=now)

@@ -97,6 +97,13 @@ class Db:
         naive = dt.astimezone(timezone.utc).replace(tzinfo=None)
         return naive.strftime("%Y-%m-%d %H:%M:%S.%f") if self.raw is not None else naive
 
+    def day(self, dt: datetime):
+        """The Bangkok day of ``dt`` as a date parameter."""
+        from crm_cli.domain.timeutil import bkk_date
+
+        d = bkk_date(dt)
+        return d.isoformat() if self.raw is not None else d
+
     def run(self, sql: str, params: dict | None = None) -> int:
         if self.raw is not None:
             return self.raw.execute(sql, params or {}).rowcount
@@ -206,7 +213,39 @@ def _sqlite_current(path: Path) -> bool:
 BUSY_TIMEOUT_S = 30
 
 
-def load_store(db: Db, *, slug: str) -> StoreFacts:
+def _as_date(value):
+    from datetime import date
+
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _as_moment(value):
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=timezone.utc)
+
+
+def service_off_reason(db: Db, store_id: int, now: datetime) -> str | None:
+    """Why the store's service is off at ``now`` (the same rule as every command), or None."""
+    from crm_cli.domain import billing as rules
+
+    rows = db.rows("SELECT kind, day, at FROM subscription_event WHERE store_id = :s ORDER BY day, id", {"s": store_id})
+    if not rows:
+        return None
+    events = [rules.SubscriptionEvent(k, _as_date(d), _as_moment(a)) for k, d, a in rows]
+    open_ = db.rows(
+        "SELECT number, due_date, paid_at FROM invoice WHERE store_id = :s AND due_date < :today "
+        "AND (paid_at IS NULL OR paid_at > :now)",
+        {"s": store_id, "today": db.day(now), "now": db.ts(now)},
+    )
+    invoices = [rules.InvoiceFact(n, _as_date(d), _as_moment(p)) for n, d, p in open_]
+    state = rules.service_state(events, invoices, now)
+    return state.reason if state.suspended else None
+
+
+def load_store(db: Db, *, slug: str, now: datetime | None = None) -> StoreFacts:
     found = db.rows(
         "SELECT id, slug, suspended_at, suspended_reason, purged_at, expiry_policy, expiry_months, import_max_rows "
         "FROM store WHERE slug = :slug",
@@ -214,9 +253,10 @@ def load_store(db: Db, *, slug: str) -> StoreFacts:
     )
     if not found or found[0][4] is not None:
         raise NotFound(f"store '{slug}' not found: see `crm store list`")
-    sid, slug_, suspended_at, reason, _purged, policy, months, max_rows = found[0]
-    if suspended_at is not None:
-        why = f" ({reason})" if reason else ""
+    sid, slug_, _suspended_at, _reason, _purged, policy, months, max_rows = found[0]
+    reason = service_off_reason(db, sid, now) if now is not None else None
+    if reason is not None:
+        why = f" ({reason})"
         raise StoreSuspended(
             f"store '{slug}' is suspended{why}: its CRM service is not active; "
             f"resume it with `crm billing resume --date YYYY-MM-DD`"

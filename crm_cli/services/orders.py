@@ -3,7 +3,9 @@
 An order row is keyed by (store, channel, order id). Its ``state`` says what
 the points side has done with it:
 
-- ``new``: imported, not judged yet (the next sync will);
+- ``new``: imported, not judged yet (the next sync will); an order paid while
+  the service was off, synced while it is still off, waits here (``state_reason``
+  says why) until the first sync after the service is on again;
 - ``awarded``: points were given (``points_awarded``; a partial refund has
   clawed back ``points_clawed`` of them);
 - ``not_eligible``: paid while the store's CRM service was not active; earns
@@ -71,15 +73,20 @@ class SyncResult:
     points_clawed: int
     debt: int  # points that could not be taken back (recorded as debt)
     skipped: str | None = None  # why the store was not synced
+    waiting: int = 0  # orders left `new`: paid while the service was off, and it is still off
+    service: str | None = None  # why the service is off at as-of (None: it is on)
 
     @property
     def summary(self) -> str:
         if self.skipped:
             return f"{self.store}: skipped ({self.skipped})"
+        off = f" (service not active: {self.service})" if self.service else ""
         return (
             f"{self.store}: {self.awarded} orders awarded {self.points_awarded} points, "
             f"{self.not_eligible} not eligible, {self.points_clawed} points clawed back"
             + (f" ({self.debt} recorded as debt)" if self.debt else "")
+            + (f", {self.waiting} waiting" if self.waiting else "")
+            + off
         )
 
 
@@ -242,15 +249,21 @@ def _reason(text: str) -> str:
     return text[:300]
 
 
+WAITING_SYNC = "waiting for the next order sync (daily at 19:00 Bangkok)"
+
+
 def sync_store(session, *, store_id: int, as_of: datetime, actor: str | None = None) -> SyncResult:
     """Award points for the store's new orders paid up to ``as_of`` and claw back reversed ones.
 
-    Nothing happens for a suspended store, or one whose CRM service is not
-    active at ``as_of``: its orders wait for the first run after it resumes
-    (where the 18:00 rule on the 1st of a month is applied).
+    Each order is judged at its payment time against the service timeline (the
+    subscription events and the suspensions for unpaid invoices), whenever it is
+    synced. While the service is off at ``as_of`` (cancelled and ended, or
+    suspended for non-payment), orders paid while it was on are still awarded
+    (until the store is purged); those paid while it was off wait, ``new``, for
+    the first run after it is on again (where the 18:00 rule on the 1st applies).
     """
     from crm_cli.services import ledger, tiers
-    from crm_cli.services.billing import load_events
+    from crm_cli.services.billing import invoice_facts, load_events
     from crm_cli.services.common import lock_member
 
     store = session.get(Store, store_id)
@@ -262,12 +275,12 @@ def sync_store(session, *, store_id: int, as_of: datetime, actor: str | None = N
 
     if store.purged_at is not None:
         return skipped("purged")
-    if store.suspended_at is not None:
-        return skipped("store suspended")
     events = load_events(session, store_id)
     if not events:
         return skipped("no MyCustomer | CRM subscription: see `crm billing subscribe`")
-    if not rules.service_active(events, as_of):
+    invoices = invoice_facts(session, store_id)
+    service = rules.service_state(events, invoices, as_of)
+    if service.state == rules.NOT_SUBSCRIBED:
         return skipped(f"MyCustomer | CRM service not active at {as_of.astimezone(BKK):%Y-%m-%d %H:%M} Bangkok")
 
     t = MarketplaceOrder.__table__
@@ -283,13 +296,20 @@ def sync_store(session, *, store_id: int, as_of: datetime, actor: str | None = N
     members = _accounts(session, store_id, {r.phone for r in new_rows} | {r.phone for r in to_claw}, as_of)
 
     updates: dict[int, dict] = {}
-    awarded = points_awarded = not_eligible = reversed_ = points_clawed = debt = 0
+    awarded = points_awarded = not_eligible = reversed_ = points_clawed = debt = waiting = 0
     credited_members: set[int] = set()
     claw: list[tuple] = [(r, r.points_awarded, r.points_clawed) for r in to_claw]
 
     for r in new_rows:
-        ok, why = rules.order_eligibility(events, r.paid_at, as_of)
+        ok, why = rules.order_eligibility(events, r.paid_at, as_of, invoices)
         full_reversal = r.status == "cancelled" or (r.status == "refunded" and r.refund_amount == r.amount)
+        if not ok and not service.active:
+            # still off: a resumption (or a payment) on the 1st before 18:00 may yet cover it
+            note = _reason(f"waiting: {why}; judged at the first sync after the service is on again")
+            if note != r.state_reason:
+                updates[r.id] = dict(state="new", state_reason=note, points_awarded=0, points_clawed=0)
+            waiting += 1
+            continue
         if not ok:
             updates[r.id] = dict(state="not_eligible", state_reason=_reason(why), points_awarded=0, points_clawed=0)
             not_eligible += 1
@@ -359,11 +379,12 @@ def sync_store(session, *, store_id: int, as_of: datetime, actor: str | None = N
     for member_id in sorted(credited_members):
         tiers.lift_on_earn(session, store=store, member_id=member_id, now=as_of)
     session.flush()
-    return SyncResult(store.slug, as_of, awarded, points_awarded, not_eligible, reversed_, points_clawed, debt)
+    return SyncResult(store.slug, as_of, awarded, points_awarded, not_eligible, reversed_, points_clawed, debt,
+                      waiting=waiting, service=None if service.active else service.reason)
 
 
 def stores_with_pending_orders(session, *, as_of: datetime) -> list[int]:
-    """Active stores with orders to judge or to claw back."""
+    """Stores (not purged) with orders to judge or to claw back; whether the service is on is judged per order."""
     t = MarketplaceOrder.__table__
     s = Store.__table__
     pending = (t.c.state == "new") & (t.c.paid_at <= as_of) | (
@@ -372,7 +393,7 @@ def stores_with_pending_orders(session, *, as_of: datetime) -> list[int]:
     q = (
         sa_select(t.c.store_id)
         .join(s, s.c.id == t.c.store_id)
-        .where(pending, s.c.suspended_at.is_(None), s.c.purged_at.is_(None))
+        .where(pending, s.c.purged_at.is_(None))
         .group_by(t.c.store_id)
         .order_by(t.c.store_id)
     )
@@ -392,7 +413,8 @@ def list_orders(session, *, store_id: int, state: str | None = None, limit: int 
     q = q.order_by(t.c.paid_at, t.c.id).limit(limit)
     return [
         OrderInfo(r.channel, r.order_id, r.phone, r.paid_at, r.amount, r.status, r.refund_amount, r.state,
-                  r.points_awarded, r.points_clawed, r.state_reason)
+                  r.points_awarded, r.points_clawed,
+                  r.state_reason or (WAITING_SYNC if r.state == "new" else None))
         for r in session.execute(q).all()
     ]
 

@@ -423,6 +423,13 @@ def _token_from(raw: str) -> str:
     return t.lower()
 
 
+def _service_off(session, store_id: int, now: datetime) -> bool:
+    """The store's service is off at ``now`` (cancelled and ended, or suspended for an unpaid invoice)."""
+    from crm_cli.services.billing import service_now
+
+    return service_now(session, store_id=store_id, now=now).suspended
+
+
 def claim_qr(session, *, token: str, phone: str, now: datetime, actor: str | None = None) -> tuple[int, ClaimResult]:
     """Give the points of a QR claim once. Returns the store id and the result.
 
@@ -436,7 +443,7 @@ def claim_qr(session, *, token: str, phone: str, now: datetime, actor: str | Non
     if qr is None:
         raise NotFound("QR code not recognised: check the code, or ask the staff for a new one")
     store = _store(session, qr.store_id)
-    if store.suspended_at is not None or store.purged_at is not None:
+    if store.purged_at is not None or _service_off(session, store.id, now):
         raise StoreSuspended(f"store '{store.slug}' is suspended: its points cannot be claimed now")
     if qr.claimed_at is not None:
         raise Conflict(f"this QR code was already claimed at {_bkk(qr.claimed_at)}: each code gives points once")

@@ -24,7 +24,8 @@ def test_worked_example_subscribe_2026_11_10(shop):
         assert dec["number"] == "INV-2027-000001"
         [line] = dec["lines"]
         assert (line["days"], line["days_in_month"], line["rate"], line["period_start"]) == (22, 31, "369.00", "2026-12-10")
-        assert dec["due_date"] == "2027-01-15"
+        # issued late (2027-02-02): 15 days to pay from the day of issue, not the 15th of January
+        assert dec["due_date"] == "2027-02-16"
         jan = _inv(shop, "2027-01")
         assert (jan["subtotal"], jan["vat"], jan["total"]) == ("369.00", "25.83", "394.83")
         assert jan["number"] == "INV-2027-000002"
@@ -109,7 +110,7 @@ def test_cancellation_suspends_and_resume_lifts(shop):
         assert "cafe: suspended" in out
         err = shop.fails(7, "branch", "list")
         assert "suspended" in err and "billing resume" in err
-        shop.fails(7, "orders", "list")
+        shop.ok("orders", "list")  # orders stay readable: the list says why they wait
         assert shop.json("billing", "status")["suspended"] is True
         shop.ok("store", "show")
         # a second run changes nothing

@@ -167,9 +167,14 @@ def test_orders_while_service_inactive_and_the_18_00_rule(shop, tmp_path):
     with freeze_time("2026-12-01T12:00:00+07:00"):
         for store in ("cafe", "late"):
             shop.ok("orders", "import", str(_feed(tmp_path, "e.csv", *rows)), "--channel", "line-shopping", store=store)
-        # service is off: the sync waits instead of judging the orders
-        assert "not active" in shop.json("orders", "sync")["skipped"]
-        assert {o["state"] for o in shop.json("orders", "list")} == {"new"}
+        # service is off: an order paid while it was on (C1, on the last service day) is awarded,
+        # the ones paid while it was off wait (a resumption before 18:00 on the 1st may cover C2)
+        r = shop.json("orders", "sync")
+        assert r["skipped"] is None and (r["awarded"], r["waiting"]) == (1, 2) and "cancelled" in r["service"]
+        listed = _orders(shop)
+        assert listed["C1"]["state"] == "awarded"
+        assert listed["C2"]["state"] == "new" and listed["C2"]["state_reason"].startswith("waiting: paid 2026-12-01 09:00")
+        assert listed["C3"]["state_reason"] == "waiting for the next order sync (daily at 19:00 Bangkok)"
     with freeze_time("2026-12-01T17:00:00+07:00"):
         shop.ok("billing", "resume", "--date", "2026-12-01")
     with freeze_time("2026-12-01T18:30:00+07:00"):

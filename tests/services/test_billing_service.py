@@ -49,22 +49,24 @@ def test_unpaid_suspension_window_and_the_18_00_rule_on_lifting(uow):
         change = billing.apply_suspension(s, store_id=sid, now=_at("2026-11-16T19:00:00+07:00"))
         assert change.action == "suspended" and "unpaid" in change.reason
         store = s.get(Store, sid)
-        assert billing.purge_day(s, store, billing.load_events(s, sid)) == date(2027, 2, 28)
+        suspended_now = _at("2026-11-16T19:00:00+07:00")
+        assert billing.purge_day(s, store, billing.load_events(s, sid), suspended_now) == date(2027, 2, 28)
         t = MarketplaceOrder.__table__
         now = _at("2026-11-16T19:00:00+07:00")
         for oid, paid in (("X1", "2026-11-20T10:00:00+07:00"), ("X2", "2026-12-01T09:00:00+07:00")):
             s.execute(t.insert().values(store_id=sid, channel="myshop", order_id=oid, phone="+66812345678",
                                         paid_at=_at(paid), amount=100, status="paid", state="new",
                                         imported_at=now, updated_at=now))
-        skipped = orders.sync_store(s, store_id=sid, as_of=_at("2026-11-30T19:00:00+07:00"))
-        assert skipped.skipped == "store suspended"
+        off = orders.sync_store(s, store_id=sid, as_of=_at("2026-11-30T19:00:00+07:00"))
+        # X1 was paid during the suspension and waits: a payment on the 1st before 18:00 could still cover it
+        assert (off.awarded, off.waiting) == (0, 1) and "unpaid" in off.service
     with uow() as s:
         number = s.exec(select(billing.Invoice.number)).one()
         view, change = billing.pay_invoice(s, number=number, paid_at=_at("2026-12-01T17:00:00+07:00"),
                                            now=_at("2026-12-01T17:00:00+07:00"))
         assert change.action == "resumed" and view.status == "paid"
         result = orders.sync_store(s, store_id=sid, as_of=_at("2026-12-01T19:00:00+07:00"))
-        assert (result.awarded, result.not_eligible) == (1, 0)
+        assert (result.awarded, result.not_eligible) == (1, 1)
         states = dict(s.execute(select(MarketplaceOrder.order_id, MarketplaceOrder.state)).all())
     # X1 was paid during the suspension; X2 on the 1st before the 17:00 payment -> covered from 00:00
     assert states == {"X1": "not_eligible", "X2": "awarded"}
