@@ -134,7 +134,7 @@ def reader_cpu(xlsx: Path) -> float:
     from crm_cli.fileio import member_rows as mr
 
     c0 = time.process_time()
-    for _ in mr.iter_validated(mr.read_rows(xlsx), max_rows=10**8):
+    for _ in mr.iter_validated(mr.read_rows(xlsx), max_rows=10**8, today=date(2026, 1, 1)):
         pass
     return time.process_time() - c0
 

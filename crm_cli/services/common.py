@@ -14,12 +14,9 @@ from crm_cli.domain.errors import InvalidInput, NotFound, PermissionDenied
 
 def phone(raw) -> str:
     """Normalize a phone to E.164 or raise InvalidInput with the reason."""
-    from crm_cli.domain.phone import InvalidPhone, normalize_phone
+    from crm_cli.domain.member_fields import phone as member_phone
 
-    try:
-        return normalize_phone(raw)
-    except InvalidPhone as exc:
-        raise InvalidInput(f"invalid phone number '{raw}': {exc}") from None
+    return member_phone(raw)
 
 
 def clean_name(raw: str, *, what: str, limit: int) -> str:

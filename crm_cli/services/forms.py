@@ -110,12 +110,9 @@ def parse_choice(raw: str) -> Choice:
 
 
 def normalize_tag(raw: str) -> str:
-    tag = " ".join((raw or "").split())
-    if not tag:
-        raise InvalidInput("a tag must not be empty")
-    if len(tag) > 80:
-        raise InvalidInput(f"tag '{tag[:20]}...' is longer than 80 characters")
-    return tag
+    from crm_cli.domain import member_fields
+
+    return member_fields.tag(raw)
 
 
 def question_choices(q: FormQuestion) -> list[Choice]:
@@ -230,10 +227,13 @@ class CheckedAnswer:
     tags: list[str]
 
 
-def parse_answer_date(raw: str) -> date:
-    from crm_cli.services.members import parse_birthday
+def parse_answer_date(raw: str, question: str = "date") -> date:
+    from crm_cli.domain import member_fields
 
-    return parse_birthday(raw, what="date answer")
+    day = member_fields.parse_date(raw, f"answer to '{question}'")
+    if day is None:
+        raise InvalidInput(f"the answer to '{question}' is empty")
+    return day
 
 
 def check_answers(session, *, store_id: int, answers: list[str]) -> list[CheckedAnswer]:
@@ -271,11 +271,11 @@ def check_answers(session, *, store_id: int, answers: list[str]) -> list[Checked
             continue
         _, value = given[q.id]
         if q.kind == "text":
-            if len(value) > 2000:
-                raise InvalidInput(f"the answer to '{q.text}' is longer than 2000 characters")
-            out.append(CheckedAnswer(q.id, [value], []))
+            from crm_cli.domain import member_fields
+
+            out.append(CheckedAnswer(q.id, [member_fields.text_answer(value, q.text)], []))
         elif q.kind == "date":
-            out.append(CheckedAnswer(q.id, [parse_answer_date(value).isoformat()], []))
+            out.append(CheckedAnswer(q.id, [parse_answer_date(value, q.text).isoformat()], []))
         else:
             choices = {c.value.casefold(): c for c in question_choices(q)}
             picked = [v.strip() for v in value.split(",")] if q.kind == "multi" else [value]

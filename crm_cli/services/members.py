@@ -12,7 +12,6 @@ only a hash), so a re-registration after erasure gets no second welcome.
 
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -21,77 +20,24 @@ from sqlalchemy import delete, exists, extract, func, or_, update
 from sqlmodel import select
 
 from crm_cli.db.models import (
-    Branch, FormQuestion, LedgerEntry, LotAllocation, Member, MemberAnswer, MemberTag, Redemption, Store, Tier,
+    Branch,
+    FormQuestion,
+    LedgerEntry,
+    LotAllocation,
+    Member,
+    MemberAnswer,
+    MemberTag,
+    Redemption,
+    Store,
+    Tier,
 )
+from crm_cli.domain import member_fields as fields
 from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
 from crm_cli.domain.timeutil import bkk_date, start_of_bkk_day
 from crm_cli.services import common
 
-GENDERS = {
-    "male": "male", "m": "male", "ชาย": "male", "man": "male",
-    "female": "female", "f": "female", "หญิง": "female", "woman": "female",
-    "other": "other", "อื่นๆ": "other", "อื่น ๆ": "other", "อื่น": "other",
-    "unspecified": "unspecified", "ไม่ระบุ": "unspecified", "none": "unspecified", "-": "unspecified",
-}
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
-_YMD = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
-
-
 # ---------------------------------------------------------------- field parsing
-
-
-def parse_gender(raw: str | None) -> str | None:
-    if raw is None or not str(raw).strip():
-        return None
-    g = GENDERS.get(str(raw).strip().casefold())
-    if g is None:
-        raise InvalidInput(f"unknown gender '{raw}': use ชาย/หญิง/อื่นๆ/ไม่ระบุ or male/female/other/M/F")
-    return g
-
-
-def parse_birthday(raw: str | None, *, what: str = "birthday", today: date | None = None) -> date | None:
-    """yyyy-mm-dd or dd/mm/yyyy; a year above 2400 is Buddhist Era (minus 543)."""
-    if raw is None or not str(raw).strip():
-        return None
-    s = str(raw).strip()
-    m = _YMD.match(s)
-    if m:
-        y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
-    else:
-        m = _DMY.match(s)
-        if not m:
-            raise InvalidInput(f"invalid {what} '{raw}': use YYYY-MM-DD or DD/MM/YYYY (Buddhist-Era years accepted)")
-        d, mo, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
-    if y > 2400:
-        y -= 543
-    try:
-        out = date(y, mo, d)
-    except ValueError:
-        raise InvalidInput(f"invalid {what} '{raw}': no such date") from None
-    if what == "birthday" and (out.year < 1900 or (today is not None and out > today)):
-        raise InvalidInput(f"invalid birthday '{raw}': it must be between 1900 and today")
-    return out
-
-
-def check_email(raw: str | None) -> str | None:
-    if raw is None or not raw.strip():
-        return None
-    e = raw.strip()
-    if len(e) > 254 or not EMAIL_RE.match(e):
-        raise InvalidInput(f"invalid email '{raw}': expected name@domain.tld")
-    return e
-
-
-def _text(raw: str | None, what: str, limit: int) -> str | None:
-    if raw is None:
-        return None
-    t = " ".join(raw.split()) if what != "address" else raw.strip()
-    if not t:
-        return None
-    if len(t) > limit:
-        raise InvalidInput(f"{what} is longer than {limit} characters")
-    return t
+# The rules live in crm_cli.domain.member_fields (shared with the import and the web forms).
 
 
 def mask_phone(e164: str | None) -> str:
@@ -223,14 +169,12 @@ def register(
             f"registration needs the member's consent to the terms (version {terms.version}, see `crm form show`): "
             "pass --accept-terms once they accepted"
         )
-    clean_name = _text(name, "name", 200)
-    if not clean_name:
-        raise InvalidInput("--name must not be empty")
-    g = parse_gender(gender)
-    bday = parse_birthday(birthday, today=bkk_date(now))
-    mail = check_email(email)
-    addr = _text(address, "address", 2000)
-    lname = _text(line_name, "LINE display name", 200)
+    clean_name = fields.name(name)
+    g = fields.gender(gender)
+    bday = fields.birthday(birthday, today=bkk_date(now))
+    mail = fields.email(email)
+    addr = fields.address(address)
+    lname = fields.line_name(line_name)
     checked = forms.check_answers(session, store_id=store_id, answers=answers or [])
     branch_id = common.get_branch(session, store_id, branch).id if branch else None
 
@@ -461,16 +405,79 @@ def untag_member(session, *, store_id: int, phone_raw: str, tags: list[str]) -> 
 def add_note(session, *, store_id: int, phone_raw: str, text: str, now: datetime, actor: str | None = None) -> NoteResult:
     """Append a dated line to the member's notes."""
     m = common.get_member(session, store_id, phone_raw)
-    body = " ".join((text or "").split())
-    if not body:
-        raise InvalidInput("the note is empty")
-    if len(body) > 2000:
-        raise InvalidInput("a note is limited to 2000 characters")
+    body = fields.note(text)
     line = f"{bkk_date(now).isoformat()}{' ' + actor if actor else ''}: {body}"
     m.notes = f"{m.notes}\n{line}" if m.notes else line
     session.add(m)
     session.flush()
     return NoteResult(phone=m.phone, notes=m.notes)
+
+
+# ---------------------------------------------------------------- edit
+
+
+@dataclass(frozen=True)
+class ProfileEdit:
+    phone: str
+    changed: list[str]  # the fields whose value changed
+    name: str | None
+    gender: str | None
+    birthday: date | None
+    email: str | None
+    address: str | None
+    line_name: str | None
+
+
+def edit_member(
+    session,
+    *,
+    store_id: int,
+    phone_raw: str,
+    now: datetime,
+    name: str | None = None,
+    gender: str | None = None,
+    birthday: str | None = None,
+    email: str | None = None,
+    address: str | None = None,
+    line_name: str | None = None,
+) -> ProfileEdit:
+    """Change a registered member's profile. ``None`` leaves a field as it is; an empty
+    string clears an optional field (the name cannot be cleared). Every value goes
+    through the same checks as registration and import."""
+    wanted: dict[str, object] = {}
+    if name is not None:
+        wanted["name"] = fields.name(name)
+    if gender is not None:
+        wanted["gender"] = fields.gender(gender)
+    if birthday is not None:
+        wanted["birthday"] = fields.birthday(birthday, today=bkk_date(now))
+    if email is not None:
+        wanted["email"] = fields.email(email)
+    if address is not None:
+        wanted["address"] = fields.address(address)
+    if line_name is not None:
+        wanted["line_display_name"] = fields.line_name(line_name)
+    if not wanted:
+        raise InvalidInput("nothing to change: pass --name, --gender, --birthday, --email, --address or --line-name")
+    m = common.get_member(session, store_id, phone_raw)
+    if m.registered_at is None:
+        raise Conflict(
+            f"{phone_raw} is a phone-only account, not a registered member: register it with `crm member register`"
+        )
+    common.lock_member(session, m.id)
+    changed = []
+    for attr, value in wanted.items():
+        if getattr(m, attr) != value:
+            setattr(m, attr, value)
+            changed.append("line_name" if attr == "line_display_name" else attr)
+    if changed:
+        m.last_activity_at = now
+        session.add(m)
+        session.flush()
+    return ProfileEdit(
+        phone=m.phone, changed=changed, name=m.name, gender=m.gender, birthday=m.birthday, email=m.email,
+        address=m.address, line_name=m.line_display_name,
+    )
 
 
 # ---------------------------------------------------------------- erasure
@@ -506,5 +513,5 @@ def forget_member(session, *, store_id: int, phone_raw: str, now: datetime) -> E
 
 __all__ = [
     "MemberFilter", "register", "show_member", "list_members", "tag_member", "untag_member", "add_note",
-    "forget_member", "parse_gender", "parse_birthday", "check_email", "mask_phone",
+    "forget_member", "edit_member", "mask_phone",
 ]

@@ -124,11 +124,11 @@ def test_register_refusals(form, engine, shop):
     bad = [
         (["--answer", "Occupation=astronaut"], "not a choice"),
         (["--answer", "Drinks=coffee"], "required question"),
-        (["--answer", "Occupation=student", "--answer", "Anniversary=31/02/2020"], "no such date"),
+        (["--answer", "Occupation=student", "--answer", "Anniversary=31/02/2020"], "not a real date"),
         (["--answer", "Occupation=student", "--answer", "Pets=cat"], "no question 'Pets'"),
         (["--answer", "Occupation=student", "--birthday", "2030-01-01"], "invalid birthday"),
         (["--answer", "Occupation=student", "--email", "not-an-email"], "invalid email"),
-        (["--answer", "Occupation=student", "--gender", "robot"], "unknown gender"),
+        (["--answer", "Occupation=student", "--gender", "robot"], "invalid gender"),
     ]
     for extra, msg in bad:
         with freeze_time(NOW):

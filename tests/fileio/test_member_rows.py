@@ -15,6 +15,7 @@ from openpyxl import Workbook, load_workbook
 
 from crm_cli.domain.errors import InvalidInput
 from crm_cli.fileio import member_rows as mr
+from crm_cli.fileio import xlsx_stream
 from crm_cli.fileio.member_rows import (
     BadFile,
     MemberRow,
@@ -283,7 +284,7 @@ def test_demo_sample_has_the_promised_variety():
 
 def test_broken_sample_reports_exactly_the_expected_errors():
     expected = list(csv.DictReader(open(SAMPLES / "members-broken.expected.csv", encoding="utf-8")))
-    res = validate_rows(read_rows(SAMPLES / "members-broken.xlsx"))  # real "today": the future row is 2099
+    res = validate_rows(read_rows(SAMPLES / "members-broken.xlsx"), today=TODAY)  # the future row is 2099
     got = [(e.row, e.column) for e in res.errors]
     assert len(got) == len(set(got))
     assert sorted(got) == sorted((int(x["row"]), x["column"]) for x in expected)
@@ -444,12 +445,12 @@ def test_birthday_rejected(raw, reason):
     assert reason in res.errors[0].message
 
 
-def test_birthday_today_defaults_to_bangkok(monkeypatch):
-    from freezegun import freeze_time
-
-    with freeze_time("2026-03-01 18:30:00"):  # 01:30 on 2 March in Bangkok
-        res = validate_rows([(2, {"phone": "0812345678", "name": "a", "points": 1, "birthday": "02/03/2026"})])
-    assert res.errors == []
+def test_today_is_an_argument_not_a_hidden_clock():
+    row = [(2, {"phone": "0812345678", "name": "a", "points": 1, "birthday": "02/03/2026"})]
+    assert validate_rows(row, today=date(2026, 3, 2)).errors == []
+    assert "future" in validate_rows(row, today=date(2026, 3, 1)).errors[0].message
+    with pytest.raises(TypeError):
+        validate_rows(row)  # no default: the caller passes the Bangkok day of the import
 
 
 @pytest.mark.parametrize("raw,expected", [
@@ -588,7 +589,9 @@ def test_csv_mixed_line_endings_and_quoted_newlines(tmp_path):
     text = ("phone,name,points\r\n0812345678,a,1\n0812345679,b,2\r0812345680,\"multi\nline\",3\r\n\r\n"
             "0812345681,d,4")
     res = validate(csv_file(tmp_path / "m.csv", text))
-    assert [(r.row, r.name) for r in res.rows] == [(2, "a"), (3, "b"), (4, "multi line"), (6, "d")]
+    assert [(r.row, r.name) for r in res.rows] == [(2, "a"), (3, "b"), (6, "d")]
+    # a line break inside a name is refused (names are one line), on the row it starts in
+    assert [(e.row, e.column) for e in res.errors] == [(4, "name")] and "line break" in res.errors[0].message
 
 
 def test_csv_semicolons_tabs_and_sep_line(tmp_path):
@@ -725,7 +728,7 @@ def test_formulas_booleans_errors_iso_dates_and_1904(tmp_path):
     ("@", False), ('"day" 0', False), ("[Red]0.00", False), ("#,##0;[Red]-#,##0", False),
 ])
 def test_date_format_detection(code, is_date):
-    assert mr._is_date_format(code) is is_date
+    assert xlsx_stream._is_date_format(code) is is_date
 
 
 def test_builtin_date_styles(tmp_path):
@@ -780,7 +783,7 @@ def _norm(v):
 
 
 def test_large_sheet_streams_across_chunks(tmp_path, monkeypatch):
-    monkeypatch.setattr(mr, "CHUNK", 4096)
+    monkeypatch.setattr(xlsx_stream, "CHUNK", 4096)
     rows = [[f"08{i:08d}", f"ชื่อ {i}", i] for i in range(3000)]
     p = xlsx(tmp_path / "m.xlsx", rows)
     res = validate(p)
@@ -789,7 +792,7 @@ def test_large_sheet_streams_across_chunks(tmp_path, monkeypatch):
 
 
 def test_shared_strings_are_loaded_lazily(tmp_path, monkeypatch):
-    monkeypatch.setattr(mr, "CHUNK", 4096)
+    monkeypatch.setattr(xlsx_stream, "CHUNK", 4096)
     n = 20000
     sst = HEADER + [f"08{i:08d}" for i in range(n)]
     rows = ('<row r="1">' + "".join(f'<c r="{c}1" t="s"><v>{i}</v></c>' for i, c in enumerate("ABCDEF")) + "</row>"
@@ -943,15 +946,15 @@ def test_zip_bomb_is_refused_before_parsing(tmp_path):
 
 def test_declared_sizes_over_the_limits_are_refused(tmp_path, monkeypatch):
     p = xlsx(tmp_path / "m.xlsx", [["0812345678", "a", 1]])
-    monkeypatch.setattr(mr, "MAX_PART_BYTES", 500)
+    monkeypatch.setattr(xlsx_stream, "MAX_PART_BYTES", 500)
     with pytest.raises(BadFile, match="would unpack to"):
         validate(p)
-    monkeypatch.setattr(mr, "MAX_PART_BYTES", 1 << 30)
-    monkeypatch.setattr(mr, "MAX_TOTAL_BYTES", 2000)
+    monkeypatch.setattr(xlsx_stream, "MAX_PART_BYTES", 1 << 30)
+    monkeypatch.setattr(xlsx_stream, "MAX_TOTAL_BYTES", 2000)
     with pytest.raises(BadFile, match="would unpack to"):
         validate(p)
-    monkeypatch.setattr(mr, "MAX_TOTAL_BYTES", 2 << 30)
-    monkeypatch.setattr(mr, "MAX_ZIP_ENTRIES", 3)
+    monkeypatch.setattr(xlsx_stream, "MAX_TOTAL_BYTES", 2 << 30)
+    monkeypatch.setattr(xlsx_stream, "MAX_ZIP_ENTRIES", 3)
     with pytest.raises(BadFile, match="parts"):
         validate(p)
 
@@ -979,9 +982,9 @@ def test_bad_file_is_an_invalid_input_value_error():
 
 
 def test_row_larger_than_limit(tmp_path, monkeypatch):
-    monkeypatch.setattr(mr, "MAX_ROW_BYTES", 50_000)
-    monkeypatch.setattr(mr, "CHUNK", 8192)
-    big = "".join(f'<c r="{mr._col_letters(i)}2"><v>1</v></c>' for i in range(1, 8000))
+    monkeypatch.setattr(xlsx_stream, "MAX_ROW_BYTES", 50_000)
+    monkeypatch.setattr(xlsx_stream, "CHUNK", 8192)
+    big = "".join(f'<c r="{xlsx_stream._col_letters(i)}2"><v>1</v></c>' for i in range(1, 8000))
     rows = inline_header() + f'<row r="2">{big}</row>'
     p = raw_xlsx(tmp_path / "wide.xlsx", [("s", sheet_xml(rows))])
     with pytest.raises(BadFile, match="larger than"):
