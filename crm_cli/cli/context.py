@@ -204,6 +204,9 @@ class AppState:
             yield tx
             if not dry_run:
                 tx._write_audit()
+                written = tx._store_written()
+        if not dry_run and written:
+            self.info(f"store: {written}")  # the operator always sees which store was changed
 
     @contextmanager
     def reading(self, *, store: bool = True, allow_suspended: bool = False) -> Iterator["Tx"]:
@@ -239,11 +242,23 @@ class Tx:
     store: StoreRef | None = None
     summary: str = ""
     _extra_store_id: int | None = field(default=None, repr=False)
+    store_label: str | None = None  # names the store written to when its row no longer does (deleted)
 
     def audit(self, summary: str, *, store_id: int | None = None) -> None:
         self.summary = summary
         if store_id is not None:
             self._extra_store_id = store_id
+
+    def _store_written(self) -> str | None:
+        """Slug of the store this transaction wrote to (the current one, or the one named by audit)."""
+        if self.store_label:
+            return self.store_label
+        if self._extra_store_id is not None and (self.store is None or self.store.id != self._extra_store_id):
+            from crm_cli.db.models import Store
+
+            row = self.session.get(Store, self._extra_store_id)
+            return row.slug if row is not None else None
+        return self.store.slug if self.store else None
 
     def _write_audit(self) -> None:
         from crm_cli.services.audit import record

@@ -1,4 +1,4 @@
-"""crm store: create, use, list, show, edit."""
+"""crm store: create, use, list, show, edit, delete."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from typing import Annotated, Optional
 import typer
 
 from crm_cli.cli.context import config_path, read_config, state, write_config
+from crm_cli.cli.options import YesOpt
 
-app = typer.Typer(help="Stores (shops): create, select, show and edit.", no_args_is_help=True)
+app = typer.Typer(help="Stores (shops): create, select, show, edit and delete.", no_args_is_help=True)
 
 
 def _remember(slug: str) -> None:
@@ -113,3 +114,41 @@ def store_edit(
                                       point_value=pv).items() if v is not None]
         tx.audit("edited " + (", ".join(changed) or "nothing"))
     st.render(info)
+
+
+@app.command("delete")
+def store_delete(
+    ctx: typer.Context,
+    slug: Annotated[str, typer.Argument(help="Slug of the store to delete.")],
+    yes: YesOpt = False,
+    purge: Annotated[bool, typer.Option("--purge", help="Also erase its members and their points (refused without it while it has members).")] = False,
+) -> None:
+    """Delete a store and its data for good; its invoices and audit records are kept.
+
+    Refused while the store has members unless --purge. Asks for confirmation on a
+    terminal; scripts pass --yes. If it was the current store, none is current afterwards.
+    Example: crm store delete demo-cafe --purge --yes
+    """
+    import sys
+
+    from crm_cli.domain.errors import InvalidInput
+    from crm_cli.services import stores
+
+    st = state(ctx)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise InvalidInput(f"deleting store '{slug}' cannot be undone: pass --yes to confirm when not on a terminal")
+        what = " and all its members" if purge else ""
+        if not typer.confirm(f"Delete store '{slug}'{what} for good? This cannot be undone", default=False, err=True):
+            raise typer.Exit(1)
+    with st.transaction(store=False) as tx:
+        res = stores.delete_store(tx.session, slug=slug, purge=purge, now=st.now())
+        tx.audit(f"deleted store {slug}: {res.members_erased} member(s) erased, {res.rows_deleted} rows deleted",
+                 store_id=res.store_id)
+        tx.store_label = f"{slug} (deleted)"
+    cfg = read_config()
+    if cfg.get("store") == slug:
+        cfg.pop("store")
+        write_config(cfg)
+        st.info(f"'{slug}' was the current store: none is selected now (`crm store use SLUG`)")
+    st.render(res)

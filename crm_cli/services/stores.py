@@ -300,3 +300,38 @@ def deactivate_staff(session, *, store_id: int, phone_raw: str, now: datetime) -
     b = session.get(Branch, s.branch_id)
     return _staff_info(s, b.name if b else "")
 
+
+@dataclass(frozen=True)
+class StoreDeleted:
+    slug: str
+    store_id: int
+    members_erased: int
+    rows_deleted: int
+    deleted_at: datetime
+
+
+def delete_store(session, *, slug: str, purge: bool, now: datetime) -> StoreDeleted:
+    """Delete a store: every row of it goes (as the nightly purge of a cancelled store does),
+    except its invoices, subscription events and audit records, which are kept.
+
+    Refused while it has members (points accounts included) unless ``purge``. The slug is
+    freed: the kept row is renamed ``<slug>.deleted-<id>``, a name no store can take.
+    """
+    from crm_cli.services.purge import purge_store
+
+    s = session.exec(select(Store).where(Store.slug == slug, Store.purged_at.is_(None))).first()
+    if s is None:
+        raise NotFound(f"store '{slug}' not found: see `crm store list`")
+    members = session.exec(select(func.count()).select_from(Member).where(Member.store_id == s.id)).one()
+    if members and not purge:
+        raise Conflict(
+            f"store '{slug}' has {members} member(s): deleting it erases them and their points; "
+            f"add --purge to do so"
+        )
+    result = purge_store(session, store_id=s.id, now=now)
+    s.slug = f"{slug[:40]}.deleted-{s.id}"
+    s.suspended_reason = f"deleted on {now.date().isoformat()}"
+    session.add(s)
+    session.flush()
+    return StoreDeleted(slug=slug, store_id=s.id, members_erased=int(members), rows_deleted=result.rows, deleted_at=now)
+
