@@ -90,17 +90,14 @@ def _render_invoices(st, views, single: bool) -> None:
 
     fmt = st.fmt or "table"
     if single:
+        from crm_cli.cli.render import Document, Section
+
         view = views[0]
-        if fmt == "json":
-            st.render(view)
-            return
-        head = {k: v for k, v in dataclasses.asdict(view).items() if k not in ("lines", "new")}
-        if fmt in ("table", "plain", "markdown"):
-            st.render(head)
-            if view.lines:
-                st.render(view.lines, columns=["plan", "description", "days", "days_in_month", "rate", "amount"])
-            return
-        st.render(view.lines, columns=["plan", "description", "period_start", "period_end", "days", "days_in_month", "rate", "amount"])
+        head = {f.name: getattr(view, f.name) for f in dataclasses.fields(view) if f.name not in ("lines", "new")}
+        columns = ["plan", "description", "days", "days_in_month", "rate", "amount"]
+        if fmt == "csv":
+            columns = ["plan", "description", "period_start", "period_end", "days", "days_in_month", "rate", "amount"]
+        st.render(Document([Section("invoice", head), Section("lines", view.lines, columns)], whole=view))
         return
     st.render(views, columns=["number", "store", "month", "subtotal", "vat", "total", "status", "due_date"])
 

@@ -40,10 +40,6 @@ def register(app: typer.Typer) -> None:
             st.info(f"demo store '{slug}' built; {where}")
         else:
             st.info(f"demo store '{slug}' already exists (shown below); {where}; `crm demo --slug NAME` builds another")
-        if st.fmt == "json":
-            st.render(result)
-        elif st.fmt == "csv":
-            st.render(result.members, columns=["phone", "name", "tier", "points", "tags"])
-        else:
-            for title, rows, cols in result.sections():
-                st.render(rows, columns=cols, title=title)
+        from crm_cli.cli.render import Document, Section
+
+        st.render(Document([Section(title, rows, cols) for title, rows, cols in result.sections()], whole=result))

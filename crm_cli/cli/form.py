@@ -95,18 +95,18 @@ def form_show(ctx: typer.Context) -> None:
     st = state(ctx)
     with st.reading() as tx:
         info = forms.show_form(tx.session, store_id=tx.store.id)
-    if (st.fmt or "table") == "json":
-        st.render(info)
-        return
+    from crm_cli.cli.render import Document, Section
+
     header = {
         "terms_version": info.terms_version if info.terms_version else "(none: run `crm form terms --file TERMS.md`)",
         "terms_updated_at": info.terms_updated_at,
         "sign_up_link": info.sign_up_link,
         "questions": len(info.questions),
     }
-    st.render(header)
+    sections = [Section("form", header)]
     if info.questions:
-        st.render([_question_row(q) for q in info.questions], columns=QUESTION_COLUMNS, title="Questions")
+        sections.append(Section("questions", [_question_row(q) for q in info.questions], QUESTION_COLUMNS))
+    st.render(Document(sections, whole=info))
     if info.terms and (st.fmt or "table") == "table":
         typer.echo("\n" + info.terms)
 

@@ -146,18 +146,12 @@ def points_balance(
     st = state(ctx)
     with st.reading() as tx:
         info = svc.balance(tx.session, store_id=tx.store.id, phone=phone, now=st.now(), limit=lots)
-    fmt = st.fmt or "table"
-    if fmt == "json":
-        st.render(info)
-    elif fmt == "csv":
-        st.render(info.lots, columns=LOT_COLUMNS)
-    else:
-        import dataclasses
+    import dataclasses
 
-        summary = {k: v for k, v in dataclasses.asdict(info).items() if k != "lots"}
-        st.render(summary)
-        if info.lots:
-            st.render(info.lots, columns=LOT_COLUMNS, title="lots (spent soonest-expiring first)")
+    from crm_cli.cli.render import Document, Section
+
+    summary = {f.name: getattr(info, f.name) for f in dataclasses.fields(info) if f.name != "lots"}
+    st.render(Document([Section("balance", summary), Section("lots (spent soonest-expiring first)", info.lots, LOT_COLUMNS)], whole=info))
 
 
 @app.command("history")
@@ -293,14 +287,15 @@ def points_check(ctx: typer.Context) -> None:
     st = state(ctx)
     with st.reading(allow_suspended=True) as tx:
         report = svc.check_store(tx.session, store_id=tx.store.id, now=st.now())
-    if (st.fmt or "table") == "json":
-        st.render(report)
-    else:
-        st.render(report.checks, columns=CHECK_COLUMNS, title=f"ledger check of '{report.store}': "
-                  f"{report.entries} entries, {report.lots} lots, {report.accounts} accounts, "
-                  f"{report.points_balance} points open, {report.pending_expiry_lots} lots awaiting the expiry job")
-        if report.breaches:
-            st.render(report.breaches, columns=BREACH_COLUMNS, title="breaches")
+    from crm_cli.cli.render import Document, Section
+
+    sections = [Section(f"ledger check of '{report.store}': "
+                        f"{report.entries} entries, {report.lots} lots, {report.accounts} accounts, "
+                        f"{report.points_balance} points open, {report.pending_expiry_lots} lots awaiting the expiry job",
+                        report.checks, CHECK_COLUMNS)]
+    if report.breaches:
+        sections.append(Section("breaches", report.breaches, BREACH_COLUMNS))
+    st.render(Document(sections, whole=report))
     svc.raise_if_breached(report)
 
 

@@ -1,51 +1,124 @@
-"""Plain rows -> rich table | json | csv | plain | markdown (tabulate).
+"""Plain rows -> rich table | json | csv | plain | markdown (tabulate), one section or several.
 
 Services return frozen dataclasses (or lists of them, or dicts). ``render`` turns them
 into JSON-safe values: points stay integers, money (Decimal) becomes a string with two
-decimals, dates and times become ISO 8601. JSON is one document on stdout: an object
-for a single result, an array for a listing.
+decimals, dates and times become ISO 8601 with their offset. JSON is one document on
+stdout: an object for a single result or a document of several sections, an array for
+a listing.
+
+The text formats (table, plain, markdown, csv) show times in Bangkok to the minute
+(``2026-11-30 02:41``), pad by display width (Thai vowels and tone marks take no
+column), and never cut a cell when stdout is not a terminal. Text from outside is
+neutralized on the way out (:mod:`crm_cli.domain.safetext`): control, direction and
+invisible characters appear as visible escapes in table, plain and markdown, are dropped
+in CSV, and are ``\\u`` escapes in JSON.
+
+A command with several parts (a summary and its lots, a report's tables) renders a list
+of :class:`Section`: each with its own title in table, plain and markdown; in CSV, one
+block per section, each after a ``# title`` line and separated by a blank line; in JSON,
+one object.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 FORMATS = ("table", "json", "csv", "plain", "markdown")
+_TIME_FORMAT = "%Y-%m-%d %H:%M"
 
 
-def to_plain(value: Any) -> Any:
+_WHOLE = object()
+
+
+@dataclasses.dataclass(frozen=True)
+class Section:
+    """One titled part of a document: a result (a dict or dataclass) or a listing."""
+
+    title: str
+    data: Any
+    columns: list[str] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Document:
+    """Sections shown one after another; ``whole`` is what JSON shows (default: an object
+    with one key per section title)."""
+
+    sections: list[Section]
+    whole: Any = _WHOLE
+
+
+def to_plain(value: Any, *, text: bool = False) -> Any:
+    """JSON-safe values; with ``text``, times as Bangkok minutes for the text formats."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: to_plain(getattr(value, f.name), text=text) for f in dataclasses.fields(value)}
     if isinstance(value, dict):
-        return {str(k): to_plain(v) for k, v in value.items()}
+        return {str(k): to_plain(v, text=text) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [to_plain(v) for v in value]
+        return [to_plain(v, text=text) for v in value]
     if isinstance(value, Decimal):
         return format(value.quantize(Decimal("0.01")), "f")
     if isinstance(value, datetime):
-        return value.isoformat()
+        return bangkok_minute(value) if text else value.isoformat()
     if isinstance(value, date):
         return value.isoformat()
     if hasattr(value, "model_dump"):
-        return to_plain(value.model_dump())
+        return to_plain(value.model_dump(), text=text)
     return value
 
 
-def _cell(value: Any) -> str:
+def bangkok_minute(value: datetime) -> str:
+    """An instant as Bangkok wall time to the minute; a naive time is taken as UTC (as stored)."""
+    from crm_cli.domain.timeutil import BKK
+
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(BKK).strftime(_TIME_FORMAT)
+
+
+# ---------------------------------------------------------------- cells
+
+
+def _text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, (list, tuple)):
-        return ", ".join(_cell(v) for v in value)
+        return ", ".join(_text(v) for v in value)
     if isinstance(value, dict):
-        return ", ".join(f"{k}={_cell(v)}" for k, v in value.items())
+        return ", ".join(f"{k}={_text(v)}" for k, v in value.items())
     return str(value)
+
+
+_NUMBER = re.compile(r"[+-]?\d[\d,]*(\.\d+)?")
+
+
+def _csv_cell(value: Any) -> str:
+    """Controls dropped; text a spreadsheet would run as a formula quoted (a signed number,
+    such as ``-20`` or ``+66812345678``, stays as it is)."""
+    from crm_cli.domain.safetext import drop
+
+    s = drop(_text(value))
+    if isinstance(value, str) and s and s[0] in "=+-@\t\r" and not _NUMBER.fullmatch(s):
+        return "'" + s
+    return s
+
+
+def _shown(value: Any, fmt: str) -> str:
+    """A cell for table, plain or markdown: controls as visible escapes."""
+    from crm_cli.domain.safetext import escape
+
+    s = escape(_text(value), keep_newline=fmt != "markdown")
+    if fmt == "markdown":
+        s = s.replace("|", "\\|")
+    return s
 
 
 def _rows(data: Any, columns: list[str] | None) -> tuple[list[str], list[dict]]:
@@ -60,55 +133,123 @@ def _rows(data: Any, columns: list[str] | None) -> tuple[list[str], list[dict]]:
     return columns, rows
 
 
-def render(data: Any, *, fmt: str = "table", columns: list[str] | None = None, title: str | None = None, out=None) -> None:
-    out = out or sys.stdout
-    plain = to_plain(data)
-    if fmt == "json":
-        out.write(json.dumps(plain, ensure_ascii=False, indent=2) + "\n")
-        return
-    if fmt == "csv":
-        import csv
+def _is_record(plain: Any, columns: list[str] | None) -> bool:
+    """A single result shown as field/value lines (not a one-row table)."""
+    return isinstance(plain, dict) and columns is None
 
-        cols, rows = _rows(plain, columns)
-        w = csv.writer(out, lineterminator="\n")
-        w.writerow(cols)
-        for r in rows:
-            w.writerow([_cell(r.get(c)) for c in cols])
-        return
-    if fmt in ("plain", "markdown"):
-        from tabulate import tabulate
 
-        if isinstance(plain, dict) and columns is None:
-            body = [[k, _cell(v)] for k, v in plain.items()]
-            text = tabulate(body, headers=["field", "value"], tablefmt="plain" if fmt == "plain" else "github",
-                            disable_numparse=True)
-        else:
-            cols, rows = _rows(plain, columns)
-            text = tabulate([[_cell(r.get(c)) for c in cols] for r in rows], headers=cols,
-                            tablefmt="plain" if fmt == "plain" else "github", disable_numparse=True)
-        out.write(text + "\n")
-        return
-    # rich table
-    from rich.console import Console
-    from rich.table import Table
+# ---------------------------------------------------------------- formats
 
-    console = Console(file=out, soft_wrap=False)
-    if isinstance(plain, dict) and columns is None:
-        table = Table(title=title, show_header=False, box=None if not console.is_terminal else None)
-        table.add_column("field", style="bold")
-        table.add_column("value")
-        for k, v in plain.items():
-            table.add_row(k.replace("_", " "), _cell(v))
+
+def _json(document: Any) -> str:
+    from crm_cli.domain.safetext import escape_json
+
+    return escape_json(json.dumps(document, ensure_ascii=False, indent=2)) + "\n"
+
+
+def _csv(plain: Any, columns: list[str] | None) -> str:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    cols, rows = _rows(plain, columns)
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([_csv_cell(c) for c in cols])
+    for r in rows:
+        w.writerow([_csv_cell(r.get(c)) for c in cols])
+    return buf.getvalue()
+
+
+def _tabulated(plain: Any, columns: list[str] | None, fmt: str) -> str:
+    """plain or markdown, padded by display width (tabulate measures with wcwidth)."""
+    from tabulate import tabulate
+
+    tablefmt = "plain" if fmt == "plain" else "github"
+    if _is_record(plain, columns):
+        body = [[_shown(k, fmt), _shown(v, fmt)] for k, v in plain.items()]
+        headers = ["field", "value"]
     else:
         cols, rows = _rows(plain, columns)
-        table = Table(title=title)
-        for c in cols:
-            table.add_column(c.replace("_", " "))
-        for r in rows:
-            table.add_row(*[_cell(r.get(c)) for c in cols])
-        if not rows:
-            table.caption = "(none)"
-    console.print(table)
+        body = [[_shown(r.get(c), fmt) for c in cols] for r in rows]
+        headers = [_shown(c, fmt) for c in cols]
+    return tabulate(body, headers=headers, tablefmt=tablefmt, disable_numparse=True) + "\n"
+
+
+def _console(out):
+    """A rich console on ``out``. Not a terminal (a pipe, a file): as wide as the widest row,
+    so no cell is ever wrapped or cut; on a terminal, long cells fold onto more lines."""
+    from rich.console import Console
+
+    console = Console(file=out, soft_wrap=False)
+    if not console.is_terminal:
+        console = Console(file=out, soft_wrap=False, width=1_000_000, color_system=None, highlight=False)
+    return console
+
+
+def _rich_table(plain: Any, columns: list[str] | None, title: str | None):
+    from rich.table import Table
+    from rich.text import Text
+
+    def cell(v: Any) -> Text:  # Text, never markup: '[bold]' in a name stays literal
+        return Text(_shown(v, "table"))
+
+    caption_title = Text(_shown(title[:1].upper() + title[1:].replace("_", " "), "table")) if title else None
+    if _is_record(plain, columns):
+        table = Table(title=caption_title, show_header=False, box=None)
+        table.add_column("field", style="bold", overflow="fold")
+        table.add_column("value", overflow="fold")
+        for k, v in plain.items():
+            table.add_row(cell(k.replace("_", " ")), cell(v))
+        return table
+    cols, rows = _rows(plain, columns)
+    table = Table(title=caption_title)
+    for c in cols:
+        table.add_column(Text(_shown(c.replace("_", " "), "table")), overflow="fold")
+    for r in rows:
+        table.add_row(*[cell(r.get(c)) for c in cols])
+    if not rows:
+        table.caption = "(none)"
+    return table
+
+
+def render_sections(sections: Sequence[Section], *, fmt: str = "table", json_data: Any = _WHOLE, out=None) -> None:
+    """Several titled sections as one document (see the module docstring). JSON is
+    ``json_data`` when given (the command's whole result), else an object keyed by title."""
+    out = out or sys.stdout
+    if fmt == "json":
+        if json_data is _WHOLE:
+            json_data = {s.title: s.data for s in sections}
+        out.write(_json(to_plain(json_data)))
+        return
+    many = len(sections) > 1
+    if fmt == "table":
+        console = _console(out)
+        for i, s in enumerate(sections):
+            if i:
+                console.print()
+            console.print(_rich_table(to_plain(s.data, text=True), s.columns, s.title))
+        return
+    parts = []
+    for s in sections:
+        plain = to_plain(s.data, text=True)
+        if fmt == "csv":
+            head = f"# {_csv_cell(s.title)}\n" if many and s.title else ""
+            parts.append(head + _csv(plain, s.columns))
+        elif fmt == "markdown":
+            head = f"## {_shown(s.title, fmt)}\n\n" if s.title else ""
+            parts.append(head + _tabulated(plain, s.columns, fmt))
+        else:
+            head = f"{_shown(s.title, fmt)}\n" if s.title else ""
+            parts.append(head + _tabulated(plain, s.columns, fmt))
+    out.write("\n".join(parts))
+
+
+def render(data: Any, *, fmt: str = "table", columns: list[str] | None = None, title: str | None = None, out=None) -> None:
+    """One result or listing (the one-section document), or a :class:`Document`."""
+    if isinstance(data, Document):
+        render_sections(data.sections, fmt=fmt, json_data=data.whole, out=out)
+        return
+    render_sections([Section(title or "", data, columns)], fmt=fmt, json_data=data, out=out)
 
 
 class _NullProgress:

@@ -27,18 +27,10 @@ def _section_cb(value: Optional[str]) -> Optional[str]:
 
 
 def _emit_sections(st, sections: list[tuple[str, object, list[str] | None]]) -> None:
-    """Several tables one after another; csv blocks are separated by a blank line and a '# name' line."""
-    import sys
+    """Several titled tables as one document (csv: a '# name' line before each block)."""
+    from crm_cli.cli.render import Document, Section
 
-    fmt = st.fmt or "table"
-    for i, (name, rows, cols) in enumerate(sections):
-        if fmt == "csv":
-            if len(sections) > 1:
-                sys.stdout.write(("\n" if i else "") + f"# {name}\n")
-        elif fmt in ("plain", "markdown"):
-            sys.stdout.write(("\n" if i else "") + (f"## {name}\n\n" if fmt == "markdown" else f"{name}\n"))
-        st.render(rows, columns=cols, title=name.replace("_", " ").capitalize() if fmt == "table" else None)
-        sys.stdout.flush()
+    st.render(Document([Section(name, rows, cols) for name, rows, cols in sections]))
 
 
 def _chart_series(rep) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ national form ``0812345678`` (as the import template takes them back).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Iterator
 
@@ -32,7 +32,7 @@ MEMBER_COLUMNS = [
 ]
 LEDGER_COLUMNS = [
     ("entry_id", "int"), ("created_at", "datetime"), ("phone", "text"), ("anon_id", "text"), ("kind", "text"),
-    ("points", "int"), ("expires_at", "datetime"), ("branch", "text"), ("staff", "text"), ("channel", "text"),
+    ("points", "int"), ("expires_on", "date"), ("branch", "text"), ("staff", "text"), ("channel", "text"),
     ("spend", "money"), ("reason", "text"), ("key", "text"), ("actor", "text"),
 ]
 
@@ -61,6 +61,11 @@ def national(e164: str | None) -> str | None:
 
 def _local(dt: datetime | None) -> datetime | None:
     return None if dt is None else dt.astimezone(BKK)
+
+
+def _last_day(expires_at: datetime | None) -> date | None:
+    """The last Bangkok day a lot can be spent: ``expires_at`` is the instant that day ends."""
+    return None if expires_at is None else (expires_at.astimezone(BKK) - timedelta(microseconds=1)).date()
 
 
 class _Counter:
@@ -151,7 +156,7 @@ def export_ledger(
             key = f"{r.idem_source}:{r.idem_key}" if r.idem_source else None
             yield (
                 r.id, _local(r.created_at), national(r.phone), r.anon_id, r.kind, r.points,
-                _local(r.expires_at), r.branch, r.staff, r.channel, r.spend, r.reason, key, r.actor,
+                _last_day(r.expires_at), r.branch, r.staff, r.channel, r.spend, r.reason, key, r.actor,
             )
 
     return _write(path, LEDGER_COLUMNS, rows(), progress.advance if progress is not None else None)

@@ -245,7 +245,10 @@ def join_staff(session, *, token: str, name: str, phone_raw: str, now: datetime)
     if inv.used_at is not None:
         raise Conflict("this invite has already been used: ask the store admin for a new invite")
     if inv.expires_at <= now:
-        raise Conflict(f"this invite expired on {inv.expires_at:%Y-%m-%d %H:%M} UTC: ask the store admin for a new invite")
+        from crm_cli.domain.timeutil import BKK
+
+        expired = inv.expires_at.astimezone(BKK)
+        raise Conflict(f"this invite expired on {expired:%Y-%m-%d %H:%M} Bangkok time: ask the store admin for a new invite")
     if not name.strip():
         raise InvalidInput("staff name must not be empty")
     p = phone(phone_raw)
@@ -334,4 +337,3 @@ def delete_store(session, *, slug: str, purge: bool, now: datetime) -> StoreDele
     session.add(s)
     session.flush()
     return StoreDeleted(slug=slug, store_id=s.id, members_erased=int(members), rows_deleted=result.rows, deleted_at=now)
-

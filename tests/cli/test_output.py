@@ -94,3 +94,144 @@ def test_help_examples_written_with_options_after_the_command_work(shop):
         assert r.exit_code == 0, f"crm {' '.join(words)}: {r.exit_code} {r.stderr}"
         if "json" in words:
             json.loads(r.stdout)
+
+
+# ---------------------------------------------------------------- piped tables (not a terminal)
+
+LONG_NAME = "Khun " + "Wattanakul-" * 17 + "end"  # 195 characters: the column holds 200
+
+
+def test_piped_tables_never_cut_a_cell(shop):
+    shop.ok("store", "edit", "--base-url", "https://crm.example.com/a/very/long/path/for/the/link/base")
+    shop.ok("points", "give", "0812345678", "--spend", "100")
+    out = shop.ok("member", "list").stdout  # CliRunner's stdout is not a terminal
+    assert "+66812345678" in out and "…" not in out
+    inv = shop.ok("staff", "invite", "--branch", "Siam").stdout
+    token = re.search(r"token\s+([0-9A-Za-z_-]{20,})", inv).group(1)
+    link = re.search(r"https://\S+", inv).group(0)
+    assert link == f"https://crm.example.com/a/very/long/path/for/the/link/base/cafe/staff/join?token={token}"
+    for fmt in ("table", "plain", "markdown"):
+        assert "…" not in shop.ok("staff", "invite", "--branch", "Siam", fmt=fmt).stdout
+
+
+def test_a_long_name_stays_whole_on_one_line(shop, uow):
+    from sqlmodel import select
+
+    from crm_cli.db.models import Member
+
+    shop.ok("points", "give", "0812345678", "--spend", "100")
+    with uow() as s:
+        m = s.exec(select(Member)).one()
+        m.name = LONG_NAME
+    for fmt in ("table", "plain", "markdown", "csv"):
+        out = shop.ok("member", "list", fmt=fmt).stdout
+        assert any(LONG_NAME in line for line in out.splitlines()), fmt
+
+
+# ---------------------------------------------------------------- Thai display width
+
+THAI = ["สมศรี ใจดี", "น้ำผึ้ง ที่รัก", "Bob"]  # tone marks and vowels above/below take no column
+
+
+def test_plain_and_markdown_line_up_thai_by_display_width(shop, uow):
+    from rich.cells import cell_len
+    from sqlmodel import select
+
+    from crm_cli.db.models import Member
+
+    for i in range(len(THAI)):
+        shop.ok("points", "give", f"08123456{i:02d}", "--spend", "100")
+    with uow() as s:
+        for m, name in zip(s.exec(select(Member).order_by(Member.phone)).all(), THAI):
+            m.name = name
+    plain = shop.ok("member", "list", fmt="plain").stdout.splitlines()
+    col = plain[0].index("status")
+    starts = set()
+    for line in plain[1:]:
+        word = "phone-only"
+        assert word in line
+        starts.add(cell_len(line[: line.index(word)]))
+    assert starts == {cell_len(plain[0][:col])}, plain
+    for name in THAI[:2]:
+        assert any(name in line for line in plain)  # unchanged, marks and all
+    md = shop.ok("member", "list", fmt="markdown").stdout.splitlines()
+    assert len({cell_len(line) for line in md}) == 1, md
+    table = shop.ok("member", "list").stdout.splitlines()
+    assert len({cell_len(line) for line in table}) == 1, table
+
+
+# ---------------------------------------------------------------- times
+
+def test_text_formats_show_bangkok_minutes_and_json_keeps_iso(shop):
+    from datetime import datetime
+
+    from freezegun import freeze_time
+
+    with freeze_time("2026-11-29 19:41:07.123456"):  # UTC: 02:41 on the 30th in Bangkok
+        shop.ok("points", "give", "0812345678", "--spend", "100")
+    for fmt in ("table", "plain", "markdown", "csv"):
+        out = shop.ok("member", "list", fmt=fmt).stdout
+        assert "2026-11-30 02:41" in out, (fmt, out)
+        assert "19:41" not in out and "+00:00" not in out and ".123456" not in out, (fmt, out)
+    (row,) = shop.json("member", "list")
+    at = datetime.fromisoformat(row["last_activity_at"])
+    assert at.utcoffset() is not None and at.isoformat().startswith("2026-11-29T19:41:07")
+    history = shop.ok("points", "history", "0812345678", fmt="csv").stdout
+    assert "2026-11-30 02:41" in history
+
+
+def test_ledger_export_expiry_is_the_bangkok_day(shop, tmp_path):
+    import csv
+
+    from freezegun import freeze_time
+
+    shop.ok("points", "expiry", "rolling", "12")
+    with freeze_time("2027-11-29 19:41:00"):  # 2027-11-30 02:41 Bangkok: valid through 2028-11-30
+        shop.ok("points", "give", "0812345678", "--spend", "100")
+    out = tmp_path / "ledger.csv"
+    shop.ok("points", "export", "--out", str(out))
+    with out.open(encoding="utf-8-sig") as fh:
+        (row,) = list(csv.DictReader(fh))
+    assert row["expires_on"] == "2028-11-30"
+    bal = shop.json("points", "balance", "0812345678")
+    assert bal["lots"][0]["expires_on"] == "2028-11-30"
+
+
+def test_expired_invite_names_bangkok_time(shop):
+    from freezegun import freeze_time
+
+    from crm_cli.domain.errors import Conflict
+
+    with freeze_time("2026-11-29 19:41:00"):
+        token = shop.json("staff", "invite", "--branch", "Siam", "--valid-days", "1")["token"]
+    with freeze_time("2026-12-05 00:00:00"):
+        err = shop.fails(Conflict.exit_code, "staff", "join", token, "--name", "Somchai", "--phone", "0891234567")
+    assert err == "error: this invite expired on 2026-12-01 02:41 Bangkok time: ask the store admin for a new invite"
+
+
+# ---------------------------------------------------------------- sections
+
+def test_points_balance_sections_in_every_format(shop):
+    shop.ok("points", "give", "0812345678", "--spend", "350")
+    csv_lines = shop.ok("points", "balance", "0812345678", fmt="csv").stdout.splitlines()
+    assert csv_lines[0] == "# balance"
+    header, values = csv_lines[1].split(","), csv_lines[2].split(",")
+    assert dict(zip(header, values))["balance"] == "14" and dict(zip(header, values))["debt"] == "0"
+    assert csv_lines[3] == "" and csv_lines[4].startswith("# lots")
+    md = shop.ok("points", "balance", "0812345678", fmt="markdown").stdout
+    assert md.startswith("## balance\n\n|") and "\n\n## lots (spent soonest-expiring first)\n\n| entry_id" in md
+    plain = shop.ok("points", "balance", "0812345678", fmt="plain").stdout
+    assert plain.startswith("balance\n") and "\n\nlots (spent soonest-expiring first)\nentry_id" in plain
+    table = shop.ok("points", "balance", "0812345678").stdout
+    assert "Balance" in table and "Lots (spent soonest-expiring first)" in table
+    doc = shop.json("points", "balance", "0812345678")
+    assert doc["balance"] == 14 and doc["debt"] == 0 and len(doc["lots"]) == 1
+
+
+def test_report_liability_and_form_show_are_documents(shop):
+    shop.ok("points", "give", "0812345678", "--spend", "350")
+    csv_out = shop.ok("report", "liability", "--point-value", "0.25", fmt="csv").stdout
+    assert csv_out.startswith("# liability\n") and "\n\n# by_expiry_month\n" in csv_out
+    assert shop.ok("form", "show", fmt="markdown").stdout.startswith("## form\n")
+    doc = shop.json("form", "show")
+    assert isinstance(doc, dict) and "questions" in doc

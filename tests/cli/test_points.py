@@ -218,5 +218,8 @@ def test_balance_and_give_tables(shop):
     out = shop.ok("points", "give", PHONE, "--spend", "350").stdout
     assert "points" in out and "14" in out
     out = shop.ok("points", "balance", PHONE).stdout
-    assert "balance" in out and "lots (spent soonest-expiring first)" in out
-    assert shop.ok("points", "balance", PHONE, fmt="csv").stdout.splitlines()[0] == "entry_id,kind,earned_at,points,remaining,expires_on"
+    assert "balance" in out and "Lots (spent soonest-expiring first)" in out
+    lines = shop.ok("points", "balance", PHONE, fmt="csv").stdout.splitlines()
+    assert lines[:3] == ["# balance", "phone,registered,balance,debt,next_expiry_on,next_expiry_points",
+                         "+66812345678,no,14,0,,0"]
+    assert lines[4:6] == ["# lots (spent soonest-expiring first)", "entry_id,kind,earned_at,points,remaining,expires_on"]
