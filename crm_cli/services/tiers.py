@@ -6,8 +6,11 @@ Rules (SPEC section 3):
   tier's rank is its position by threshold (lowest first).
 * A member's tier = the highest tier whose threshold <= the points **earned** (kinds
   in :data:`EARNED_KINDS`, positive entries only) from 00:00 Bangkok of the same day
-  ``cycle`` months ago up to the moment of evaluation. Redemptions, refunds, expiry and
-  the balance play no part. Only registered (not erased) members hold a tier.
+  ``cycle`` months ago up to the moment of evaluation, less the points clawed back
+  because an order was refunded or cancelled (``clawback`` entries, the part recorded
+  as debt included) when the points they reverse were earned inside the window.
+  Redemptions, refunds of rewards, expiry, negative adjustments and the balance play
+  no part. Only registered (not erased) members hold a tier.
 * Earning lifts a member at once (:func:`lift_on_earn`); :func:`recalc` applies
   upgrades and downgrades to everyone with set-based SQL and records each change in
   ``tier_history``. Switching tiers off keeps tiers, members' tiers and history; it
@@ -111,16 +114,35 @@ def window_start(store: Store, now: datetime) -> datetime:
     return start_of_bkk_day(bkk_date(now) - relativedelta(months=store.tier_cycle_months))
 
 
+#: points a refund took back, per member: each clawback (what was taken plus the shortfall
+#: recorded as debt) counts when the earn entry it reverses lies in the window [:ws, :asof]
+_CLAWED_SQL = """
+    SELECT c.member_id AS member_id, SUM(-c.points + COALESCE(d.debt, 0)) AS clawed
+    FROM ledger_entry c
+    LEFT JOIN ledger_entry e ON e.id = c.ref_entry_id
+    LEFT JOIN ledger_entry d ON d.ref_entry_id = c.id AND d.kind = 'debt'
+    WHERE c.store_id = :sid AND c.idem_source = 'clawback' AND c.kind = 'clawback' {member}
+      AND {plus}c.created_at <= :asof
+      AND COALESCE(e.created_at, c.created_at) >= :ws AND COALESCE(e.created_at, c.created_at) <= :asof
+    GROUP BY c.member_id"""
+
+
 def earned_in_window(session, store: Store, member_id: int, now: datetime) -> int:
-    """Points earned (earn, welcome, import, positive adjustments) inside the window."""
+    """Points earned (earn, welcome, import, positive adjustments) inside the window,
+    less the points clawed back by refunds of those earnings."""
+    ws = window_start(store, now)
     q = select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
         LedgerEntry.member_id == member_id,
         LedgerEntry.points > 0,
         LedgerEntry.kind.in_(EARNED_KINDS),
-        LedgerEntry.created_at >= window_start(store, now),
+        LedgerEntry.created_at >= ws,
         LedgerEntry.created_at <= now,
     )
-    return int(session.exec(q).one())
+    earned = int(session.exec(q).one())
+    plus = "" if session.get_bind().dialect.name == "postgresql" else "+"
+    clawed = _exec(session, _CLAWED_SQL.format(member="AND c.member_id = :mid", plus=plus),
+                   {"sid": store.id, "mid": member_id, "ws": ws, "asof": now}).first()
+    return max(earned - int(clawed.clawed if clawed is not None and clawed.clawed is not None else 0), 0)
 
 
 def _tiers(session, store_id: int) -> list[Tier]:
@@ -300,7 +322,7 @@ def _earned_sql(dialect: str, member_where: str) -> str:
         return f"""
             SELECT m.id AS member_id, m.tier_id AS old_id,
                    CASE WHEN m.registered_at IS NULL OR m.erased_at IS NOT NULL THEN -1
-                        ELSE COALESCE(a.earned, 0) END AS earned
+                        ELSE GREATEST(COALESCE(a.earned, 0) - COALESCE(cb.clawed, 0), 0) END AS earned
             FROM member m
             LEFT JOIN (
                 SELECT e.member_id, SUM(e.points) AS earned
@@ -309,10 +331,11 @@ def _earned_sql(dialect: str, member_where: str) -> str:
                   AND e.created_at >= :ws AND e.created_at <= :asof
                 GROUP BY e.member_id
             ) a ON a.member_id = m.id
+            LEFT JOIN ({_CLAWED_SQL.format(member="", plus="")}) cb ON cb.member_id = m.id
             WHERE m.store_id = :sid {member_where}"""
     return f"""
             SELECT p.member_id, p.old_id,
-                   CASE WHEN p.registered = 0 THEN -1 ELSE p.pos - COALESCE(rf.refunded, 0) END AS earned
+                   CASE WHEN p.registered = 0 THEN -1 ELSE MAX(p.pos - COALESCE(rf.refunded, 0), 0) END AS earned
             FROM (
                 SELECT m.id AS member_id, m.tier_id AS old_id,
                        (m.registered_at IS NOT NULL AND m.erased_at IS NULL) AS registered,
@@ -327,17 +350,24 @@ def _earned_sql(dialect: str, member_where: str) -> str:
 
 
 def _prepare_sqlite_refunds(session, params: dict) -> None:
-    """Each member's refunds in the window, keyed by member (read through uq_ledger_idem)."""
+    """Each member's refunds in the window and the points clawed back from earnings in the
+    window, keyed by member (both read through uq_ledger_idem)."""
     session.execute(text("DROP TABLE IF EXISTS temp.crm_tier_refunds"))
     session.execute(text("CREATE TEMP TABLE crm_tier_refunds (member_id INTEGER PRIMARY KEY, refunded INTEGER NOT NULL)"))
     _exec(
         session,
         """
         INSERT INTO temp.crm_tier_refunds (member_id, refunded)
-        SELECT r.member_id + 0, SUM(r.points) FROM ledger_entry r
-        WHERE r.store_id = :sid AND r.idem_source = 'refund' AND r.kind = 'refund' AND r.points > 0
-          AND +r.created_at >= :ws AND +r.created_at <= :asof  -- unary +: use uq_ledger_idem, not the date index
-        GROUP BY r.member_id + 0  -- not in member order: no scan of the member index
+        SELECT x.member_id, SUM(x.pts) FROM (
+            SELECT r.member_id + 0 AS member_id, r.points AS pts FROM ledger_entry r
+            WHERE r.store_id = :sid AND r.idem_source = 'refund' AND r.kind = 'refund' AND r.points > 0
+              AND +r.created_at >= :ws AND +r.created_at <= :asof  -- unary +: use uq_ledger_idem, not the date index
+            UNION ALL
+            SELECT cb.member_id + 0, cb.clawed FROM ("""
+        + _CLAWED_SQL.format(member="", plus="+")  # unary +: uq_ledger_idem, not the date index
+        + """) cb
+        ) x
+        GROUP BY x.member_id  -- not in member order: no scan of the member index
         """,
         {k: params[k] for k in ("sid", "ws", "asof")},
     )
