@@ -35,6 +35,10 @@ GROUPS: dict[str, tuple[str, str]] = {
     "line": ("crm_cli.cli.line", "The store's LINE Official Account: connect, status, disconnect."),
     "serve": ("crm_cli.cli.serve", "Web server: LINE webhook, counter API, health check."),
 }
+    "follower": ("crm_cli.cli.follower", "LINE followers: list, show, sync, tags, notes, link to members, import, export."),
+    "chat": ("crm_cli.cli.chat", "1:1 chats with LINE followers: list, show, search."),
+    "autoreply": ("crm_cli.cli.autoreply", "Keyword auto-replies (text, image, tappable image) with hit statistics."),
+    "apikey": ("crm_cli.cli.apikey", "Counter API keys per branch: create, list, revoke."),
 
 
 #: The root options that every command also takes after its own words

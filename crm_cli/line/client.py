@@ -66,11 +66,22 @@ class Sent:
     already_accepted: bool = False
 
 
+def _env_float(name: str, default: float) -> float:
+    import os
+
+    try:
+        return max(0.0, float(os.environ.get(name, default)))
+    except ValueError:
+        return default
+
+
 @dataclass
 class RetryPolicy:
+    """``CRM_LINE_BACKOFF`` sets the first back-off in seconds (default 0.5; it doubles)."""
+
     attempts: int = 4  # first try included
     max_wait: float = 30.0  # never wait longer than this for one Retry-After
-    base_backoff: float = 0.5
+    base_backoff: float = field(default_factory=lambda: _env_float("CRM_LINE_BACKOFF", 0.5))
     sleep: Callable[[float], None] = time.sleep
 
     def backoff(self, attempt: int) -> float:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fakeline.fixtures import fake_line, line_token  # noqa: F401
+from tests.fakeline.fixtures import connected, fake_line, line_token  # noqa: F401
 from tests.web.serving import Served
 
 
