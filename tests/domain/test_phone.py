@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crm_cli.domain.phone import InvalidPhone, display_phone, is_valid_national_number, normalize_phone
+from crm_cli.domain.phone import InvalidPhone, display_phone, normalize_phone
 
 MOBILE = "+66812345678"
 
@@ -163,18 +163,48 @@ def _pn_valid(nsn: str) -> bool:
     return phonenumbers.is_valid_number(phonenumbers.parse("+66" + nsn, None))
 
 
-def test_numbering_plan_shortcut_agrees_with_phonenumbers_on_every_prefix():
-    """For every 4-digit prefix and each national-number length, the compiled
-    metadata check says exactly what phonenumbers.is_valid_number says."""
+def _pn_e164(raw) -> str | None:
+    """What phonenumbers alone says of a number written in Thailand: its E.164 form, or
+    None when it is not a valid Thai number."""
+    try:
+        n = phonenumbers.parse(str(raw), "TH")
+    except phonenumbers.NumberParseException:
+        return None
+    if n.country_code != 66 or not phonenumbers.is_valid_number(n):
+        return None
+    return phonenumbers.format_number(n, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _ours(raw) -> str | None:
+    try:
+        return normalize_phone(raw)
+    except InvalidPhone:
+        return None
+
+
+def test_fast_path_agrees_with_phonenumbers_on_every_prefix():
+    """0XXXXXXXXX for every 4-digit prefix (two fillers): the fast path and the full route
+    give exactly what phonenumbers gives."""
+    from crm_cli.domain.phone import _normalize_slow
+
     disagreements = []
-    for prefix in range(1000, 10000):
-        p = str(prefix)
-        for length in (8, 9, 10):
-            for filler in ("0", "7"):
-                nsn = p + filler * (length - 4)
-                if is_valid_national_number(nsn) != _pn_valid(nsn):
-                    disagreements.append(nsn)
+    for prefix in range(1000):
+        for filler in ("0", "7"):
+            raw = f"0{prefix:03d}" + filler * 6
+            want = _pn_e164(raw)
+            slow = None
+            try:
+                slow = _normalize_slow(raw)
+            except InvalidPhone:
+                pass
+            if _ours(raw) != want or slow != want:
+                disagreements.append(raw)
     assert disagreements == []
+
+
+def test_landlines_and_special_numbers_are_decided_by_phonenumbers():
+    for nsn in ("21234567", "53123456", "1800123456", "71234567", "11234567"):
+        assert _ours("0" + nsn) == _pn_e164("0" + nsn), nsn
 
 
 @settings(max_examples=400, deadline=None)
