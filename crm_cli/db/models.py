@@ -305,6 +305,11 @@ class Reward(SQLModel, table=True):
     min_tier_id: Optional[int] = Field(default=None, foreign_key="tier.id")
     hidden: bool = Field(default=False)
     created_at: datetime = _dt()
+    # display order in lists: lower first, equal positions by name (new rewards go last)
+    position: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # optional value printed on the coupon: an amount in THB or a percentage (at most one is set)
+    discount_amount: Optional[Decimal] = _money(nullable=True, default=None)
+    discount_percent: Optional[Decimal] = _money(nullable=True, default=None)
 
 
 class RewardCode(SQLModel, table=True):
@@ -322,6 +327,7 @@ class Redemption(SQLModel, table=True):
     __tablename__ = "redemption"
     __table_args__ = (
         UniqueConstraint("store_id", "coupon_code", name="uq_redemption_coupon"),
+        UniqueConstraint("store_id", "idem_key", name="uq_redemption_idem"),
         Index("ix_redemption_reward_member", "reward_id", "member_id"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -344,6 +350,9 @@ class Redemption(SQLModel, table=True):
     used_staff_id: Optional[int] = Field(default=None, foreign_key="staff.id")
     created_at: datetime = _dt()
     updated_at: datetime = _dt()
+    # reward redeem --key: the same key redeems once; the fingerprint is of the request it was used for
+    idem_key: Optional[str] = Field(default=None, max_length=200)
+    fingerprint: Optional[str] = Field(default=None, max_length=64)
 
 
 # ---------------------------------------------------------------- marketplace orders

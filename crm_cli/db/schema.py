@@ -13,7 +13,7 @@ from pathlib import Path
 
 from crm_cli.domain.errors import DatabaseError
 
-HEADS: frozenset[str] = frozenset({"0003_line"})
+HEADS: frozenset[str] = frozenset({"0004_reward_order_discount_key"})
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
