@@ -305,7 +305,7 @@ class Reward(SQLModel, table=True):
     min_tier_id: Optional[int] = Field(default=None, foreign_key="tier.id")
     hidden: bool = Field(default=False)
     created_at: datetime = _dt()
-    # display order in lists: lower first, equal positions by name (new rewards go last)
+    # display order in lists: positions 1, 2, ... first, then the rewards without one (0) by cost
     position: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     # optional value printed on the coupon: an amount in THB or a percentage (at most one is set)
     discount_amount: Optional[Decimal] = _money(nullable=True, default=None)

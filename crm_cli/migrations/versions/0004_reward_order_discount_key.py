@@ -1,5 +1,6 @@
-"""reward.position (display order), reward.discount_amount / discount_percent (shown on
-coupons), redemption.idem_key + fingerprint (reward redeem --key: the same key redeems once)
+"""reward.position (display order; 0 = none: listed after the positioned ones, by cost),
+reward.discount_amount / discount_percent (shown on coupons), redemption.idem_key +
+fingerprint (reward redeem --key: the same key redeems once)
 
 Revision ID: 0004_reward_order_discount_key
 Revises: 0003_line
@@ -21,8 +22,6 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('position', sa.Integer(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('discount_amount', crm_cli.db.types.Money(), nullable=True))
         batch_op.add_column(sa.Column('discount_percent', crm_cli.db.types.Money(), nullable=True))
-    # existing rewards keep the order they were created in
-    op.execute("UPDATE reward SET position = id")
     with op.batch_alter_table('redemption', schema=None) as batch_op:
         batch_op.add_column(sa.Column('idem_key', sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column('fingerprint', sa.String(length=64), nullable=True))
