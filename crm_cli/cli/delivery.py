@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from crm_cli.cli.context import state
-from crm_cli.cli.options import StaffOpt
+from crm_cli.cli.options import StaffOpt, whole
 
 app = typer.Typer(help="Reward deliveries: list, update status, export.", no_args_is_help=True)
 
@@ -30,7 +30,7 @@ def delivery_list(ctx: typer.Context, status: StatusFilter = None) -> None:
 @app.command("update")
 def delivery_update(
     ctx: typer.Context,
-    delivery_id: Annotated[int, typer.Argument(metavar="ID", help="Delivery id (from `crm delivery list`).")],
+    delivery_id: Annotated[int, typer.Argument(parser=whole("ID", 1, 2_147_483_647), metavar="ID", help="Delivery id (from `crm delivery list`).")],
     status: Annotated[str, typer.Option("--status", help="preparing|shipped|delivered|cancelled.")],
     carrier: Annotated[Optional[str], typer.Option("--carrier", help="Carrier (required for shipped).")] = None,
     tracking: Annotated[Optional[str], typer.Option("--tracking", help="Tracking number (required for shipped).")] = None,

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from crm_cli.cli.context import state
-from crm_cli.cli.options import QrOpt
+from crm_cli.cli.options import QrOpt, whole
 
 app = typer.Typer(help="Registration form: terms and conditions, questions, sign-up link.", no_args_is_help=True)
 question_app = typer.Typer(help="Questions of the registration form.", no_args_is_help=True)
@@ -47,7 +47,7 @@ def question_add(
     kind: Annotated[str, typer.Option("--kind", help="text | choice | multi | date.")],
     choice: Annotated[Optional[list[str]], typer.Option("--choice", help="A choice VALUE or VALUE:TAG (repeat); the tag is attached to members who pick it.")] = None,
     required: Annotated[bool, typer.Option("--required", help="Members must answer it to register.")] = False,
-    retention_days: Annotated[Optional[int], typer.Option("--retention-days", help="Delete answers this many days after they were given (maintenance job).")] = None,
+    retention_days: Annotated[Optional[int], typer.Option("--retention-days", parser=whole("--retention-days", 1, 36_500), metavar="DAYS", help="Delete answers this many days after they were given (maintenance job).")] = None,
 ) -> None:
     """Add a question to the registration form.
 

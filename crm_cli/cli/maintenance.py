@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from crm_cli.cli.context import state
+from crm_cli.cli.options import whole
 
 app = typer.Typer(help="Nightly maintenance jobs for cron.", no_args_is_help=True)
 
@@ -54,7 +55,7 @@ def maintenance_run(
 def maintenance_history(
     ctx: typer.Context,
     job: Annotated[Optional[str], typer.Option("--job", help="Only this job.")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="Show at most this many runs.")] = 50,
+    limit: Annotated[int, typer.Option("--limit", parser=whole("--limit", 1), metavar="N", help="Show at most this many runs.")] = 50,
 ) -> None:
     """Recent job runs recorded by `maintenance run`, newest first.
 

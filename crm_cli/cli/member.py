@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from crm_cli.cli.context import state
-from crm_cli.cli.options import BranchOpt, DryRunOpt, PhoneArg, YesOpt
+from crm_cli.cli.options import BranchOpt, DryRunOpt, PhoneArg, YesOpt, whole
 
 app = typer.Typer(help="Members: register, show, list, tags, notes, erasure, template, import, export.", no_args_is_help=True)
 
@@ -18,8 +18,8 @@ ERROR_COLUMNS = ["row", "column", "value", "message"]
 
 TierOpt = Annotated[Optional[str], typer.Option("--tier", help="Only members in this tier.")]
 TagOpt = Annotated[Optional[str], typer.Option("--tag", help="Only members with this tag.")]
-MinPointsOpt = Annotated[Optional[int], typer.Option("--min-points", min=0, help="Only members with at least this balance.")]
-BirthdayMonthOpt = Annotated[Optional[int], typer.Option("--birthday-month", min=1, max=12, help="Only members born in this month (1-12).")]
+MinPointsOpt = Annotated[Optional[int], typer.Option("--min-points", parser=whole("--min-points"), metavar="N", help="Only members with at least this balance.")]
+BirthdayMonthOpt = Annotated[Optional[int], typer.Option("--birthday-month", parser=whole("--birthday-month", 1, 12), metavar="MONTH", help="Only members born in this month (1-12).")]
 RegisteredOpt = Annotated[Optional[bool], typer.Option("--registered/--phone-only", help="Only registered members, or only phone-only accounts.", show_default=False)]
 ActiveSinceOpt = Annotated[Optional[str], typer.Option("--active-since", help="Only members with activity on or after this day (YYYY-MM-DD).")]
 InactiveSinceOpt = Annotated[Optional[str], typer.Option("--inactive-since", help="Only members with no activity since this day (YYYY-MM-DD).")]
@@ -95,7 +95,7 @@ def member_list(
     registered: RegisteredOpt = None,
     active_since: ActiveSinceOpt = None,
     inactive_since: InactiveSinceOpt = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Show at most this many members.")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", parser=whole("--limit", 1), metavar="N", help="Show at most this many members.")] = None,
 ) -> None:
     """List members with filters (balances computed in one query).
 
@@ -204,7 +204,7 @@ def member_import(
     branch: Annotated[str, typer.Option("--branch", "-b", help="Branch the imported members are registered at.")],
     dry_run: DryRunOpt = False,
     on_existing: Annotated[str, typer.Option("--on-existing", help="A phone already in the store: error (report it), skip it, or update its profile.")] = "error",
-    max_rows: Annotated[Optional[int], typer.Option("--max-rows", min=1, help="Row cap (default: the store setting, 5,000).")] = None,
+    max_rows: Annotated[Optional[int], typer.Option("--max-rows", parser=whole("--max-rows", 1), metavar="N", help="Row cap (default: the store setting, 5,000).")] = None,
     errors: Annotated[Optional[Path], typer.Option("--errors", help="Also write every bad row to this CSV file.")] = None,
 ) -> None:
     """Import members and their points from a spreadsheet: all rows or nothing.

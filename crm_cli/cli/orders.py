@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from crm_cli.cli.context import state
-from crm_cli.cli.options import DryRunOpt
+from crm_cli.cli.options import DryRunOpt, whole
 
 app = typer.Typer(help="Marketplace orders (LINE SHOPPING, MyShop): import, sync.", no_args_is_help=True)
 
@@ -70,7 +70,7 @@ def orders_sync(
 def orders_list(
     ctx: typer.Context,
     state_: Annotated[Optional[str], typer.Option("--state", help="new | awarded | not_eligible | reversed.")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="Show at most this many orders.")] = 1000,
+    limit: Annotated[int, typer.Option("--limit", parser=whole("--limit", 1), metavar="N", help="Show at most this many orders.")] = 1000,
 ) -> None:
     """List the store's marketplace orders and what they earned.
 

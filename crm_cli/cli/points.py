@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -11,7 +12,7 @@ import typer
 
 from crm_cli.cli.context import ENV_STORE, state
 from crm_cli.domain.redact import mask_phone
-from crm_cli.cli.options import BranchOpt, DryRunOpt, PhoneArg, StaffOpt
+from crm_cli.cli.options import MAX_COUNT, BranchOpt, DryRunOpt, PhoneArg, StaffOpt, amount, whole
 
 app = typer.Typer(
     help="Points: earning rule, expiry policy, give, balance, history, adjust, QR claims, expiry job, checks.",
@@ -23,7 +24,7 @@ expiry_app = typer.Typer(
 )
 app.add_typer(expiry_app, name="expiry")
 
-SpendOpt = Annotated[str, typer.Option("--spend", help="Amount spent in THB, at most 2 decimals, e.g. 349.75.")]
+SpendOpt = Annotated[Decimal, typer.Option("--spend", parser=amount("--spend", what="spend"), metavar="THB", help="Amount spent in THB, at most 2 decimals, e.g. 349.75.")]
 HISTORY_COLUMNS = ["id", "at", "kind", "points", "spend", "channel", "branch", "staff", "reason"]
 LOT_COLUMNS = ["entry_id", "kind", "earned_at", "points", "remaining", "expires_on"]
 EXPIRE_COLUMNS = ["store", "lots_expired", "points_expired", "members", "as_of"]
@@ -37,9 +38,9 @@ BREACH_COLUMNS = ["check", "entry_id", "member_id", "detail"]
 @app.command("rule")
 def points_rule(
     ctx: typer.Context,
-    points: Annotated[Optional[int], typer.Option("--points", help="X: points given per Y THB.")] = None,
-    per: Annotated[Optional[str], typer.Option("--per", help="Y: THB spent per X points (a spend below Y earns 0).")] = None,
-    welcome: Annotated[Optional[int], typer.Option("--welcome", help="Welcome points on registration (once per phone, ever).")] = None,
+    points: Annotated[Optional[int], typer.Option("--points", parser=whole("--points", 1), metavar="X", help="X: points given per Y THB.")] = None,
+    per: Annotated[Optional[Decimal], typer.Option("--per", parser=amount("--per", what="--per amount"), metavar="THB", help="Y: THB spent per X points (a spend below Y earns 0).")] = None,
+    welcome: Annotated[Optional[int], typer.Option("--welcome", parser=whole("--welcome"), metavar="N", help="Welcome points on registration (once per phone, ever).")] = None,
 ) -> None:
     """Show or set the earning rule: X points per Y THB, rounded down, and welcome points.
 
@@ -73,7 +74,7 @@ def _set_expiry(ctx: typer.Context, policy: str, months: int | None) -> None:
 @expiry_app.command("rolling")
 def expiry_rolling(
     ctx: typer.Context,
-    months: Annotated[int, typer.Argument(help="1 to 24 months after the day earned.")],
+    months: Annotated[int, typer.Argument(parser=whole("MONTHS"), metavar="MONTHS", help="1 to 24 months after the day earned.")],
 ) -> None:
     """Points expire at the end of the Bangkok day N calendar months after the day earned
     (31 Jan + 1 month = end of 28/29 Feb).
@@ -135,7 +136,7 @@ def points_give(
 def points_balance(
     ctx: typer.Context,
     phone: PhoneArg,
-    lots: Annotated[int, typer.Option("--lots", min=0, help="Show at most this many lots.")] = 10,
+    lots: Annotated[int, typer.Option("--lots", parser=whole("--lots"), metavar="N", help="Show at most this many lots.")] = 10,
 ) -> None:
     """Balance now, and the lots that make it up in spending order (soonest-expiring first).
 
@@ -158,7 +159,7 @@ def points_balance(
 def points_history(
     ctx: typer.Context,
     phone: PhoneArg,
-    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the newest N entries.")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", parser=whole("--limit", 1), metavar="N", help="Only the newest N entries.")] = None,
 ) -> None:
     """Every ledger entry of a phone's account, oldest first.
 
@@ -176,7 +177,7 @@ def points_history(
 def points_adjust(
     ctx: typer.Context,
     phone: PhoneArg,
-    points: Annotated[int, typer.Option("--points", help="Points to add, or to take when negative (e.g. --points -50).")],
+    points: Annotated[int, typer.Option("--points", parser=whole("--points", -MAX_COUNT, MAX_COUNT), metavar="N", help="Points to add, or to take when negative (e.g. --points -50).")],
     reason: Annotated[str, typer.Option("--reason", help="Why: kept in the ledger.")],
     staff: StaffOpt = None,
 ) -> None:
@@ -204,7 +205,7 @@ def points_qr(
     spend: SpendOpt,
     branch: Annotated[str, typer.Option("--branch", "-b", help="Branch of the sale.")],
     staff: StaffOpt = None,
-    valid_minutes: Annotated[int, typer.Option("--valid-minutes", help="Minutes the code can be claimed (1-1440).")] = 15,
+    valid_minutes: Annotated[int, typer.Option("--valid-minutes", parser=whole("--valid-minutes", 1, 1440), metavar="N", help="Minutes the code can be claimed (1-1440).")] = 15,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Also write the QR code to this PNG file.")] = None,
 ) -> None:
     """Make a single-use QR code for a sale: the customer claims the points once.

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from crm_cli.cli.context import state
+from crm_cli.cli.options import amount, fine_amount, rate, whole
 
 app = typer.Typer(help="Reports: summary, liability, expiring points.", no_args_is_help=True)
 
@@ -100,8 +102,8 @@ def report_summary(
 @app.command("liability")
 def report_liability(
     ctx: typer.Context,
-    point_value: Annotated[Optional[str], typer.Option("--point-value", help="THB value of one point (default: the store's, set by `crm store edit --point-value`).")] = None,
-    breakage: Annotated[Optional[str], typer.Option("--breakage", help="Expected breakage to use instead of the observed rate, e.g. 0.2 or 20%.")] = None,
+    point_value: Annotated[Optional[Decimal], typer.Option("--point-value", parser=amount("--point-value", what="point value", example="0.05 or 0.25", check=fine_amount(4, Decimal(100000))), metavar="THB", help="THB value of one point (default: the store's, set by `crm store edit --point-value`).")] = None,
+    breakage: Annotated[Optional[str], typer.Option("--breakage", parser=rate("--breakage"), metavar="RATE", help="Expected breakage to use instead of the observed rate, e.g. 0.2 or 20%.")] = None,
 ) -> None:
     """Outstanding points and their value by expiry month, breakage rate, and deferred revenue (IFRS 15). Example: crm report liability --point-value 0.25"""
     from crm_cli.domain.points import parse_point_value
@@ -143,7 +145,7 @@ def _export(path: Path, rows: list) -> int:
 @app.command("expiring")
 def report_expiring(
     ctx: typer.Context,
-    days: Annotated[int, typer.Option("--days", "-d", min=0, help="Points whose last valid Bangkok day is within this many days from today.")] = 30,
+    days: Annotated[int, typer.Option("--days", "-d", parser=whole("--days", 0, 36_500), metavar="N", help="Points whose last valid Bangkok day is within this many days from today.")] = 30,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Also export the list (.csv or .xlsx) for reminders.", dir_okay=False)] = None,
 ) -> None:
     """Members whose points expire within N days, with the points and the last day to use them. Example: crm report expiring --days 30 --out reminders.xlsx"""

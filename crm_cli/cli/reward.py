@@ -9,7 +9,7 @@ import typer
 
 from crm_cli.cli.context import state
 from crm_cli.domain.redact import mask_phone
-from crm_cli.cli.options import BranchOpt, StaffOpt
+from crm_cli.cli.options import BranchOpt, StaffOpt, whole
 
 app = typer.Typer(help="Rewards: in-store coupons, deliveries, code pools; redeem.", no_args_is_help=True)
 
@@ -23,9 +23,9 @@ def reward_create(
     ctx: typer.Context,
     name: NameArg,
     kind: Annotated[str, typer.Option("--kind", help="in-store (coupon used at the counter), delivery (shipped), or code (from a pool).")],
-    cost: Annotated[int, typer.Option("--cost", help="Points it costs.")],
-    stock: Annotated[Optional[int], typer.Option("--stock", help="Units available (default unlimited; code rewards: the pool).")] = None,
-    per_member: Annotated[Optional[int], typer.Option("--per-member", help="At most this many per member.")] = None,
+    cost: Annotated[int, typer.Option("--cost", parser=whole("--cost", 1), metavar="POINTS", help="Points it costs.")],
+    stock: Annotated[Optional[int], typer.Option("--stock", parser=whole("--stock"), metavar="N", help="Units available (default unlimited; code rewards: the pool).")] = None,
+    per_member: Annotated[Optional[int], typer.Option("--per-member", parser=whole("--per-member", 1), metavar="N", help="At most this many per member.")] = None,
     valid_from: Annotated[Optional[str], typer.Option("--from", help="First day it can be redeemed (YYYY-MM-DD, Bangkok).")] = None,
     valid_to: Annotated[Optional[str], typer.Option("--to", help="Last day it can be redeemed (YYYY-MM-DD, Bangkok).")] = None,
     min_tier: Annotated[Optional[str], typer.Option("--min-tier", help="Lowest tier allowed to redeem it.")] = None,
@@ -79,9 +79,9 @@ def reward_edit(
     ctx: typer.Context,
     name: NameArg,
     new_name: Annotated[Optional[str], typer.Option("--name", help="Rename the reward.")] = None,
-    cost: Annotated[Optional[int], typer.Option("--cost", help="Points it costs.")] = None,
-    stock: Annotated[Optional[str], typer.Option("--stock", help="Units left now, or 'unlimited'.")] = None,
-    per_member: Annotated[Optional[str], typer.Option("--per-member", help="Limit per member, or 'none'.")] = None,
+    cost: Annotated[Optional[int], typer.Option("--cost", parser=whole("--cost", 1), metavar="POINTS", help="Points it costs.")] = None,
+    stock: Annotated[Optional[str], typer.Option("--stock", parser=whole("--stock", words=("unlimited", "none")), metavar="N|unlimited", help="Units left now, or 'unlimited'.")] = None,
+    per_member: Annotated[Optional[str], typer.Option("--per-member", parser=whole("--per-member", 1, words=("none",)), metavar="N|none", help="Limit per member, or 'none'.")] = None,
     valid_from: Annotated[Optional[str], typer.Option("--from", help="First day (YYYY-MM-DD), or 'none'.")] = None,
     valid_to: Annotated[Optional[str], typer.Option("--to", help="Last day (YYYY-MM-DD), or 'none'.")] = None,
     min_tier: Annotated[Optional[str], typer.Option("--min-tier", help="Lowest tier allowed, or 'none'.")] = None,

@@ -9,7 +9,7 @@ import typer
 
 from crm_cli.cli.context import state
 from crm_cli.domain.redact import mask_phone
-from crm_cli.cli.options import QrOpt
+from crm_cli.cli.options import QrOpt, whole
 
 app = typer.Typer(help="Staff of the current store: invites (link + QR), roles admin|staff.", no_args_is_help=True)
 
@@ -22,7 +22,7 @@ def staff_invite(
     branch: Annotated[str, typer.Option("--branch", "-b", help="Branch the new staff member works at.")],
     role: Annotated[str, typer.Option("--role", help="admin (everything in the store) or staff (own branch only).")] = "staff",
     qr: QrOpt = None,
-    valid_days: Annotated[int, typer.Option("--valid-days", min=1, max=90, help="Days before the invite expires.")] = 7,
+    valid_days: Annotated[int, typer.Option("--valid-days", parser=whole("--valid-days", 1, 90), metavar="DAYS", help="Days before the invite expires.")] = 7,
 ) -> None:
     """Create a single-use invite: prints the token and link, and a QR code.
 

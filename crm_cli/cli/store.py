@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from crm_cli.cli.context import config_path, read_config, state, write_config
-from crm_cli.cli.options import YesOpt
+from crm_cli.cli.options import YesOpt, amount, fine_amount, whole
 
 app = typer.Typer(help="Stores (shops): create, select, show, edit and delete.", no_args_is_help=True)
 
@@ -85,9 +86,9 @@ def store_edit(
     email: Annotated[Optional[str], typer.Option("--email", help="Contact email.")] = None,
     terms_file: Annotated[Optional[Path], typer.Option("--terms-file", help="Terms and conditions / privacy policy text file.")] = None,
     base_url: Annotated[Optional[str], typer.Option("--base-url", help="Base URL for invite, sign-up and claim links.")] = None,
-    import_max_rows: Annotated[Optional[int], typer.Option("--import-max-rows", help="Row limit for member import (default 5000).")] = None,
-    answer_retention_days: Annotated[Optional[int], typer.Option("--answer-retention-days", help="Delete registration answers this many days after they were given.")] = None,
-    point_value: Annotated[Optional[str], typer.Option("--point-value", help="THB value of one point, used by `crm report liability` (e.g. 0.05).")] = None,
+    import_max_rows: Annotated[Optional[int], typer.Option("--import-max-rows", parser=whole("--import-max-rows", 1), metavar="N", help="Row limit for member import (default 5000).")] = None,
+    answer_retention_days: Annotated[Optional[int], typer.Option("--answer-retention-days", parser=whole("--answer-retention-days", 1, 36_500), metavar="DAYS", help="Delete registration answers this many days after they were given.")] = None,
+    point_value: Annotated[Optional[Decimal], typer.Option("--point-value", parser=amount("--point-value", what="point value", example="0.05 or 0.25", check=fine_amount(4, Decimal(100000))), metavar="THB", help="THB value of one point, used by `crm report liability` (e.g. 0.05).")] = None,
 ) -> None:
     """Edit the current store. Example: crm store edit --name "Coffee Siam 2" --base-url https://crm.example.com"""
     from crm_cli.services import stores

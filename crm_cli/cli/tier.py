@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from crm_cli.cli.context import state
-from crm_cli.cli.options import PhoneArg
+from crm_cli.cli.options import PhoneArg, whole
 
 app = typer.Typer(help="Tiers: on/off, cycle, thresholds, recalculation, history.", no_args_is_help=True)
 
@@ -47,7 +47,7 @@ def tier_off(ctx: typer.Context) -> None:
 @app.command("cycle")
 def tier_cycle(
     ctx: typer.Context,
-    months: Annotated[int, typer.Argument(help="Months of earned points that decide the tier (1-24).")],
+    months: Annotated[int, typer.Argument(parser=whole("MONTHS"), metavar="MONTHS", help="Months of earned points that decide the tier (1-24).")],
 ) -> None:
     """Set the tier cycle: the tier follows points earned in the last MONTHS months.
 
@@ -66,7 +66,7 @@ def tier_cycle(
 def tier_set(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Tier name (created if new, updated if it exists).")],
-    threshold: Annotated[int, typer.Option("--threshold", "-t", help="Points earned in the cycle needed to reach this tier.")],
+    threshold: Annotated[int, typer.Option("--threshold", "-t", parser=whole("--threshold"), metavar="POINTS", help="Points earned in the cycle needed to reach this tier.")],
     benefits: Annotated[Optional[str], typer.Option("--benefits", help="Benefits text shown to members ('' clears).")] = None,
 ) -> None:
     """Create or update a tier (at most 5; thresholds strictly increasing by rank).

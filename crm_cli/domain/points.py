@@ -19,10 +19,10 @@ def parse_amount(raw: str | Decimal | int, *, what: str = "spend") -> Decimal:
         raise InvalidInput(f"invalid {what} '{raw}': give an amount in THB like 350 or 349.75")
     if d <= 0:
         raise InvalidInput(f"{what} must be greater than 0, got {raw}")
+    if d > MAX_SPEND:  # before quantize, which cannot hold 1e309 at 2 places
+        raise InvalidInput(f"{what} {raw} is implausibly large (over {MAX_SPEND})")
     if d != d.quantize(Decimal("0.01")):
         raise InvalidInput(f"{what} '{raw}' has more than 2 decimal places (satang)")
-    if d > MAX_SPEND:
-        raise InvalidInput(f"{what} {raw} is implausibly large (over {MAX_SPEND})")
     return d.quantize(Decimal("0.01"))
 
 
