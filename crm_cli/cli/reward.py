@@ -13,9 +13,11 @@ from crm_cli.cli.options import BranchOpt, StaffOpt, whole
 
 app = typer.Typer(help="Rewards: in-store coupons, deliveries, code pools; redeem.", no_args_is_help=True)
 
-LIST_COLUMNS = ["name", "kind", "cost", "stock_left", "redeemed", "display", "status", "per_member", "valid_from",
-                "valid_to", "min_tier"]
-NameArg = Annotated[str, typer.Argument(help="Reward name.")]
+LIST_COLUMNS = ["id", "name", "kind", "cost", "stock_left", "redeemed", "display", "status", "per_member", "valid_from",
+                "valid_to", "min_tier", "position", "discount"]
+PositionOpt = Annotated[Optional[int], typer.Option("--position", help="Display order in lists: 1 first; rewards without one follow, by cost (0 clears it).")]
+DiscountOpt = Annotated[Optional[str], typer.Option("--discount", help="Value shown on the coupon: an amount in THB (50) or a percentage (10%); 'none' clears it.")]
+NameArg = Annotated[str, typer.Argument(help="Reward name, or its id from `crm reward list` (R3).")]
 
 
 @app.command("create")
@@ -31,8 +33,10 @@ def reward_create(
     min_tier: Annotated[Optional[str], typer.Option("--min-tier", help="Lowest tier allowed to redeem it.")] = None,
     hidden: Annotated[bool, typer.Option("--hidden", help="Create it hidden from members.")] = False,
     description: Annotated[Optional[str], typer.Option("--description", help="Description shown to members.")] = None,
+    position: PositionOpt = None,
+    discount: DiscountOpt = None,
 ) -> None:
-    """Create a reward.
+    """Create a reward. Its id (R1, R2, ...) names it anywhere a reward name is taken.
 
     Example: crm reward create "Free latte" --kind in-store --cost 80 --stock 100 --per-member 2 --to 2026-12-31
     """
@@ -43,15 +47,16 @@ def reward_create(
         info = rewards.create_reward(
             tx.session, store_id=tx.store.id, name=name, kind=kind, cost=cost, stock=stock, per_member=per_member,
             valid_from=valid_from, valid_to=valid_to, min_tier=min_tier, hidden=hidden, description=description,
-            now=st.now(),
+            now=st.now(), position=position, discount=discount,
         )
-        tx.audit(f"created {info.kind} reward {info.name} for {info.cost} points")
+        tx.audit(f"created {info.kind} reward {info.id} {info.name} for {info.cost} points")
     st.render(info)
 
 
 @app.command("list")
 def reward_list(ctx: typer.Context) -> None:
-    """List rewards with stock left, redeemed count and display status.
+    """List rewards with stock left, redeemed count and display status: positioned ones first
+    (--position), then the others by cost.
 
     Example: crm reward list --format csv
     """
@@ -86,6 +91,8 @@ def reward_edit(
     valid_to: Annotated[Optional[str], typer.Option("--to", help="Last day (YYYY-MM-DD), or 'none'.")] = None,
     min_tier: Annotated[Optional[str], typer.Option("--min-tier", help="Lowest tier allowed, or 'none'.")] = None,
     description: Annotated[Optional[str], typer.Option("--description", help="Description ('' clears).")] = None,
+    position: PositionOpt = None,
+    discount: DiscountOpt = None,
 ) -> None:
     """Change a reward (only the options given).
 
@@ -98,6 +105,7 @@ def reward_edit(
         info = rewards.edit_reward(
             tx.session, store_id=tx.store.id, name=name, now=st.now(), new_name=new_name, cost=cost, stock=stock,
             per_member=per_member, valid_from=valid_from, valid_to=valid_to, min_tier=min_tier, description=description,
+            position=position, discount=discount,
         )
         tx.audit(f"edited reward {info.name}")
     st.render(info)
@@ -152,17 +160,21 @@ def reward_redeem(
     address: Annotated[Optional[str], typer.Option("--address", help="Delivery address (default: the member's address).")] = None,
     branch: BranchOpt = None,
     staff: StaffOpt = None,
+    key: Annotated[Optional[str], typer.Option("--key", help="Idempotency key: the same key twice redeems once (and shows the first result).")] = None,
 ) -> None:
     """Redeem a reward for a registered member: takes the points and one unit of stock, and issues
-    an in-store coupon, a delivery, or a pool code.
+    an in-store coupon, a delivery, or a pool code. The reward is named by its name or its id (R3).
 
-    Example: crm reward redeem "Free latte" --phone 081-234-5678
+    Example: crm reward redeem "Free latte" --phone 081-234-5678 --key R-1001
     """
     from crm_cli.services import rewards
 
     st = state(ctx)
     with st.transaction() as tx:
         res = rewards.redeem(tx.session, store_id=tx.store.id, name=name, phone_raw=phone, address=address,
-                             now=st.now(), branch=branch, staff=staff, actor=st.actor_name())
-        tx.audit(f"{mask_phone(res.phone)} redeemed {res.reward} for {res.points} points (redemption #{res.redemption_id})")
+                             now=st.now(), branch=branch, staff=staff, actor=st.actor_name(), key=key)
+        tx.audit(f"{mask_phone(res.phone)} {'replayed' if res.duplicate else 'redeemed'} {res.reward} for {res.points} points "
+                 f"(redemption #{res.redemption_id})" + (f" (key {key})" if key else ""))
+    if res.duplicate:
+        st.info(f"key '{key}' was used before: nothing new was written; showing the original redemption")
     st.render(res)

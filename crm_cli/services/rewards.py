@@ -23,6 +23,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from sqlalchemy import func, update
@@ -54,6 +55,7 @@ DELIVERY_STATUSES = tuple(DELIVERY_FLOW)
 
 @dataclass(frozen=True)
 class RewardInfo:
+    id: str  # short id ("R3"), usable wherever a reward name is taken
     name: str
     kind: str
     cost: int
@@ -67,6 +69,8 @@ class RewardInfo:
     valid_to: date | None
     min_tier: str | None
     description: str | None
+    position: int | None  # display order (None: listed after the positioned ones, by cost)
+    discount: str | None  # printed on the coupon: "50.00 THB" or "10%"
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,8 @@ class Redeemed:
     delivery_id: int | None
     address: str | None
     stock_left: int | None
+    discount: str | None = None
+    duplicate: bool = False  # the --key was used before: this is the original redemption
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,7 @@ class CouponInfo:
     staff: str | None
     points_returned: int
     balance: int | None
+    discount: str | None = None
 
 
 @dataclass(frozen=True)
@@ -133,7 +140,16 @@ def _clean_name(name: str) -> str:
     return clean_name(name, what="reward name", limit=200)
 
 
+_SHORT_ID = re.compile(r"^[Rr]?(\d{1,9})$")
+
+
+def short_id(reward_id: int) -> str:
+    return f"R{reward_id}"
+
+
 def get_reward(session, store_id: int, name: str) -> Reward:
+    """A reward by its name (exact, then ignoring case) or by its short id (``R3`` or ``3``).
+    A name always wins: a reward called "3" is found by that name before reward R3."""
     q = select(Reward).where(Reward.store_id == store_id, Reward.name == " ".join(name.split()))
     row = session.exec(q).first()
     if row is None:
@@ -141,8 +157,57 @@ def get_reward(session, store_id: int, name: str) -> Reward:
             select(Reward).where(Reward.store_id == store_id, func.lower(Reward.name) == " ".join(name.split()).lower())
         ).first()
     if row is None:
-        raise NotFound(f"reward '{name}' not found: see `crm reward list`")
+        m = _SHORT_ID.match(name.strip())
+        if m:
+            row = session.exec(select(Reward).where(Reward.store_id == store_id, Reward.id == int(m.group(1)))).first()
+    if row is None:
+        raise NotFound(f"reward '{name}' not found: see `crm reward list` (a reward is named by its name or its id, e.g. R3)")
     return row
+
+
+#: largest discount amount a coupon may show (THB)
+MAX_DISCOUNT = Decimal("1000000")
+
+
+def parse_discount(raw: str) -> tuple[Decimal | None, Decimal | None]:
+    """``--discount``: an amount in THB (``50``, ``49.50``, ``50 THB``) or a percentage
+    (``10%``, ``12.5%``). Returns (amount, percent), one of them set; 'none' or '' clears both."""
+    text = " ".join((raw or "").split())
+    if text.lower() in ("", "none"):
+        return None, None
+    percent = text.endswith("%")
+    number = text[:-1].strip() if percent else re.sub(r"\s*(THB|thb|บาท|฿)$", "", text).lstrip("฿").strip()
+    try:
+        value = Decimal(number)
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite() or value.as_tuple().exponent < -2:
+        raise InvalidInput(f"invalid discount '{raw}': use an amount in THB (e.g. 50 or 49.50) or a percentage (e.g. 10%)")
+    value = value.quantize(Decimal("0.01"))
+    if percent:
+        if not Decimal("0") < value <= Decimal("100"):
+            raise InvalidInput(f"invalid discount '{raw}': a percentage is more than 0% and at most 100%")
+        return None, value
+    if not Decimal("0") < value <= MAX_DISCOUNT:
+        raise InvalidInput(f"invalid discount '{raw}': an amount is more than 0 and at most {MAX_DISCOUNT:,} THB")
+    return value, None
+
+
+def discount_text(r: Reward) -> str | None:
+    if r.discount_amount is not None:
+        return f"{r.discount_amount:.2f} THB"
+    if r.discount_percent is not None:
+        pct = r.discount_percent.normalize()
+        return f"{pct:f}%"
+    return None
+
+
+def _position(raw: int | None) -> int:
+    if raw is None:
+        return 0
+    if not 0 <= raw <= 1_000_000:
+        raise InvalidInput(f"--position must be between 1 and 1000000 (0 clears it), got {raw}")
+    return raw
 
 
 def _tier_by_name(session, store_id: int, name: str) -> Tier:
@@ -189,10 +254,11 @@ def _info(session, r: Reward, *, now: datetime, redeemed: int | None = None) -> 
         redeemed = _redeemed_counts(session, r.store_id).get(r.id, 0)
     tier = session.get(Tier, r.min_tier_id) if r.min_tier_id else None
     return RewardInfo(
-        name=r.name, kind=r.kind, cost=r.cost, stock_left=r.stock_left, stock_total=r.stock_total,
+        id=short_id(r.id), name=r.name, kind=r.kind, cost=r.cost, stock_left=r.stock_left, stock_total=r.stock_total,
         redeemed=int(redeemed), display="hidden" if r.hidden else "shown", status=_status(r, bkk_date(now)),
         per_member=r.per_member, valid_from=r.valid_from, valid_to=r.valid_to,
         min_tier=tier.name if tier else None, description=r.description,
+        position=r.position or None, discount=discount_text(r),
     )
 
 
@@ -202,9 +268,11 @@ def _info(session, r: Reward, *, now: datetime, redeemed: int | None = None) -> 
 def create_reward(
     session, *, store_id: int, name: str, kind: str, cost: int, stock: int | None, per_member: int | None,
     valid_from: str | None, valid_to: str | None, min_tier: str | None, hidden: bool, description: str | None,
-    now: datetime,
+    now: datetime, position: int | None = None, discount: str | None = None,
 ) -> RewardInfo:
     name = _clean_name(name)
+    pos = _position(position)
+    amount, percent = parse_discount(discount) if discount is not None else (None, None)
     if kind not in KINDS:
         raise InvalidInput(f"unknown reward kind '{kind}': use one of {', '.join(KINDS)}")
     if cost < 1:
@@ -225,7 +293,7 @@ def create_reward(
     r = Reward(
         store_id=store_id, name=name, kind=kind, description=description, cost=cost, stock_total=stock,
         stock_left=stock, per_member=per_member, valid_from=vf, valid_to=vt, min_tier_id=tier_id, hidden=hidden,
-        created_at=now,
+        created_at=now, position=pos, discount_amount=amount, discount_percent=percent,
     )
     session.add(r)
     session.flush()
@@ -234,7 +302,11 @@ def create_reward(
 
 def list_rewards(session, *, store_id: int, now: datetime, include_hidden: bool = True) -> list[RewardInfo]:
     counts = _redeemed_counts(session, store_id)
-    q = select(Reward).where(Reward.store_id == store_id).order_by(Reward.cost, Reward.name)
+    from sqlalchemy import case
+
+    # positioned rewards first (1, 2, ...), then the others by cost
+    q = select(Reward).where(Reward.store_id == store_id).order_by(
+        case((Reward.position > 0, 0), else_=1), Reward.position, Reward.cost, Reward.name)
     if not include_hidden:
         q = q.where(Reward.hidden.is_(False))
     return [_info(session, r, now=now, redeemed=counts.get(r.id, 0)) for r in session.exec(q).all()]
@@ -248,7 +320,7 @@ def edit_reward(
     session, *, store_id: int, name: str, now: datetime, new_name: str | None = None, cost: int | None = None,
     stock: str | None = None, per_member: str | None = None, valid_from: str | None = None,
     valid_to: str | None = None, min_tier: str | None = None, description: str | None = None,
-    hidden: bool | None = None,
+    hidden: bool | None = None, position: int | None = None, discount: str | None = None,
 ) -> RewardInfo:
     """Change a reward. ``stock``, ``per_member``, ``min_tier``, dates accept 'none' to clear
     (stock 'none' = unlimited); ``stock`` N sets the units left now."""
@@ -293,6 +365,10 @@ def edit_reward(
         r.description = description or None
     if hidden is not None:
         r.hidden = hidden
+    if position is not None:
+        r.position = _position(position)
+    if discount is not None:
+        r.discount_amount, r.discount_percent = parse_discount(discount)
     session.add(r)
     session.flush()
     return _info(session, r, now=now)
@@ -423,12 +499,30 @@ def _tier_threshold(session, tier_id: int | None) -> int | None:
 
 def redeem(
     session, *, store_id: int, name: str, phone_raw: str, address: str | None, now: datetime,
-    branch: str | None = None, staff: str | None = None, actor: str | None = None,
+    branch: str | None = None, staff: str | None = None, actor: str | None = None, key: str | None = None,
 ) -> Redeemed:
+    """Redeem one unit of reward ``name`` for the member. With ``key`` (e.g. the request's
+    receipt number) the same key redeems once: used again for the same reward and phone it
+    returns the original redemption (``duplicate``); for another reward or phone it is refused."""
     from crm_cli.services import common, ledger
 
     branch_id, staff_id = common.resolve_actor(session, store_id, branch=branch, staff=staff)
     r = get_reward(session, store_id, name)
+    fp = None
+    if key is not None:
+        key = key.strip()
+        if not key or len(key) > 200:
+            raise InvalidInput("--key must be 1 to 200 characters")
+        p = common.phone(phone_raw)
+        fp = ledger.fingerprint("redeem", r.id, p)
+        account = common.find_member(session, store_id, p)
+        if account is not None:  # serialize with a concurrent use of the same key for this member
+            common.lock_member(session, account.id)
+        prior = session.exec(select(Redemption).where(Redemption.store_id == store_id, Redemption.idem_key == key)).first()
+        if prior is not None:
+            if prior.fingerprint != fp:
+                raise Conflict(f"key '{key}' was already used for another redemption (#{prior.id}): use a new key")
+            return _redeemed(session, prior, now=now, duplicate=True)
     today = bkk_date(now)
     if r.hidden:
         raise Conflict(f"reward '{r.name}' is hidden: show it with `crm reward unhide` first")
@@ -475,7 +569,7 @@ def redeem(
     red = Redemption(
         store_id=store_id, reward_id=r.id, member_id=m.id, entry_id=posted.entry_id, kind=r.kind, points=r.cost,
         status={"in-store": "issued", "delivery": "pending", "code": "issued"}[r.kind],
-        address=delivery_address, created_at=now, updated_at=now,
+        address=delivery_address, created_at=now, updated_at=now, idem_key=key, fingerprint=fp,
     )
     if r.kind == "in-store":
         red.expires_at = _coupon_expiry(r, now)
@@ -497,12 +591,20 @@ def redeem(
         red.pool_code = rc.code
         session.add_all([rc, red])
         session.flush()
+    return _redeemed(session, red, now=now)
+
+
+def _redeemed(session, red: Redemption, *, now: datetime, duplicate: bool = False) -> Redeemed:
+    from crm_cli.services import ledger
+
+    r = session.get(Reward, red.reward_id)
+    m = session.get(Member, red.member_id)
     left = session.execute(select(Reward.stock_left).where(Reward.id == r.id)).scalar_one()
     return Redeemed(
-        redemption_id=red.id, reward=r.name, kind=r.kind, phone=m.phone, points=r.cost,
+        redemption_id=red.id, reward=r.name, kind=red.kind, phone=m.phone, points=red.points,
         balance=ledger.balance(session, m.id, now), status=red.status, coupon_code=red.coupon_code,
-        expires_at=red.expires_at, pool_code=red.pool_code, delivery_id=red.id if r.kind == "delivery" else None,
-        address=red.address, stock_left=left,
+        expires_at=red.expires_at, pool_code=red.pool_code, delivery_id=red.id if red.kind == "delivery" else None,
+        address=red.address, stock_left=left, discount=discount_text(r), duplicate=duplicate,
     )
 
 
@@ -552,7 +654,8 @@ def _coupon_info(session, red: Redemption, *, returned: int = 0, balance: int | 
     s = session.get(Staff, red.used_staff_id) if red.used_staff_id else None
     return CouponInfo(code=red.coupon_code, reward=reward.name, phone=m.phone, status=red.status,
                       expires_at=red.expires_at, used_at=red.used_at, branch=b.name if b else None,
-                      staff=s.name if s else None, points_returned=returned, balance=balance)
+                      staff=s.name if s else None, points_returned=returned, balance=balance,
+                      discount=discount_text(reward))
 
 
 def use_coupon(session, *, store_id: int, code: str, now: datetime, staff: str | None = None,
