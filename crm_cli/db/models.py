@@ -69,7 +69,8 @@ class Branch(SQLModel, table=True):
 
 class Staff(SQLModel, table=True):
     __tablename__ = "staff"
-    __table_args__ = (UniqueConstraint("store_id", "phone", name="uq_staff_store_phone"),)
+    __table_args__ = (UniqueConstraint("store_id", "phone", name="uq_staff_store_phone"),
+                      UniqueConstraint("store_id", "line_user_id", name="uq_staff_store_line_user"))
     id: Optional[int] = Field(default=None, primary_key=True)
     store_id: int = Field(foreign_key="store.id", index=True)
     branch_id: int = Field(foreign_key="branch.id")
@@ -79,6 +80,7 @@ class Staff(SQLModel, table=True):
     active: bool = Field(default=True)
     created_at: datetime = _dt()
     deactivated_at: Optional[datetime] = _dt(nullable=True, default=None)
+    line_user_id: Optional[str] = Field(default=None, max_length=33)  # signed in with LINE (staff pages)
 
 
 class StaffInvite(SQLModel, table=True):
@@ -117,6 +119,7 @@ class Member(SQLModel, table=True):
     __tablename__ = "member"
     __table_args__ = (
         UniqueConstraint("store_id", "phone", name="uq_member_store_phone"),
+        UniqueConstraint("store_id", "line_user_id", name="uq_member_store_line_user"),
         Index("ix_member_store_tier", "store_id", "tier_id"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -130,6 +133,7 @@ class Member(SQLModel, table=True):
     email: Optional[str] = Field(default=None, max_length=254)
     address: Optional[str] = Field(default=None)
     line_display_name: Optional[str] = Field(default=None, max_length=200)
+    line_user_id: Optional[str] = Field(default=None, max_length=33)  # LINE Login on the member pages
     notes: Optional[str] = Field(default=None)
     tier_id: Optional[int] = Field(default=None, foreign_key="tier.id")
     registered_branch_id: Optional[int] = Field(default=None, foreign_key="branch.id")
@@ -562,3 +566,26 @@ class ApiKey(SQLModel, table=True):
     created_at: datetime = _dt()
     last_used_at: Optional[datetime] = _dt(nullable=True, default=None)
     revoked_at: Optional[datetime] = _dt(nullable=True, default=None)
+
+
+# ---------------------------------------------------------------- web pages
+
+
+class WebSecret(SQLModel, table=True):
+    """A signing secret of `crm serve` (session cookies, member QR values), made once and
+    shared by every server process on the database."""
+
+    __tablename__ = "web_secret"
+    name: str = Field(max_length=40, primary_key=True)
+    value: str = Field(max_length=128)
+    created_at: datetime = _dt()
+
+
+class RateHit(SQLModel, table=True):
+    """One attempt counted by a rate limit (``bucket`` names the action and who)."""
+
+    __tablename__ = "rate_hit"
+    __table_args__ = (Index("ix_rate_hit_bucket_at", "bucket", "at"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    bucket: str = Field(max_length=120)
+    at: datetime = _dt()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from crm_cli.domain.errors import DatabaseError
 
-HEADS: frozenset[str] = frozenset({"0004_reward_order_discount_key"})
+HEADS: frozenset[str] = frozenset({"0005_web_pages"})
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -21,7 +21,9 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 def current_revisions(engine) -> set[str] | None:
     """The database's revisions, or None when it has no schema at all."""
     from sqlalchemy import inspect, text
-    from sqlalchemy.exc import OperationalError, ProgrammingError
+    from sqlalchemy.exc import DBAPIError
+
+    from crm_cli.db.engine import describe_db_error
 
     try:
         with engine.connect() as conn:
@@ -29,7 +31,11 @@ def current_revisions(engine) -> set[str] | None:
                 return None
             rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
             conn.rollback()
-    except (OperationalError, ProgrammingError) as exc:
+    except DBAPIError as exc:
+        url = engine.url.render_as_string(hide_password=False)
+        known = describe_db_error(exc, url)
+        if known is not None:
+            raise known from None
         raise DatabaseError(f"cannot reach the database at {engine.url.render_as_string(hide_password=True)}: {_first_line(exc)}") from None
     return set(rows)
 
