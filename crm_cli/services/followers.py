@@ -60,8 +60,9 @@ def get_or_create(session, *, store_id: int, user_id: str, now: datetime, source
     values = dict(store_id=store_id, user_id=user_id, status="following", source=source, created_at=now)
     insert = _insert(session)
     res = session.execute(insert(LineFollower).values(**values)
-                          .on_conflict_do_nothing(index_elements=["store_id", "user_id"]))
-    created = bool(res.rowcount)
+                          .on_conflict_do_nothing(index_elements=["store_id", "user_id"])
+                          .returning(LineFollower.id))
+    created = res.first() is not None
     f = find(session, store_id, user_id)
     assert f is not None
     return f, created
@@ -93,8 +94,9 @@ def add_tags(session, follower: LineFollower, tags: list[str], *, kind: str, now
     added = []
     for t in dict.fromkeys(tags):
         res = session.execute(insert(LineFollowerTag).values(follower_id=follower.id, kind=kind, tag=t, created_at=now)
-                              .on_conflict_do_nothing(index_elements=["follower_id", "kind", "tag"]))
-        if res.rowcount:
+                              .on_conflict_do_nothing(index_elements=["follower_id", "kind", "tag"])
+                              .returning(LineFollowerTag.tag))
+        if res.first() is not None:
             added.append(t)
     return added
 

@@ -47,8 +47,9 @@ def _claim(session, store_id: int, ev: Event, now: datetime) -> bool:
         .values(store_id=store_id, event_id=ev.event_id, type=ev.type[:32], redelivery=ev.redelivery,
                 occurred_at=ev.at, received_at=now)
         .on_conflict_do_nothing(index_elements=["store_id", "event_id"])
+        .returning(LineWebhookEvent.id)
     )
-    return bool(res.rowcount)
+    return res.first() is not None
 
 
 def handle_events(session, *, store_id: int, events: list[Event], now: datetime, autoreply: bool = True) -> WebhookOutcome:

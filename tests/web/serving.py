@@ -9,7 +9,7 @@ import httpx
 
 
 class Served:
-    def __init__(self, db_url: str, *, line_url: str | None = None, line_timeout: float = 2.0) -> None:
+    def __init__(self, db_url: str, *, line_url: str | None = None, line_timeout: float = 0.5) -> None:
         from crm_cli.line.client import MessagingApi, RetryPolicy
         from crm_cli.line.endpoints import Endpoints
         from crm_cli.web.app import create_app
