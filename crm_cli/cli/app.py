@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 from typer.core import TyperGroup
 
+from crm_cli.cli import complete
 from crm_cli.domain.errors import CrmError
 
 _DEBUG = {"on": False}
@@ -34,11 +35,11 @@ GROUPS: dict[str, tuple[str, str]] = {
     "audit": ("crm_cli.cli.audit", "Audit trail: who changed what, when."),
     "line": ("crm_cli.cli.line", "The store's LINE Official Account: connect, status, disconnect."),
     "serve": ("crm_cli.cli.serve", "Web server: LINE webhook, counter API, health check."),
-}
     "follower": ("crm_cli.cli.follower", "LINE followers: list, show, sync, tags, notes, link to members, import, export."),
     "chat": ("crm_cli.cli.chat", "1:1 chats with LINE followers: list, show, search."),
     "autoreply": ("crm_cli.cli.autoreply", "Keyword auto-replies (text, image, tappable image) with hit statistics."),
     "apikey": ("crm_cli.cli.apikey", "Counter API keys per branch: create, list, revoke."),
+}
 
 
 #: The root options that every command also takes after its own words
@@ -164,7 +165,7 @@ app = typer.Typer(
     "Example: crm --store coffee points give 081-234-5678 --spend 350",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode=None,
 )
 
@@ -181,7 +182,7 @@ def _format_cb(value: Optional[str]) -> Optional[str]:
 def root(
     ctx: typer.Context,
     db: Annotated[Optional[str], typer.Option("--db", help="Database URL (default: embedded SQLite in the user data dir; env CRM_DATABASE_URL).", show_default=False)] = None,
-    store: Annotated[Optional[str], typer.Option("--store", "-s", help="Store slug (env CRM_STORE, or `crm store use`).")] = None,
+    store: Annotated[Optional[str], typer.Option("--store", "-s", autocompletion=complete.stores, help="Store slug (env CRM_STORE, or `crm store use`).")] = None,
     fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="Output: table|json|csv|plain|markdown.", callback=_format_cb)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or chatter (cron).")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for unexpected errors.")] = False,

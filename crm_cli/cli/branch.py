@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from crm_cli.cli import complete
 from crm_cli.cli.context import state
 
 app = typer.Typer(help="Branches of the current store (unlimited).", no_args_is_help=True)
@@ -39,7 +40,7 @@ def branch_list(ctx: typer.Context) -> None:
 @app.command("rename")
 def branch_rename(
     ctx: typer.Context,
-    old: Annotated[str, typer.Argument(help="Current name.")],
+    old: Annotated[str, typer.Argument(autocompletion=complete.branches, help="Current name.")],
     new: Annotated[str, typer.Argument(help="New name.")],
 ) -> None:
     """Rename a branch. Example: crm branch rename Siam "Siam Square\""""
@@ -53,7 +54,7 @@ def branch_rename(
 
 
 @app.command("close")
-def branch_close(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Branch to close.")]) -> None:
+def branch_close(ctx: typer.Context, name: Annotated[str, typer.Argument(autocompletion=complete.branches, help="Branch to close.")]) -> None:
     """Close a branch (its history is kept; move its staff first). Example: crm branch close "Old Town\""""
     from crm_cli.services import stores
 

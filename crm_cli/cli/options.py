@@ -9,11 +9,13 @@ from typing import Annotated, Any, Callable, Optional
 
 import typer
 
+from crm_cli.cli import complete
+
 
 from crm_cli.domain.errors import InvalidInput
 
 PhoneArg = Annotated[str, typer.Argument(help="Phone number in any Thai form, e.g. 081-234-5678 or +66812345678.")]
-BranchOpt = Annotated[Optional[str], typer.Option("--branch", "-b", help="Branch name.")]
+BranchOpt = Annotated[Optional[str], typer.Option("--branch", "-b", autocompletion=complete.branches, help="Branch name.")]
 StaffOpt = Annotated[Optional[str], typer.Option("--staff", help="Phone of the staff member acting (checked against role and branch).")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Do the work and show the result, then roll everything back.")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]

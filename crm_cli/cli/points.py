@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from crm_cli.cli import complete
 from crm_cli.cli.context import ENV_STORE, state
 from crm_cli.domain.redact import mask_phone
 from crm_cli.cli.options import MAX_COUNT, BranchOpt, DryRunOpt, PhoneArg, StaffOpt, amount, whole
@@ -203,7 +204,7 @@ def points_adjust(
 def points_qr(
     ctx: typer.Context,
     spend: SpendOpt,
-    branch: Annotated[str, typer.Option("--branch", "-b", help="Branch of the sale.")],
+    branch: Annotated[str, typer.Option("--branch", "-b", autocompletion=complete.branches, help="Branch of the sale.")],
     staff: StaffOpt = None,
     valid_minutes: Annotated[int, typer.Option("--valid-minutes", parser=whole("--valid-minutes", 1, 1440), metavar="N", help="Minutes the code can be claimed (1-1440).")] = 15,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Also write the QR code to this PNG file.")] = None,

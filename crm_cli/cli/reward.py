@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from crm_cli.cli import complete
 from crm_cli.cli.context import state
 from crm_cli.domain.redact import mask_phone
 from crm_cli.cli.options import BranchOpt, StaffOpt, whole
@@ -17,7 +18,7 @@ LIST_COLUMNS = ["id", "name", "kind", "cost", "stock_left", "redeemed", "display
                 "valid_to", "min_tier", "position", "discount"]
 PositionOpt = Annotated[Optional[int], typer.Option("--position", help="Display order in lists: 1 first; rewards without one follow, by cost (0 clears it).")]
 DiscountOpt = Annotated[Optional[str], typer.Option("--discount", help="Value shown on the coupon: an amount in THB (50) or a percentage (10%); 'none' clears it.")]
-NameArg = Annotated[str, typer.Argument(help="Reward name, or its id from `crm reward list` (R3).")]
+NameArg = Annotated[str, typer.Argument(autocompletion=complete.rewards, help="Reward name, or its id from `crm reward list` (R3).")]
 
 
 @app.command("create")
@@ -30,7 +31,7 @@ def reward_create(
     per_member: Annotated[Optional[int], typer.Option("--per-member", parser=whole("--per-member", 1), metavar="N", help="At most this many per member.")] = None,
     valid_from: Annotated[Optional[str], typer.Option("--from", help="First day it can be redeemed (YYYY-MM-DD, Bangkok).")] = None,
     valid_to: Annotated[Optional[str], typer.Option("--to", help="Last day it can be redeemed (YYYY-MM-DD, Bangkok).")] = None,
-    min_tier: Annotated[Optional[str], typer.Option("--min-tier", help="Lowest tier allowed to redeem it.")] = None,
+    min_tier: Annotated[Optional[str], typer.Option("--min-tier", autocompletion=complete.tiers, help="Lowest tier allowed to redeem it.")] = None,
     hidden: Annotated[bool, typer.Option("--hidden", help="Create it hidden from members.")] = False,
     description: Annotated[Optional[str], typer.Option("--description", help="Description shown to members.")] = None,
     position: PositionOpt = None,
@@ -89,7 +90,7 @@ def reward_edit(
     per_member: Annotated[Optional[str], typer.Option("--per-member", parser=whole("--per-member", 1, words=("none",)), metavar="N|none", help="Limit per member, or 'none'.")] = None,
     valid_from: Annotated[Optional[str], typer.Option("--from", help="First day (YYYY-MM-DD), or 'none'.")] = None,
     valid_to: Annotated[Optional[str], typer.Option("--to", help="Last day (YYYY-MM-DD), or 'none'.")] = None,
-    min_tier: Annotated[Optional[str], typer.Option("--min-tier", help="Lowest tier allowed, or 'none'.")] = None,
+    min_tier: Annotated[Optional[str], typer.Option("--min-tier", autocompletion=complete.tiers, help="Lowest tier allowed, or 'none'.")] = None,
     description: Annotated[Optional[str], typer.Option("--description", help="Description ('' clears).")] = None,
     position: PositionOpt = None,
     discount: DiscountOpt = None,

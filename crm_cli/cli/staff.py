@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from crm_cli.cli import complete
 from crm_cli.cli.context import state
 from crm_cli.domain.redact import mask_phone
 from crm_cli.cli.options import QrOpt, whole
@@ -19,7 +20,7 @@ COLUMNS = ["name", "phone", "role", "branch", "active", "created_at"]
 @app.command("invite")
 def staff_invite(
     ctx: typer.Context,
-    branch: Annotated[str, typer.Option("--branch", "-b", help="Branch the new staff member works at.")],
+    branch: Annotated[str, typer.Option("--branch", "-b", autocompletion=complete.branches, help="Branch the new staff member works at.")],
     role: Annotated[str, typer.Option("--role", help="admin (everything in the store) or staff (own branch only).")] = "staff",
     qr: QrOpt = None,
     valid_days: Annotated[int, typer.Option("--valid-days", parser=whole("--valid-days", 1, 90), metavar="DAYS", help="Days before the invite expires.")] = 7,
@@ -74,7 +75,7 @@ def staff_list(
 def staff_move(
     ctx: typer.Context,
     phone: Annotated[str, typer.Argument(help="Staff member's phone.")],
-    branch: Annotated[str, typer.Option("--branch", "-b", help="New branch.")],
+    branch: Annotated[str, typer.Option("--branch", "-b", autocompletion=complete.branches, help="New branch.")],
 ) -> None:
     """Move a staff member to another branch. Example: crm staff move 0812345678 --branch Ari"""
     from crm_cli.services import stores

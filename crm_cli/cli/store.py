@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from crm_cli.cli import complete
 from crm_cli.cli.context import config_path, read_config, state, write_config
 from crm_cli.cli.options import YesOpt, amount, fine_amount, whole
 
@@ -43,7 +44,7 @@ def store_create(
 
 
 @app.command("use")
-def store_use(ctx: typer.Context, slug: Annotated[str, typer.Argument(help="Store slug to remember as current.")]) -> None:
+def store_use(ctx: typer.Context, slug: Annotated[str, typer.Argument(autocompletion=complete.stores, help="Store slug to remember as current.")]) -> None:
     """Remember SLUG as the current store. Example: crm store use coffee"""
     from crm_cli.domain.errors import NotFound
     from crm_cli.services import stores

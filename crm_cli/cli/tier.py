@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from crm_cli.cli import complete
 from crm_cli.cli.context import state
 from crm_cli.cli.options import PhoneArg, whole
 
@@ -65,7 +66,7 @@ def tier_cycle(
 @app.command("set")
 def tier_set(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Tier name (created if new, updated if it exists).")],
+    name: Annotated[str, typer.Argument(autocompletion=complete.tiers, help="Tier name (created if new, updated if it exists).")],
     threshold: Annotated[int, typer.Option("--threshold", "-t", parser=whole("--threshold"), metavar="POINTS", help="Points earned in the cycle needed to reach this tier.")],
     benefits: Annotated[Optional[str], typer.Option("--benefits", help="Benefits text shown to members ('' clears).")] = None,
 ) -> None:
@@ -87,7 +88,7 @@ def tier_set(
 
 
 @app.command("remove")
-def tier_remove(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Tier to remove.")]) -> None:
+def tier_remove(ctx: typer.Context, name: Annotated[str, typer.Argument(autocompletion=complete.tiers, help="Tier to remove.")]) -> None:
     """Remove a tier; its members drop to the tier their earned points allow (kept in tier history).
 
     Example: crm tier remove Platinum
