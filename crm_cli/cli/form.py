@@ -76,6 +76,58 @@ def question_list(ctx: typer.Context) -> None:
     st.render(rows if st.fmt == "json" else [_question_row(q) for q in rows], columns=QUESTION_COLUMNS)
 
 
+@question_app.command("edit")
+def question_edit(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="The question's number (see `crm form question list`) or its text.")],
+    text: Annotated[Optional[str], typer.Option("--text", help="New wording.")] = None,
+    choice: Annotated[Optional[list[str]], typer.Option("--choice", help="Replace the choices: VALUE or VALUE:TAG (repeat, at least two).")] = None,
+    required: Annotated[Optional[bool], typer.Option("--required/--optional", help="Must members answer it?", show_default=False)] = None,
+    retention_days: Annotated[Optional[str], typer.Option("--retention-days", metavar="DAYS|none", help="Delete answers this many days after they were given, or 'none'.")] = None,
+) -> None:
+    """Change a question (only the options given); its kind and the answers already given stay.
+
+    Example: crm form question edit 2 --text "Favourite drinks" --optional
+    """
+    from crm_cli.services import forms
+
+    st = state(ctx)
+    with st.transaction() as tx:
+        q = forms.edit_question(tx.session, store_id=tx.store.id, ref=question, text=text, choices=choice or None,
+                                required=required, retention_days=retention_days)
+        tx.audit(f"edited question #{q.number}: {q.text}")
+    st.render(q if st.fmt == "json" else _question_row(q))
+
+
+@question_app.command("remove")
+def question_remove(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="The question's number (see `crm form question list`) or its text.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Remove a question and delete the answers given to it; later questions move up one number.
+
+    Asks for confirmation on a terminal when members have answered it; scripts pass --yes.
+    Example: crm form question remove 3 --yes
+    """
+    from crm_cli.domain.errors import InvalidInput
+    from crm_cli.services import forms
+
+    st = state(ctx)
+    if not yes:
+        with st.reading() as tx:
+            answered = forms.count_answers(tx.session, store_id=tx.store.id, ref=question)
+        if answered:
+            if not sys.stdin.isatty():
+                raise InvalidInput(f"{answered} answer(s) to this question would be deleted: pass --yes to confirm")
+            if not typer.confirm(f"Delete the question and its {answered} answer(s)?", default=False, err=True):
+                raise typer.Exit(1)
+    with st.transaction() as tx:
+        res = forms.remove_question(tx.session, store_id=tx.store.id, ref=question)
+        tx.audit(f"removed question #{res.number}: {res.text} ({res.answers_deleted} answers deleted)")
+    st.render(res)
+
+
 def _question_row(q) -> dict:
     return {
         "number": q.number, "text": q.text, "kind": q.kind, "required": q.required,

@@ -18,7 +18,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from crm_cli.db.models import FormQuestion, FormTerms, Store
-from crm_cli.domain.errors import Conflict, InvalidInput
+from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
 
 KINDS = ("text", "choice", "multi", "date")
 MAX_TERMS_CHARS = 100_000
@@ -132,31 +132,13 @@ def add_question(
     retention_days: int | None = None,
     now: datetime,
 ) -> QuestionInfo:
-    text = " ".join((text or "").split())
-    if not text:
-        raise InvalidInput("the question text is empty")
-    if len(text) > 300:
-        raise InvalidInput("the question text is longer than 300 characters")
-    if "=" in text:
-        raise InvalidInput("the question text must not contain '=' (answers are given as QUESTION=VALUE)")
+    text = _question_text(text)
     if kind not in KINDS:
         raise InvalidInput(f"unknown question kind '{kind}': use one of {', '.join(KINDS)}")
-    parsed = [parse_choice(c) for c in (choices or [])]
-    if kind in ("choice", "multi"):
-        if len(parsed) < 2:
-            raise InvalidInput(f"a {kind} question needs at least two --choice values")
-        seen: set[str] = set()
-        for c in parsed:
-            if c.value.casefold() in seen:
-                raise InvalidInput(f"choice '{c.value}' is given twice")
-            seen.add(c.value.casefold())
-    elif parsed:
-        raise InvalidInput(f"a {kind} question takes no --choice values")
+    parsed = _choices(kind, choices or [])
     if retention_days is not None and retention_days < 1:
         raise InvalidInput("--retention-days must be at least 1")
-    dup = session.exec(select(FormQuestion.id).where(FormQuestion.store_id == store_id, FormQuestion.text == text)).first()
-    if dup is not None:
-        raise Conflict(f"the form already has the question '{text}': see `crm form show`")
+    _no_duplicate(session, store_id, text)
     position = session.exec(
         select(func.coalesce(func.max(FormQuestion.position), 0)).where(FormQuestion.store_id == store_id)
     ).one() + 1
@@ -168,6 +150,118 @@ def add_question(
     session.add(q)
     session.flush()
     return _question_info(q)
+
+
+def _question_text(raw: str) -> str:
+    text = " ".join((raw or "").split())
+    if not text:
+        raise InvalidInput("the question text is empty")
+    if len(text) > 300:
+        raise InvalidInput("the question text is longer than 300 characters")
+    if "=" in text:
+        raise InvalidInput("the question text must not contain '=' (answers are given as QUESTION=VALUE)")
+    return text
+
+
+def _choices(kind: str, raw: list[str]) -> list[Choice]:
+    parsed = [parse_choice(c) for c in raw]
+    if kind in ("choice", "multi"):
+        if len(parsed) < 2:
+            raise InvalidInput(f"a {kind} question needs at least two --choice values")
+        seen: set[str] = set()
+        for c in parsed:
+            if c.value.casefold() in seen:
+                raise InvalidInput(f"choice '{c.value}' is given twice")
+            seen.add(c.value.casefold())
+    elif parsed:
+        raise InvalidInput(f"a {kind} question takes no --choice values")
+    return parsed
+
+
+def _no_duplicate(session, store_id: int, text: str, *, other_than: int | None = None) -> None:
+    dup = session.exec(select(FormQuestion.id).where(FormQuestion.store_id == store_id, FormQuestion.text == text)).first()
+    if dup is not None and dup != other_than:
+        raise Conflict(f"the form already has the question '{text}': see `crm form show`")
+
+
+def get_question(session, store_id: int, ref: str) -> FormQuestion:
+    """A question by its number (as `crm form question list` shows it) or its exact text."""
+    ref = " ".join((ref or "").split())
+    qs = questions(session, store_id)
+    if ref.isdigit():
+        for q in qs:
+            if q.position == int(ref):
+                return q
+    for q in qs:
+        if q.text.casefold() == ref.casefold():
+            return q
+    raise NotFound(f"question '{ref}' not found: see `crm form question list` (a question is named by its number or text)")
+
+
+def edit_question(
+    session, *, store_id: int, ref: str, text: str | None = None, choices: list[str] | None = None,
+    required: bool | None = None, retention_days: str | None = None,
+) -> QuestionInfo:
+    """Change a question's text, choices, required flag or answer retention ('none' clears it).
+    Its kind stays (answers already given keep their meaning); answers already given are kept."""
+    q = get_question(session, store_id, ref)
+    if text is not None:
+        new = _question_text(text)
+        _no_duplicate(session, store_id, new, other_than=q.id)
+        q.text = new
+    if choices:
+        parsed = _choices(q.kind, choices)
+        q.choices_json = json.dumps([{"value": c.value, "tag": c.tag} for c in parsed], ensure_ascii=False)
+    if required is not None:
+        q.required = required
+    if retention_days is not None:
+        if retention_days.strip().lower() == "none":
+            q.retention_days = None
+        else:
+            try:
+                days = int(retention_days)
+            except ValueError:
+                days = 0
+            if not 1 <= days <= 36_500:
+                raise InvalidInput(f"--retention-days must be 1 to 36500 days or 'none', got '{retention_days}'")
+            q.retention_days = days
+    session.add(q)
+    session.flush()
+    return _question_info(q)
+
+
+@dataclass(frozen=True)
+class QuestionRemoved:
+    number: int
+    text: str
+    answers_deleted: int
+
+
+def remove_question(session, *, store_id: int, ref: str) -> QuestionRemoved:
+    """Delete a question and every answer given to it; later questions move up one number.
+    Tags members received from its choices stay (they are the members' tags now)."""
+    from sqlalchemy import delete
+
+    from crm_cli.db.models import MemberAnswer
+
+    q = get_question(session, store_id, ref)
+    gone = session.execute(delete(MemberAnswer).where(MemberAnswer.question_id == q.id)).rowcount or 0
+    number, text = q.position, q.text
+    session.delete(q)
+    session.flush()
+    for n, other in enumerate(questions(session, store_id), 1):
+        if other.position != n:
+            other.position = n
+            session.add(other)
+    session.flush()
+    return QuestionRemoved(number=number, text=text, answers_deleted=int(gone))
+
+
+def count_answers(session, *, store_id: int, ref: str) -> int:
+    from crm_cli.db.models import MemberAnswer
+
+    q = get_question(session, store_id, ref)
+    return int(session.exec(select(func.count()).select_from(MemberAnswer).where(MemberAnswer.question_id == q.id)).one())
 
 
 def _question_info(q: FormQuestion) -> QuestionInfo:

@@ -89,7 +89,7 @@ class Registration:
     terms_version: int
     consent_at: datetime
     tags: list[str]
-    answers: int
+    answers: int  # questions answered (a multi-choice answer counts once)
     merged_points: int  # collected as a phone-only account before registering
     welcome_points: int
     points: int
@@ -206,7 +206,7 @@ def register(
     session.refresh(m)
     return Registration(
         phone=e164, name=clean_name, status="registered", terms_version=terms.version, consent_at=now,
-        tags=_tags(session, m.id), answers=sum(len(a.values) for a in checked), merged_points=merged,
+        tags=_tags(session, m.id), answers=sum(1 for a in checked if a.values), merged_points=merged,
         welcome_points=welcome, points=ledger.balance(session, m.id, now), tier=_tier_name(session, m.tier_id),
     )
 
@@ -223,10 +223,13 @@ def _give_welcome(session, *, store_id: int, member_id: int, phone: str, now: da
 
 
 def _tier_name(session, tier_id: int | None) -> str | None:
+    """The member's tier, or None while the store has tiers switched off (they are kept for `tier on`)."""
     if tier_id is None:
         return None
     t = session.get(Tier, tier_id)
-    return t.name if t else None
+    if t is None or not session.get(Store, t.store_id).tiers_enabled:
+        return None
+    return t.name
 
 
 def _tags(session, member_id: int) -> list[str]:
@@ -363,9 +366,11 @@ def list_members(session, *, store_id: int, now: datetime, flt: MemberFilter, li
         q = q.limit(limit)
     rows = session.exec(q).all()
     tags = tags_for(session, [r.id for r in rows])
+    tiers_on = session.get(Store, store_id).tiers_enabled
     return [
         MemberListRow(
-            phone=r.phone, name=r.name, status="registered" if r.registered_at else "phone-only", tier=r.tier,
+            phone=r.phone, name=r.name, status="registered" if r.registered_at else "phone-only",
+            tier=r.tier if tiers_on else None,
             points=int(r.points), tags=tags.get(r.id, []), birthday=r.birthday, registered_at=r.registered_at,
             last_activity_at=r.last_activity_at,
         )

@@ -235,6 +235,19 @@ def set_tier(session, *, store_id: int, name: str, threshold: int, benefits: str
             f"tier '{clash.name}' already has threshold {threshold}: thresholds must be strictly increasing by rank; "
             "pick another threshold"
         )
+    if existing is not None and threshold != existing.threshold:
+        # a new threshold must keep the tier between its neighbours: ranks never reorder silently
+        i = tiers.index(existing)
+        below = tiers[i - 1] if i > 0 else None
+        above = tiers[i + 1] if i + 1 < len(tiers) else None
+        if (below is not None and threshold <= below.threshold) or (above is not None and threshold >= above.threshold):
+            lo = f"above {below.name} ({below.threshold})" if below else ""
+            hi = f"below {above.name} ({above.threshold})" if above else ""
+            bounds = " and ".join(x for x in (lo, hi) if x)
+            raise Conflict(
+                f"threshold {threshold} would change the rank of tier '{existing.name}' (rank {i + 1}): "
+                f"keep it {bounds}, or remove the tier and add it again at its new rank"
+            )
     if existing is None and len(tiers) >= MAX_TIERS:
         names = ", ".join(t.name for t in tiers)
         raise Conflict(f"a store can have at most {MAX_TIERS} tiers ({names}): remove one with `crm tier remove NAME` first")
