@@ -23,6 +23,7 @@ def maintenance_run(
 
     One summary line per job on stdout; exit 9 if any job failed (the others still run);
     exit 4 at once if another run holds the lock.
+    With --store SLUG only that store is processed; without it, every store.
     Example: crm --quiet maintenance run
     """
     from crm_cli.domain.errors import CheckFailed
@@ -32,9 +33,13 @@ def maintenance_run(
     jobs = maintenance.parse_only(only)
     when = st.as_of(as_of, dry_run=dry_run)
     engine = st.engine()
+    store_id = None
+    if st.store_slug:  # only an explicit --store limits the run (cron without it does every store)
+        with st.reading(allow_suspended=True) as tx:
+            store_id = tx.store.id
     with st.progress(len(jobs), "maintenance") as bar:
         results = maintenance.run(engine, as_of=when, jobs=jobs, dry_run=dry_run, actor=st.actor_name(),
-                                  clock=st.now, progress=bar)
+                                  clock=st.now, progress=bar, store_id=store_id)
     failed = [r.job for r in results if r.status != "ok"]
     if not dry_run:
         from crm_cli.db.uow import unit_of_work

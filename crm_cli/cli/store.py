@@ -64,8 +64,8 @@ def store_list(ctx: typer.Context) -> None:
 
     st = state(ctx)
     with st.reading(store=False) as tx:
-        rows = stores.list_stores(tx.session)
-    st.render(rows, columns=["slug", "name", "phone", "branches", "staff", "members", "suspended"])
+        rows = stores.list_stores(tx.session, now=st.now())
+    st.render(rows, columns=["slug", "name", "phone", "branches", "staff", "members", "subscription", "suspended"])
 
 
 @app.command("show")
@@ -75,7 +75,7 @@ def store_show(ctx: typer.Context) -> None:
 
     st = state(ctx)
     with st.reading(allow_suspended=True) as tx:
-        info = stores.show_store(tx.session, store_id=tx.store.id)
+        info = stores.show_store(tx.session, store_id=tx.store.id, now=st.now())
     st.render(info)
 
 

@@ -128,6 +128,22 @@ def service_now(session, *, store_id: int, now: datetime,
         raise to_conflict(exc) from None
 
 
+def subscription_summary(session, *, store_id: int, now: datetime) -> tuple[str, rules.ServiceState]:
+    """A short label of the store's subscription at ``now`` ("none: not billed", "crm trial",
+    "pro active", "crm cancelled", ...) and its service state."""
+    events = load_events(session, store_id)
+    service = service_now(session, store_id=store_id, now=now, events=events)
+    if not events:
+        return "none: not billed", service
+    st = rules.status(events, bkk_date(now))
+    if st.state == "none":
+        return f"none: subscribes on {min(e.day for e in events).isoformat()}", service
+    label = f"{st.plan} {st.state}"
+    if service.suspended:
+        label += " (service off)"
+    return label, service
+
+
 def billing_status(session, *, store_id: int, now: datetime) -> StatusInfo:
     s = _store(session, store_id)
     rows = _event_rows(session, store_id)

@@ -13,6 +13,9 @@ the others; every run of a job is recorded in ``maintenance_run``):
 6. ``purges``       purge stores 90 days after the last day of the cancellation month
 7. ``retention``    delete registration answers past their retention period
 
+``store_id`` (``crm maintenance run --store SLUG``) limits every job to that
+store; without it every store is processed, as cron expects.
+
 The lock: PostgreSQL ``pg_try_advisory_lock`` on a dedicated connection held for
 the run; SQLite ``flock`` on ``<database file>.maintenance.lock``. Both are
 released by the operating system or the server if the process dies.
@@ -129,15 +132,32 @@ class JobResult:
 # ---------------------------------------------------------------- the jobs
 
 
-def _stores(session, *, active_only: bool = False) -> list[tuple[int, str]]:
+def _stores(session, *, store_id: int | None = None) -> list[tuple[int, str]]:
     from sqlmodel import select
 
     from crm_cli.db.models import Store
 
     q = select(Store.id, Store.slug).where(Store.purged_at.is_(None))
-    if active_only:
-        q = q.where(Store.suspended_at.is_(None))
+    if store_id is not None:
+        q = q.where(Store.id == store_id)
     return [(r[0], r[1]) for r in session.exec(q.order_by(Store.slug)).all()]
+
+
+def _only(ids, store_id: int | None) -> list[int]:
+    return [i for i in ids if store_id is None or i == store_id]
+
+
+def unbilled_stores(session, *, store_id: int | None = None) -> list[str]:
+    """Slugs of the stores (not purged) that have no subscription: they are not billed."""
+    from sqlmodel import select
+
+    from crm_cli.db.models import Store, SubscriptionEventRow
+
+    q = (select(Store.slug).where(Store.purged_at.is_(None))
+         .where(Store.id.not_in(select(SubscriptionEventRow.store_id))))
+    if store_id is not None:
+        q = q.where(Store.id == store_id)
+    return list(session.exec(q.order_by(Store.slug)).all())
 
 
 def _per_store(session, items, work: Callable[[int], str | None]) -> tuple[list[str], list[str]]:
@@ -167,23 +187,24 @@ def _finish(done: list[str], failed: list[str], empty: str) -> str:
     return text_
 
 
-def job_expire(session, *, now: datetime, actor: str | None) -> str:
+def job_expire(session, *, now: datetime, actor: str | None, store_id: int | None = None) -> str:
     from crm_cli.services import ledger
 
-    r = ledger.expire(session, now=now, actor=actor)
+    r = ledger.expire(session, now=now, actor=actor, store_id=store_id)
     return f"{r.lots_expired} lots expired, {r.points_expired} points ({r.members} members)"
 
 
-def job_tiers(session, *, now: datetime, actor: str | None) -> str:
+def job_tiers(session, *, now: datetime, actor: str | None, store_id: int | None = None) -> str:
     from sqlmodel import select
 
     from crm_cli.db.models import Store
-    from crm_cli.services import tiers
+    from crm_cli.services import billing, tiers
 
-    stores = session.exec(
-        select(Store.id, Store.slug).where(Store.purged_at.is_(None), Store.suspended_at.is_(None),
-                                           Store.tiers_enabled.is_(True)).order_by(Store.slug)
-    ).all()
+    q = select(Store.id, Store.slug).where(Store.purged_at.is_(None), Store.tiers_enabled.is_(True))
+    if store_id is not None:
+        q = q.where(Store.id == store_id)
+    stores = [r for r in session.exec(q.order_by(Store.slug)).all()
+              if not billing.service_now(session, store_id=r[0], now=now).suspended]
     if not stores:
         return "tiers not enabled in any active store"
 
@@ -201,10 +222,10 @@ def _slug(session, store_id: int) -> str:
     return session.get(Store, store_id).slug
 
 
-def job_orders(session, *, now: datetime, actor: str | None) -> str:
+def job_orders(session, *, now: datetime, actor: str | None, store_id: int | None = None) -> str:
     from crm_cli.services import orders
 
-    ids = orders.stores_with_pending_orders(session, as_of=now)
+    ids = _only(orders.stores_with_pending_orders(session, as_of=now), store_id)
     items = [(sid, _slug(session, sid)) for sid in ids]
 
     def work(sid: int) -> str:
@@ -220,16 +241,17 @@ def previous_month(now: datetime) -> str:
     return f"{last.year:04d}-{last.month:02d}"
 
 
-def job_invoices(session, *, now: datetime, actor: str | None) -> str:
+def job_invoices(session, *, now: datetime, actor: str | None, store_id: int | None = None) -> str:
     """Issue every ended month's invoice that is still missing (normally: last month's).
 
     Months are caught up from the store's first subscription month, at most
     ``CATCH_UP_MONTHS`` back, so a missed night (or month) is issued late rather than never.
+    Stores without a subscription are named in the summary: they are not billed.
     """
     from crm_cli.services import billing
 
     last = previous_month(now)
-    items = [(sid, _slug(session, sid)) for sid in billing.billable_store_ids(session)]
+    items = [(sid, _slug(session, sid)) for sid in _only(billing.billable_store_ids(session), store_id)]
 
     def work(sid: int) -> str | None:
         notes = []
@@ -240,10 +262,13 @@ def job_invoices(session, *, now: datetime, actor: str | None) -> str:
         return f"{_slug(session, sid)}: " + ", ".join(notes) if notes else None
 
     done, failed = _per_store(session, items, work)
+    unbilled = unbilled_stores(session, store_id=store_id)
+    if unbilled:
+        done.append(f"not billed (no subscription): {', '.join(unbilled)}")
     return _finish(done, failed, f"no new invoices (up to {last})")
 
 
-def job_suspensions(session, *, now: datetime, actor: str | None) -> str:
+def job_suspensions(session, *, now: datetime, actor: str | None, store_id: int | None = None) -> str:
     from crm_cli.services import billing
 
     def work(sid: int) -> str | None:
@@ -252,11 +277,11 @@ def job_suspensions(session, *, now: datetime, actor: str | None) -> str:
             return None
         return f"{change.store}: {change.action}" + (f" ({change.reason})" if change.reason else "")
 
-    done, failed = _per_store(session, _stores(session), work)
+    done, failed = _per_store(session, _stores(session, store_id=store_id), work)
     return _finish(done, failed, "no changes")
 
 
-def job_purges(session, *, now: datetime, actor: str | None) -> str:
+def job_purges(session, *, now: datetime, actor: str | None, store_id: int | None = None) -> str:
     from crm_cli.db.models import Store
     from crm_cli.services import billing, purge
 
@@ -271,11 +296,11 @@ def job_purges(session, *, now: datetime, actor: str | None) -> str:
         counts = ", ".join(f"{k} {v}" for k, v in result.counts.items() if v)
         return f"{result.store}: purged {result.rows} rows" + (f" ({counts})" if counts else "")
 
-    done, failed = _per_store(session, _stores(session), work)
+    done, failed = _per_store(session, _stores(session, store_id=store_id), work)
     return _finish(done, failed, "nothing to purge")
 
 
-def purge_expired_answers(session, *, now: datetime) -> int:
+def purge_expired_answers(session, *, now: datetime, store_id: int | None = None) -> int:
     """Delete registration answers older than their question's retention period
     (``form_question.retention_days``, else the store's ``answer_retention_days``)."""
     from sqlmodel import select
@@ -283,18 +308,19 @@ def purge_expired_answers(session, *, now: datetime) -> int:
     from crm_cli.db.models import FormQuestion, Store
 
     deleted = 0
-    for qid, days in session.exec(
-        select(FormQuestion.id, FormQuestion.retention_days).where(FormQuestion.retention_days.is_not(None))
-    ).all():
+    questions = select(FormQuestion.id, FormQuestion.retention_days).where(FormQuestion.retention_days.is_not(None))
+    stores = select(Store.id, Store.answer_retention_days).where(Store.answer_retention_days.is_not(None),
+                                                                 Store.purged_at.is_(None))
+    if store_id is not None:
+        questions = questions.where(FormQuestion.store_id == store_id)
+        stores = stores.where(Store.id == store_id)
+    for qid, days in session.exec(questions).all():
         r = session.execute(
             text("DELETE FROM member_answer WHERE question_id = :q AND created_at < :cut").bindparams(_cut()),
             {"q": qid, "cut": now - timedelta(days=days)},
         )
         deleted += int(r.rowcount or 0)
-    for sid, days in session.exec(
-        select(Store.id, Store.answer_retention_days).where(Store.answer_retention_days.is_not(None),
-                                                            Store.purged_at.is_(None))
-    ).all():
+    for sid, days in session.exec(stores).all():
         r = session.execute(
             text(
                 "DELETE FROM member_answer WHERE created_at < :cut AND question_id IN "
@@ -314,11 +340,15 @@ def _cut():
     return bindparam("cut", type_=UTCDateTime())
 
 
-def job_retention(session, *, now: datetime, actor: str | None) -> str:
+def job_retention(session, *, now: datetime, actor: str | None, store_id: int | None = None) -> str:
     from crm_cli.services import members
 
-    fn = getattr(members, "purge_expired_answers", None) or purge_expired_answers
-    result = fn(session, now=now)
+    fn = getattr(members, "purge_expired_answers", None)
+    if fn is None or store_id is not None:
+        fn = purge_expired_answers
+        result = fn(session, now=now, store_id=store_id)
+    else:
+        result = fn(session, now=now)
     n = result if isinstance(result, int) else getattr(result, "deleted", result)
     return f"{n} registration answers past retention deleted"
 
@@ -354,8 +384,10 @@ def parse_only(raw: list[str] | None) -> list[str]:
 
 
 def run(engine, *, as_of: datetime, jobs: list[str], dry_run: bool, actor: str | None,
-        clock: Callable[[], datetime], progress=None) -> list[JobResult]:
-    """Run the jobs in order under the lock; returns one result per job (failures included)."""
+        clock: Callable[[], datetime], progress=None, store_id: int | None = None) -> list[JobResult]:
+    """Run the jobs in order under the lock; returns one result per job (failures included).
+
+    ``store_id``: only that store (default: every store)."""
     from crm_cli.db.uow import unit_of_work
 
     results: list[JobResult] = []
@@ -364,7 +396,8 @@ def run(engine, *, as_of: datetime, jobs: list[str], dry_run: bool, actor: str |
             started = clock()
             try:
                 with unit_of_work(engine, write=True, dry_run=dry_run) as session:
-                    summary = JOB_FUNCS[job](session, now=as_of, actor=actor)
+                    only = {} if store_id is None else {"store_id": store_id}
+                    summary = JOB_FUNCS[job](session, now=as_of, actor=actor, **only)
                 status = "ok"
             except JobFailed as exc:
                 status, summary = "failed", str(exc)

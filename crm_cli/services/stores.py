@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -42,13 +42,14 @@ class StoreInfo:
     suspended_reason: str | None
     created_at: datetime
     terms: str | None = None
+    subscription: str | None = None  # e.g. "crm active", "none: not billed" (see billing.subscription_summary)
 
 
-def _store_info(session, s: Store, *, with_terms: bool = False) -> StoreInfo:
+def _store_info(session, s: Store, *, with_terms: bool = False, now: datetime | None = None) -> StoreInfo:
     branches = session.exec(select(func.count()).select_from(Branch).where(Branch.store_id == s.id, Branch.closed_at.is_(None))).one()
     staff = session.exec(select(func.count()).select_from(Staff).where(Staff.store_id == s.id, Staff.active.is_(True))).one()
     members = session.exec(select(func.count()).select_from(Member).where(Member.store_id == s.id, Member.registered_at.is_not(None))).one()
-    return StoreInfo(
+    info = StoreInfo(
         slug=s.slug, name=s.name, phone=s.phone, email=s.email, link_base=s.link_base,
         earn_points=s.earn_points, earn_per=s.earn_per, welcome_points=s.welcome_points,
         expiry_policy=s.expiry_policy, expiry_months=s.expiry_months,
@@ -57,6 +58,16 @@ def _store_info(session, s: Store, *, with_terms: bool = False) -> StoreInfo:
         suspended=s.suspended_at is not None, suspended_reason=s.suspended_reason,
         created_at=s.created_at, terms=s.terms if with_terms else None,
     )
+    return info if now is None else replace(info, **_service_fields(session, s, now))
+
+
+def _service_fields(session, s: Store, now: datetime) -> dict:
+    """Suspension and subscription as the calendar has them at ``now`` (not the nightly job's record)."""
+    from crm_cli.services.billing import subscription_summary
+
+    label, service = subscription_summary(session, store_id=s.id, now=now)
+    return dict(suspended=service.suspended, suspended_reason=service.reason if service.suspended else None,
+                subscription=label)
 
 
 def _point_value(d: Decimal | None) -> str | None:
@@ -87,13 +98,13 @@ def create_store(session, *, slug: str, name: str, phone_raw: str | None, email:
     return s.id, _store_info(session, s)
 
 
-def show_store(session, *, store_id: int) -> StoreInfo:
-    return _store_info(session, get_store(session, store_id), with_terms=True)
+def show_store(session, *, store_id: int, now: datetime | None = None) -> StoreInfo:
+    return _store_info(session, get_store(session, store_id), with_terms=True, now=now)
 
 
-def list_stores(session) -> list[StoreInfo]:
+def list_stores(session, *, now: datetime | None = None) -> list[StoreInfo]:
     rows = session.exec(select(Store).where(Store.purged_at.is_(None)).order_by(Store.slug)).all()
-    return [_store_info(session, s) for s in rows]
+    return [_store_info(session, s, now=now) for s in rows]
 
 
 def store_exists(session, slug: str) -> bool:

@@ -180,7 +180,7 @@ def test_orders_while_service_inactive_and_the_18_00_rule(shop, tmp_path):
     with freeze_time("2026-12-01T18:30:00+07:00"):
         shop.ok("billing", "resume", "--date", "2026-12-01", store="late")
     with freeze_time("2026-12-01T19:00:00+07:00"):
-        shop.ok("maintenance", "run", "--only", "orders")
+        shop.ok("maintenance", "run", "--only", "orders", store=None)  # every store, as cron does
         cafe = _orders(shop)
         late = _orders(shop, store="late")
     assert cafe["C0"]["state"] == "not_eligible" and "before the store subscribed" in cafe["C0"]["state_reason"]
