@@ -21,7 +21,8 @@ class GiveRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     phone: str = Field(max_length=40)
-    spend: str = Field(max_length=20, description="THB with up to 2 decimals, as a string: \"350.00\"")
+    spend: str = Field(max_length=20, pattern=r"^[0-9]{1,12}(\.[0-9]{1,2})?$",
+                       description="THB with up to 2 decimals, as a string: \"350.00\" (no exponent, no sign)")
     key: Optional[str] = Field(default=None, max_length=200, description="idempotency key, e.g. the receipt number")
     staff: Optional[str] = Field(default=None, max_length=40, description="the staff member's phone")
 
