@@ -42,3 +42,28 @@ class Cli:
         err = r.stderr.strip()
         assert "Traceback" not in r.output, r.output
         return err
+
+
+def crm_env(tmp_path, **extra) -> dict:
+    """Environment for `crm` run as a real process: config and data in ``tmp_path``."""
+    import os
+    from pathlib import Path
+
+    env = dict(os.environ)
+    env.update({
+        "CRM_DATA_DIR": str(Path(tmp_path) / "data"),
+        "CRM_CONFIG_DIR": str(Path(tmp_path) / "config"),
+        "CRM_ACTOR": "tester",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+    })
+    for name in ("CRM_DATABASE_URL", "CRM_STORE", "CRM_DEBUG"):
+        env.pop(name, None)
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def crm_command(*args: str) -> list[str]:
+    """argv that runs `crm ARGS` in a new Python process."""
+    import sys
+
+    return [sys.executable, "-m", "crm_cli", *map(str, args)]

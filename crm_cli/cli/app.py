@@ -136,7 +136,13 @@ class CrmGroup(TyperGroup):
                 traceback.print_exc()
             typer.echo(f"error: {exc.message}", err=True)
             raise typer.Exit(exc.exit_code) from None
-        except (typer.Exit, typer.Abort, typer.TyperException, SystemExit):
+        except typer.Abort:
+            # a prompt got Ctrl-C or end of input: no answer is a no
+            from crm_cli.domain.errors import Declined
+
+            typer.echo("error: no answer to the confirmation; nothing was done", err=True)
+            raise typer.Exit(Declined.exit_code) from None
+        except (typer.Exit, typer.TyperException, SystemExit):
             raise
         except BrokenPipeError:
             # the reader (e.g. `| head`) went away: stop quietly, as Unix tools do
@@ -146,8 +152,10 @@ class CrmGroup(TyperGroup):
             _os.dup2(_os.open(_os.devnull, _os.O_WRONLY), _sys.stdout.fileno())
             raise typer.Exit(0) from None
         except KeyboardInterrupt:
+            from crm_cli.domain.errors import Interrupted
+
             typer.echo("error: interrupted; nothing was written by the unfinished command", err=True)
-            raise typer.Exit(130) from None
+            raise typer.Exit(Interrupted.exit_code) from None
         except Exception as exc:  # noqa: BLE001 - the one catch-all, by design
             if _DEBUG["on"]:
                 raise
@@ -196,9 +204,10 @@ def root(
 
 
 def _mount() -> None:
-    from crm_cli.cli import demo
+    from crm_cli.cli import demo, exit_codes
 
     demo.register(app)
+    exit_codes.register(app)
 
 
 _mount()

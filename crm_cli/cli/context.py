@@ -34,6 +34,11 @@ ENV_ACTOR = "CRM_ACTOR"
 ENV_CONFIG_DIR = "CRM_CONFIG_DIR"
 
 _ENGINES: dict[str, Any] = {}
+_CURRENT: dict[str, str] = {}  # the URL of the database this invocation opened last
+
+
+def current_url() -> str | None:
+    return _CURRENT.get("url")
 
 
 def dispose_engines() -> None:
@@ -150,6 +155,7 @@ class AppState:
         from crm_cli.db.schema import ensure_current
 
         target = self.target()
+        _CURRENT["url"] = target.url
         key = f"{target.url}|{check_schema}"
         eng = _ENGINES.get(key)
         if eng is None:

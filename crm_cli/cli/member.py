@@ -173,7 +173,9 @@ def member_forget(ctx: typer.Context, phone: PhoneArg, yes: YesOpt = False) -> N
         if not sys.stdin.isatty():
             raise InvalidInput("erasure cannot be undone: pass --yes to confirm when not on a terminal")
         if not typer.confirm(f"Erase all personal data of {phone}? This cannot be undone", default=False, err=True):
-            raise typer.Exit(1)
+            from crm_cli.domain.errors import Declined
+
+            raise Declined("not confirmed: nothing was erased")
     with st.transaction() as tx:
         res = members.forget_member(tx.session, store_id=tx.store.id, phone_raw=phone, now=st.now())
         tx.audit(f"erased personal data of a member (now {res.anon_id}; {res.ledger_entries_kept} ledger entries kept)")

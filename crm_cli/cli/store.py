@@ -142,7 +142,9 @@ def store_delete(
             raise InvalidInput(f"deleting store '{slug}' cannot be undone: pass --yes to confirm when not on a terminal")
         what = " and all its members" if purge else ""
         if not typer.confirm(f"Delete store '{slug}'{what} for good? This cannot be undone", default=False, err=True):
-            raise typer.Exit(1)
+            from crm_cli.domain.errors import Declined
+
+            raise Declined(f"not confirmed: store '{slug}' was not deleted")
     with st.transaction(store=False) as tx:
         res = stores.delete_store(tx.session, slug=slug, purge=purge, now=st.now())
         tx.audit(f"deleted store {slug}: {res.members_erased} member(s) erased, {res.rows_deleted} rows deleted",

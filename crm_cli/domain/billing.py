@@ -16,6 +16,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
+from crm_cli.domain.errors import Conflict
+
 # --------------------------------------------------------------------------
 # The one table of plans, prices and billing terms
 # --------------------------------------------------------------------------
@@ -87,12 +89,8 @@ RESUME = "resume"
 EVENT_KINDS = (SUBSCRIBE, PRO, CANCEL, CANCEL_PRO, RESUME)
 
 
-class BillingRuleError(ValueError):
-    """A subscription event or request breaks a billing rule. ``str(err)`` is one line."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class BillingRuleError(Conflict):
+    """A subscription event or request breaks a billing rule (exit 4). ``str(err)`` is one line."""
 
 
 @dataclass(frozen=True)

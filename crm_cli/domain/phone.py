@@ -35,13 +35,15 @@ from decimal import Decimal
 
 import phonenumbers
 
+from crm_cli.domain.errors import InvalidInput
+
 __all__ = ["InvalidPhone", "normalize_phone", "display_phone"]
 
 COUNTRY_CODE = "66"
 
 
-class InvalidPhone(ValueError):
-    """A value that is not a usable Thai phone number; ``str(exc)`` is the reason.
+class InvalidPhone(InvalidInput):
+    """A value that is not a usable Thai phone number; ``str(exc)`` is the reason (exit 5).
 
     ``exc.value`` is the raw value that was given and ``exc.reason`` the reason.
     """

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crm_cli.domain import billing
+from crm_cli.domain.errors import Conflict, ExitCode
 from crm_cli.domain.billing import (
     TERMS,
     BillingRuleError,
@@ -346,7 +347,7 @@ def test_resume_within_the_original_trial_window_does_not_restart_the_trial():
 def test_invalid_sequences_are_refused_with_a_one_line_hint(events, needle):
     with pytest.raises(BillingRuleError) as err:
         validate_events(events)
-    assert isinstance(err.value, ValueError)
+    assert isinstance(err.value, Conflict) and err.value.exit_code == ExitCode.CONFLICT
     assert needle in str(err.value)
     assert "\n" not in str(err.value)
 

@@ -122,9 +122,11 @@ def test_rejections_say_why(raw, reason):
     assert exc.value.value is raw or exc.value.value == raw or raw != raw
 
 
-def test_invalid_phone_is_a_value_error():
-    assert issubclass(InvalidPhone, ValueError)
-    with pytest.raises(ValueError):
+def test_invalid_phone_is_an_invalid_input_error():
+    from crm_cli.domain.errors import CrmError, ExitCode, InvalidInput
+
+    assert issubclass(InvalidPhone, InvalidInput) and issubclass(InvalidPhone, CrmError)
+    with pytest.raises(InvalidInput) as exc:
         normalize_phone("nope")
 
 
