@@ -1,4 +1,4 @@
-"""crm member: register, show, list, tag, untag, note, forget, template, import, export."""
+"""crm member: register, show, list, edit, tag, untag, note, forget, template, import, export."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from typing import Annotated, Optional
 import typer
 
 from crm_cli.cli.context import state
-from crm_cli.cli.options import BranchOpt, DryRunOpt, PhoneArg, YesOpt, whole
+from crm_cli.cli.options import BranchOpt, DryRunOpt, PhoneArg, YesOpt, out_option, whole
 
-app = typer.Typer(help="Members: register, show, list, tags, notes, erasure, template, import, export.", no_args_is_help=True)
+app = typer.Typer(help="Members: register, show, list, edit, tags, notes, erasure, template, import, export.", no_args_is_help=True)
 
 LIST_COLUMNS = ["phone", "name", "status", "tier", "points", "tags", "birthday", "registered_at", "last_activity_at"]
 ERROR_COLUMNS = ["row", "column", "value", "message"]
+GROUP_COLUMNS = ["column", "message", "rows", "count"]
 
 TierOpt = Annotated[Optional[str], typer.Option("--tier", help="Only members in this tier.")]
 TagOpt = Annotated[Optional[str], typer.Option("--tag", help="Only members with this tag.")]
@@ -158,6 +159,34 @@ def member_note(
     st.render(res)
 
 
+@app.command("edit")
+def member_edit(
+    ctx: typer.Context,
+    phone: PhoneArg,
+    name: Annotated[Optional[str], typer.Option("--name", help="Full name.")] = None,
+    gender: Annotated[Optional[str], typer.Option("--gender", help="ชาย/หญิง/อื่นๆ/ไม่ระบุ or male/female/other/M/F; \"\" clears it.")] = None,
+    birthday: Annotated[Optional[str], typer.Option("--birthday", help="YYYY-MM-DD or DD/MM/YYYY (Buddhist-Era years accepted); \"\" clears it.")] = None,
+    email: Annotated[Optional[str], typer.Option("--email", help="Email address; \"\" clears it.")] = None,
+    address: Annotated[Optional[str], typer.Option("--address", help="Postal address (line breaks kept); \"\" clears it.")] = None,
+    line_name: Annotated[Optional[str], typer.Option("--line-name", help="LINE display name; \"\" clears it.")] = None,
+) -> None:
+    """Change a registered member's profile; the same checks as registration and import.
+
+    Only the options given change; an empty value clears an optional field.
+    Example: crm member edit 081-234-5678 --name "Somsri Jaidee" --email somsri@example.com --birthday 15/03/2533
+    """
+    from crm_cli.services import members
+
+    st = state(ctx)
+    with st.transaction() as tx:
+        res = members.edit_member(
+            tx.session, store_id=tx.store.id, phone_raw=phone, now=st.now(), name=name, gender=gender,
+            birthday=birthday, email=email, address=address, line_name=line_name,
+        )
+        tx.audit(f"edited member {members.mask_phone(res.phone)}: {', '.join(res.changed) or 'nothing changed'}")
+    st.render(res)
+
+
 @app.command("forget")
 def member_forget(ctx: typer.Context, phone: PhoneArg, yes: YesOpt = False) -> None:
     """Erase a member's personal data (PDPA); the ledger stays under an anonymous id.
@@ -185,7 +214,7 @@ def member_forget(ctx: typer.Context, phone: PhoneArg, yes: YesOpt = False) -> N
 @app.command("template")
 def member_template(
     ctx: typer.Context,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the template.")] = Path("member-template.xlsx"),
+    out: Annotated[Path, out_option(".xlsx", help="Where to write the template.")] = Path("member-template.xlsx"),
 ) -> None:
     """Write the bulk-import template (phone*, full name*, points*, gender, birthday, email; Thai and English headers).
 
@@ -208,31 +237,43 @@ def member_import(
     on_existing: Annotated[str, typer.Option("--on-existing", help="A phone already in the store: error (report it), skip it, or update its profile.")] = "error",
     max_rows: Annotated[Optional[int], typer.Option("--max-rows", parser=whole("--max-rows", 1), metavar="N", help="Row cap (default: the store setting, 5,000).")] = None,
     errors: Annotated[Optional[Path], typer.Option("--errors", help="Also write every bad row to this CSV file.")] = None,
+    default_points: Annotated[Optional[int], typer.Option("--default-points", parser=whole("--default-points", 0), metavar="N", help="Points for a row whose points cell is blank (default: a blank cell is an error).")] = None,
 ) -> None:
     """Import members and their points from a spreadsheet: all rows or nothing.
 
-    Every bad row is reported (row, column, value, reason); nothing is written unless every
+    Every bad row is reported (row, column, value, reason; the table groups identical
+    problems, JSON and --errors keep one entry per row); nothing is written unless every
     row is good. Imported points are lots of kind 'import' expiring per the store's policy.
-    Example: crm member import members.xlsx --branch Siam --dry-run
+    A file from `crm member export` imports as is: its balance is not imported again and
+    its phone-only rows are skipped.
+    Example: crm member import members.xlsx --branch Siam --dry-run --default-points 0
     """
+    from crm_cli.db.uow import connection
     from crm_cli.domain.errors import InvalidInput
     from crm_cli.services import member_import as svc
 
     st = state(ctx)
     now = st.now()
-    with svc.transaction(st.db_url, dry_run=dry_run, engine_factory=st.engine) as conn:
+    with connection(st.engine(), write=True, dry_run=dry_run) as sa:
+        conn = svc.Db(sa)
         store = svc.load_store(conn, slug=st.store_slug_resolved(), now=now)
         with st.progress(None, f"importing {file.name}") as bar:
             outcome = svc.import_members(
                 conn, store=store, path=file, branch=branch, on_existing=on_existing, max_rows=max_rows, now=now,
-                actor=st.actor_name(), dry_run=dry_run, progress=bar,
+                actor=st.actor_name(), dry_run=dry_run, progress=bar, default_points=default_points,
             )
         if outcome.errors:
             if errors is not None:
                 svc.write_errors(errors, outcome.errors)
-            shown = outcome.errors[:200] if st.fmt in (None, "table") else outcome.errors
-            st.render(shown, columns=ERROR_COLUMNS, title=f"{len(outcome.errors)} problem(s) in {file.name}")
-            more = f" (first 200 shown{'; all in ' + str(errors) if errors else '; --errors FILE.csv writes all'})" if len(shown) < len(outcome.errors) else ""
+            more = ""
+            if st.fmt in (None, "table", "plain", "markdown"):  # a person reads it: identical problems on one line
+                groups = svc.group_errors(outcome.errors)
+                shown = groups[:200]
+                st.render(shown, columns=GROUP_COLUMNS, title=f"{len(outcome.errors)} problem(s) in {file.name}")
+                if len(shown) < len(groups):
+                    more = f" (first 200 kinds shown{'; all in ' + str(errors) if errors else '; --errors FILE.csv writes all'})"
+            else:
+                st.render(outcome.errors, columns=ERROR_COLUMNS, title=f"{len(outcome.errors)} problem(s) in {file.name}")
             rows_bad = len({e.row for e in outcome.errors})
             raise InvalidInput(
                 f"{file.name}: {len(outcome.errors)} problem(s) in {rows_bad} of {outcome.rows} row(s){more}; "
@@ -247,6 +288,11 @@ def member_import(
             )
     if errors is not None:
         svc.write_errors(errors, [])
+    if s.phone_only_skipped:
+        st.info(f"{s.phone_only_skipped} phone-only row(s) skipped (no profile to import)")
+    warning = svc.expiry_warning(s, now=now)
+    if warning:
+        st.info(f"warning: {warning}")
     if dry_run:
         st.info("dry run: nothing was written")
     st.render(s)
@@ -255,7 +301,7 @@ def member_import(
 @app.command("export")
 def member_export(
     ctx: typer.Context,
-    out: Annotated[Path, typer.Option("--out", "-o", help="FILE.csv or FILE.xlsx.")],
+    out: Annotated[Path, out_option(".csv", ".xlsx", help="The file to write.")],
     tier: TierOpt = None,
     tag: TagOpt = None,
     min_points: MinPointsOpt = None,

@@ -1,4 +1,9 @@
-"""One unit of work per command: a session whose transaction commits or rolls back whole."""
+"""One unit of work per command: one transaction that commits or rolls back whole.
+
+``unit_of_work`` yields an ORM session; ``connection`` yields the same transaction as a
+SQLAlchemy Core connection, for set-based bulk work that needs no ORM (the member
+import, which must start fast). Both begin, commit and roll back the same way.
+"""
 
 from __future__ import annotations
 
@@ -30,4 +35,26 @@ def unit_of_work(engine, *, write: bool = True, dry_run: bool = False) -> Iterat
             raise
         finally:
             session.close()
+            conn.info.pop("crm_begin", None)
+
+
+@contextmanager
+def connection(engine, *, write: bool = True, dry_run: bool = False) -> Iterator["Connection"]:  # noqa: F821
+    """Yield a Core connection in one transaction, with the rules of :func:`unit_of_work`:
+    ``BEGIN IMMEDIATE`` on SQLite when ``write``, commit at the end unless ``dry_run`` or
+    an error, which roll back."""
+    with engine.connect() as conn:
+        conn.info["crm_begin"] = "IMMEDIATE" if write else "DEFERRED"
+        trans = conn.begin()
+        try:
+            yield conn
+            if write and not dry_run:
+                trans.commit()
+            else:
+                trans.rollback()
+        except BaseException:
+            if trans.is_active:
+                trans.rollback()
+            raise
+        finally:
             conn.info.pop("crm_begin", None)

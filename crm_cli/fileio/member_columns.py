@@ -23,7 +23,7 @@ from crm_cli.domain.errors import InvalidInput
 
 __all__ = [
     "BadFile", "ReadInfo", "FIELDS", "REQUIRED_FIELDS", "HEADER_ALIASES", "FIELD_LABELS", "EXAMPLE_NAME",
-    "DEFAULT_MAX_ROWS", "match_header", "find_header", "missing_columns_error", "no_header_error",
+    "DEFAULT_MAX_ROWS", "EXPORT_FIELDS", "match_header", "find_header", "missing_columns_error", "no_header_error",
 ]
 
 DEFAULT_MAX_ROWS = 5000
@@ -49,7 +49,14 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "gender": ("เพศ", "gender", "sex"),
     "birthday": ("วันเกิด", "วันเดือนปีเกิด", "birthday", "birth date", "birthdate", "date of birth", "dob"),
     "email": ("อีเมล", "อีเมล์", "email", "e-mail", "email address", "mail"),
+    # written by `crm member export`: read back as information, never imported as points
+    "status": ("สถานะ", "status", "member status"),
+    "balance": ("พอยท์คงเหลือ", "แต้มคงเหลือ", "คะแนนคงเหลือ", "balance", "points balance", "point balance"),
 }
+
+#: Columns `crm member export` writes that the import reads without importing them: the
+#: balance is never imported again as points, and a ``phone-only`` status row is skipped.
+EXPORT_FIELDS = ("status", "balance")
 
 #: Field -> the header text our template writes (Thai / English; * = required).
 FIELD_LABELS: dict[str, str] = {
@@ -123,7 +130,9 @@ class _Header:
 
     @property
     def missing(self) -> list[str]:
-        return [f for f in REQUIRED_FIELDS if f not in self.texts]
+        # an exported file has a balance column instead of points: nothing to import as points
+        required = REQUIRED_FIELDS if "balance" not in self.texts else tuple(f for f in REQUIRED_FIELDS if f != "points")
+        return [f for f in required if f not in self.texts]
 
 
 def find_header(rows: Iterator[tuple[int, dict]], where: str) -> _Header | None:

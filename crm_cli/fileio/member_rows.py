@@ -229,14 +229,21 @@ def iter_validated(
     today: date,
     max_rows: int = DEFAULT_MAX_ROWS,
     default_points: int | None = None,
+    info: ReadInfo | None = None,
+    skipped: list[int] | None = None,
 ) -> Iterator[MemberRow | RowError]:
     """Check rows one by one, yielding a :class:`MemberRow` for each good row and
     a :class:`RowError` for each problem (a row may have several), in file order.
     ``today`` (the Bangkok day of the import) bounds birthdays; ``default_points``
     fills a blank points cell. Only the phones seen so far are kept (for the duplicate
     check), so this runs in bounded memory. Raises :class:`BadFile` as soon as a row
-    beyond ``max_rows`` appears, without reading further."""
+    beyond ``max_rows`` appears, without reading further.
+
+    A file written by ``crm member export`` (``info`` shows a balance column and no
+    points column) imports no points, and its phone-only rows (status ``phone-only``,
+    no name) are left out: their row numbers go to ``skipped``."""
     seen: dict[int, int] = {}
+    exported = None  # decided at the first row, once the reader has found the header
     cache: dict = {}
     count = 0
     norm = normalize_phone
@@ -251,6 +258,15 @@ def iter_validated(
             )
         errors = None
         get = values.get
+        if exported is None:
+            exported = info is not None and "balance" in info.columns and "points" not in info.columns
+        status = get("status")
+        if status is not None and status.__class__ is str and status.strip().casefold() == "phone-only" \
+                and _blank(get("name")):
+            count -= 1  # not a member row: it does not count toward the limit
+            if skipped is not None:
+                skipped.append(rownum)
+            continue
 
         raw = get("phone")
         try:
@@ -280,6 +296,8 @@ def iter_validated(
         raw = get("points")
         if raw.__class__ is int and 0 <= raw <= MAX_POINTS:
             points = raw
+        elif exported and raw is None:
+            points = 0
         elif default_points is not None and _blank(raw):
             points = default_points
         else:
@@ -331,6 +349,8 @@ def validate_rows(
     today: date,
     max_rows: int = DEFAULT_MAX_ROWS,
     default_points: int | None = None,
+    info: ReadInfo | None = None,
+    skipped: list[int] | None = None,
 ) -> ValidationResult:
     """Validate every row; return all good rows and all errors (every problem in
     the file, not just the first). ``today`` (the Bangkok day of the import) bounds
@@ -341,7 +361,8 @@ def validate_rows(
     bad = result.errors.append
     counted = 0
     last_row = None
-    for item in iter_validated(rows, max_rows=max_rows, today=today, default_points=default_points):
+    for item in iter_validated(rows, max_rows=max_rows, today=today, default_points=default_points, info=info,
+                               skipped=skipped):
         if item.__class__ is MemberRow:
             good(item)
             counted += 1

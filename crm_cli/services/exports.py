@@ -6,6 +6,11 @@ points as numbers, phones as text), and every text cell a spreadsheet would run 
 formula (starting with = + - @, tab or CR) neutralized in both formats.
 Times are written in Bangkok local time (the business time zone); phones in the
 national form ``0812345678`` (as the import template takes them back).
+
+A member export is a valid import file (``crm member import FILE --on-existing update``):
+its headers are in the import's vocabulary (``crm_cli.fileio.member_columns``), the
+points column is named ``balance`` so re-importing never adds the balance again as
+points, and phone-only rows (``status`` phone-only) are skipped with a count.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ CHUNK = 5000
 MEMBER_COLUMNS = [
     ("phone", "text"), ("name", "text"), ("gender", "text"), ("birthday", "date"), ("email", "text"),
     ("address", "text"), ("line_name", "text"), ("status", "text"), ("source", "text"), ("tier", "text"),
-    ("points", "int"), ("tags", "text"), ("registered_at", "datetime"), ("registered_branch", "text"),
+    ("balance", "int"), ("tags", "text"), ("registered_at", "datetime"), ("registered_branch", "text"),
     ("consent_terms_version", "int"), ("last_activity_at", "datetime"), ("created_at", "datetime"),
 ]
 LEDGER_COLUMNS = [

@@ -2,10 +2,10 @@
 
 Speed is a requirement (see docs/members.md): a command that imports 5,000 rows must
 finish, process start included, in well under a second, and a million rows within
-1.5x of "parse + raw executemany". So this module never imports the ORM: on SQLite it
-talks to the database through the standard ``sqlite3`` module (same pragmas and
-``BEGIN IMMEDIATE`` as the engine), on PostgreSQL through a SQLAlchemy Core
-connection; both run the same SQL (see :class:`Db`).
+1.5x of "parse + raw executemany". So this module never imports the ORM: it runs
+set-based SQL on the SQLAlchemy Core connection of the command's unit of work
+(:func:`crm_cli.db.uow.connection`: the same engine, pragmas, ``BEGIN IMMEDIATE``,
+commit and dry-run rollback as every other command; see :class:`Db`).
 
 How a file is written, in ONE transaction (a crash or kill leaves the database unchanged):
 
@@ -25,13 +25,12 @@ How a file is written, in ONE transaction (a crash or kill leaves the database u
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from crm_cli.domain.errors import DatabaseError, InvalidInput, NotFound, StoreSuspended
+from crm_cli.domain.errors import Conflict, InvalidInput, NotFound, StoreSuspended
 
 ON_EXISTING = ("error", "skip", "update")
 BATCH = 10_000
@@ -66,6 +65,7 @@ class ImportSummary:
     points_total: int
     expires_at: datetime | None
     dry_run: bool
+    phone_only_skipped: int = 0  # phone-only rows of an exported file, left out
 
 
 @dataclass
@@ -78,52 +78,55 @@ class ImportOutcome:
 # ---------------------------------------------------------------- database access
 
 
-
-
 class Db:
-    """The few operations the import needs, on raw sqlite3 or a SQLAlchemy Core connection.
+    """The few operations the import needs, on the SQLAlchemy Core connection of the
+    command's unit of work (:func:`crm_cli.db.uow.connection`).
 
-    SQL uses ``:name`` parameters on both. Timestamps go in as aware datetimes and are
-    stored as SQLAlchemy stores them (naive UTC; text on SQLite).
+    SQL uses ``:name`` parameters. Datetime and date parameters are bound with the
+    column types every table uses (:class:`crm_cli.db.types.UTCDateTime`, ``Date``), so
+    they are stored exactly as the ORM stores them on both databases.
     """
 
-    def __init__(self, raw=None, sa=None):
-        self.raw, self.sa = raw, sa
-        self.dialect = "sqlite" if raw is not None else sa.dialect.name
+    def __init__(self, conn):
+        self.sa = conn
+        self.dialect = conn.dialect.name
 
     def ts(self, dt: datetime | None):
-        if dt is None:
-            return None
-        naive = dt.astimezone(timezone.utc).replace(tzinfo=None)
-        return naive.strftime("%Y-%m-%d %H:%M:%S.%f") if self.raw is not None else naive
+        return dt
 
     def day(self, dt: datetime):
         """The Bangkok day of ``dt`` as a date parameter."""
         from crm_cli.domain.timeutil import bkk_date
 
-        d = bkk_date(dt)
-        return d.isoformat() if self.raw is not None else d
+        return bkk_date(dt)
+
+    @staticmethod
+    def _stmt(sql: str, params: dict):
+        from sqlalchemy import Date, bindparam, text
+
+        from crm_cli.db.types import UTCDateTime
+
+        stmt = text(sql)
+        typed = [
+            bindparam(k, type_=UTCDateTime() if isinstance(v, datetime) else Date())
+            for k, v in params.items() if isinstance(v, date) and f":{k}" in sql
+        ]
+        return stmt.bindparams(*typed) if typed else stmt
 
     def run(self, sql: str, params: dict | None = None) -> int:
-        if self.raw is not None:
-            return self.raw.execute(sql, params or {}).rowcount
-        from sqlalchemy import text
-
-        return self.sa.execute(text(sql), params or {}).rowcount
+        params = params or {}
+        return self.sa.execute(self._stmt(sql, params), params).rowcount
 
     def rows(self, sql: str, params: dict | None = None) -> list[tuple]:
-        if self.raw is not None:
-            return self.raw.execute(sql, params or {}).fetchall()
-        from sqlalchemy import text
-
-        return [tuple(r) for r in self.sa.execute(text(sql), params or {})]
+        params = params or {}
+        return [tuple(r) for r in self.sa.execute(self._stmt(sql, params), params)]
 
     def copy(self, table: str, columns: tuple[str, ...], seq: list[tuple]) -> None:
         """Bulk rows into a table: COPY on PostgreSQL (streams; executemany there keeps every
-        batch's parameters alive until commit), executemany on SQLite."""
-        if self.raw is not None:
+        batch's parameters alive until commit), the driver's executemany on SQLite."""
+        if self.dialect == "sqlite":
             marks = ", ".join("?" for _ in columns)
-            self.raw.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", seq)
+            self.sa.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", seq)
             return
         cur = self.sa.connection.driver_connection.cursor()
         try:
@@ -132,85 +135,6 @@ class Db:
                     cp.write_row(row)
         finally:
             cur.close()
-
-    def many(self, sql: str, seq: list[tuple]) -> None:
-        """executemany with positional ``?`` placeholders."""
-        if self.raw is not None:
-            self.raw.executemany(sql, seq)
-        else:
-            self.sa.exec_driver_sql(sql.replace("?", "%s"), seq)
-
-
-@contextmanager
-def transaction(db_url: str | None, *, dry_run: bool = False, engine_factory=None) -> Iterator[Db]:
-    """One write transaction (``BEGIN IMMEDIATE`` on SQLite); rolled back on error or dry run.
-
-    SQLite is opened with the standard library after a schema-revision check;
-    anything else (or a database that needs creating or upgrading) goes through
-    ``engine_factory()`` — the CLI's engine, which creates, upgrades or refuses.
-    """
-    from crm_cli.db.engine import BUSY_TIMEOUT_MS, resolve_url, sqlite_file
-
-    target = resolve_url(db_url)
-    path = sqlite_file(target.url) if target.is_sqlite else None
-    if path is not None and not _sqlite_current(path) and engine_factory is not None:
-        engine_factory().dispose()  # creates/upgrades the embedded default, or raises the schema error
-        if not _sqlite_current(path):  # pragma: no cover - engine_factory raises first
-            raise DatabaseError(f"database {path} is not at the current schema: run `crm db upgrade`")
-    if path is not None:
-        import sqlite3
-
-        con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        try:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA foreign_keys=ON")
-            con.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            con.execute("PRAGMA synchronous=NORMAL")
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                yield Db(raw=con)
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("ROLLBACK" if dry_run else "COMMIT")
-        except sqlite3.Error as exc:
-            raise DatabaseError(f"database error: {str(exc).splitlines()[0]}") from None
-        finally:
-            con.close()
-        return
-    engine = engine_factory()
-    with engine.connect() as conn:
-        trans = conn.begin()
-        try:
-            yield Db(sa=conn)
-        except BaseException:
-            trans.rollback()
-            raise
-        if dry_run:
-            trans.rollback()
-        else:
-            trans.commit()
-
-
-def _sqlite_current(path: Path) -> bool:
-    import sqlite3
-
-    from crm_cli.db.schema import HEADS
-
-    if not path.exists():
-        return False
-    try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
-        try:
-            revs = {r[0] for r in con.execute("SELECT version_num FROM alembic_version")}
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return False
-    return revs == set(HEADS)
-
-
-BUSY_TIMEOUT_S = 30
 
 
 def _as_date(value):
@@ -269,7 +193,7 @@ def branch_id(db: Db, *, store_id: int, name: str) -> int:
     if not found:
         raise NotFound(f"branch '{name}' not found: see `crm branch list`")
     if found[0][1] is not None:
-        raise InvalidInput(f"branch '{name}' is closed")
+        raise Conflict(f"branch '{name}' is closed: use an open branch (see `crm branch list`)")
     return found[0][0]
 
 
@@ -285,12 +209,13 @@ def audit(db: Db, *, store_id: int, actor: str, command: str, summary: str, now:
 # ---------------------------------------------------------------- reading + validation
 
 
-def _stream(path: Path, *, max_rows: int, today: date, advance, info) -> Iterator:
+def _stream(path: Path, *, max_rows: int, today: date, advance, info, default_points=None, skipped=None) -> Iterator:
     """MemberRow | RowError items from the file layer, streaming (bounded memory)."""
     from crm_cli.fileio import member_rows
 
     rows = member_rows.read_rows(path, info=info)
-    return member_rows.iter_validated(_counting(rows, advance), max_rows=max_rows, today=today)
+    return member_rows.iter_validated(_counting(rows, advance), max_rows=max_rows, today=today,
+                                      default_points=default_points, info=info, skipped=skipped)
 
 
 def _counting(rows: Iterable, advance) -> Iterator:
@@ -359,6 +284,7 @@ def import_members(
     actor: str | None = None,
     dry_run: bool = False,
     progress=None,
+    default_points: int | None = None,
 ) -> ImportOutcome:
     """Validate the whole file and, if every row is good, write it set-based. Never commits.
 
@@ -366,6 +292,7 @@ def import_members(
     rolls the transaction back and reports them.
     """
     from crm_cli.domain.expiry import lot_expires_at
+    from crm_cli.domain.member_fields import MAX_POINTS
     from crm_cli.domain.timeutil import bkk_date
     from crm_cli.fileio.member_rows import MemberRow, ReadInfo
 
@@ -385,7 +312,11 @@ def import_members(
     batch: list = []
     good = bad_rows = 0
     last_bad = None
-    for item in _stream(path, max_rows=cap, today=bkk_date(now), advance=advance, info=info):
+    if default_points is not None and not 0 <= default_points <= MAX_POINTS:
+        raise InvalidInput(f"--default-points must be 0 to {MAX_POINTS:,}")
+    phone_only: list[int] = []
+    for item in _stream(path, max_rows=cap, today=bkk_date(now), advance=advance, info=info,
+                        default_points=default_points, skipped=phone_only):
         if item.__class__ is MemberRow:
             batch.append(item)
             good += 1
@@ -401,6 +332,8 @@ def import_members(
         _stage_batch(db, batch, good - len(batch) + 1)
     del batch
     seen = good + bad_rows
+    if seen == 0 and phone_only:
+        raise InvalidInput(f"{path.name} has only phone-only rows ({len(phone_only)}): nothing to import")
     if seen == 0:
         raise InvalidInput(f"{path.name} has no member rows below the header: fill in the template first")
 
@@ -494,9 +427,62 @@ def import_members(
         file=path.name, branch=branch, rows=seen, ignored_columns=list(info.ignored), created=int(created),
         updated=int(updated) if on_existing == "update" else 0,
         skipped=len(existing) if on_existing == "skip" else 0,
-        points_total=int(total), expires_at=exp, dry_run=dry_run,
+        points_total=int(total), expires_at=exp, dry_run=dry_run, phone_only_skipped=len(phone_only),
     )
     return ImportOutcome(summary=summary, errors=[], rows=seen)
+
+
+@dataclass(frozen=True)
+class ProblemGroup:
+    column: str
+    message: str
+    rows: str    # "4-63, 70"
+    count: int
+
+
+def _ranges(rows: list[int]) -> str:
+    out, start, prev = [], None, None
+    for r in sorted(set(rows)):
+        if start is None:
+            start = prev = r
+        elif r == prev + 1:
+            prev = r
+        else:
+            out.append(f"{start}-{prev}" if prev != start else str(start))
+            start = prev = r
+    if start is not None:
+        out.append(f"{start}-{prev}" if prev != start else str(start))
+    return ", ".join(out)
+
+
+def group_errors(errors: list[ImportError_]) -> list[ProblemGroup]:
+    """Identical problems (same column, same reason) as one entry with their rows
+    (``points``, ``required: ... missing``, ``4-63``), in order of first appearance."""
+    by: dict[tuple[str, str], list[int]] = {}
+    for e in errors:
+        by.setdefault((e.column, e.message), []).append(e.row)
+    return [ProblemGroup(column=c, message=m, rows=_ranges(rows), count=len(rows)) for (c, m), rows in by.items()]
+
+
+EXPIRY_WARNING_DAYS = 60
+
+
+def expiry_warning(summary: ImportSummary, *, now: datetime) -> str | None:
+    """A warning when the imported points would expire within 60 days of the import
+    under the store's policy (a year-end policy and an import on 30 November)."""
+    from crm_cli.domain.timeutil import BKK
+
+    if summary.expires_at is None or summary.points_total <= 0:
+        return None
+    left = summary.expires_at - now
+    if left.days >= EXPIRY_WARNING_DAYS:
+        return None
+    last_day = (summary.expires_at.astimezone(BKK) - timedelta(microseconds=1)).date()
+    return (
+        f"the {summary.points_total:,} imported points expire at the end of {last_day.isoformat()} "
+        f"(in {max(left.days, 0)} day(s)) under the store's expiry policy; "
+        "consider `crm points expiry` before importing, or tell the members"
+    )
 
 
 def write_errors(path: Path, errors: list[ImportError_]) -> Path:

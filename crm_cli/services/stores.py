@@ -77,11 +77,10 @@ def _point_value(d: Decimal | None) -> str | None:
 
 
 def _check_email(email: str | None) -> str | None:
-    if email is None:
-        return None
-    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
-        raise InvalidInput(f"invalid email '{email}'")
-    return email
+    """The store's contact email: the same rule as a member's (blank clears it)."""
+    from crm_cli.domain import member_fields
+
+    return member_fields.email(email)
 
 
 def create_store(session, *, slug: str, name: str, phone_raw: str | None, email: str | None, now: datetime) -> tuple[int, StoreInfo]:
@@ -313,6 +312,7 @@ def deactivate_staff(session, *, store_id: int, phone_raw: str, now: datetime) -
     session.flush()
     b = session.get(Branch, s.branch_id)
     return _staff_info(s, b.name if b else "")
+
 
 
 @dataclass(frozen=True)

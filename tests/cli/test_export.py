@@ -46,7 +46,7 @@ def test_member_export_xlsx_typed_and_neutralized(shop, tmp_path):
     header = list(rows[0])
     data = {r[header.index("phone")]: dict(zip(header, r)) for r in rows[1:]}
     m = data["0812000001"]
-    assert isinstance(m["points"], int) and m["points"] == 100
+    assert isinstance(m["balance"], int) and m["balance"] == 100
     assert isinstance(m["birthday"], datetime) and m["birthday"].date() == date(1990, 3, 15)
     assert isinstance(m["registered_at"], datetime) and m["registered_at"] == datetime(2026, 11, 24, 17, 0)  # Bangkok
     assert isinstance(m["phone"], str)
@@ -63,7 +63,7 @@ def test_member_export_csv_with_filters(shop, tmp_path):
     assert res["rows"] == 1
     with out.open(encoding="utf-8-sig") as fh:
         rows = list(csv.DictReader(fh))
-    assert [r["name"] for r in rows] == ["Somsri"] and rows[0]["points"] == "100"
+    assert [r["name"] for r in rows] == ["Somsri"] and rows[0]["balance"] == "100"
     shop.fails(InvalidInput.exit_code, "member", "export", "--out", str(tmp_path / "x.pdf"))
 
 
