@@ -32,11 +32,21 @@ def _event(ctx: typer.Context, kind: str, date_raw: str, verb: str) -> None:
 
 
 @app.command("subscribe")
-def billing_subscribe(ctx: typer.Context, date: DateOpt) -> None:
+def billing_subscribe(
+    ctx: typer.Context,
+    date: Annotated[Optional[str], typer.Option("--date", "-d", help="LINE Pay binding day, YYYY-MM-DD (Bangkok); a time may follow: 2026-12-01T17:30. Default: today (Bangkok), said on stderr.")] = None,
+) -> None:
     """Subscribe to MyCustomer | CRM: D is the LINE Pay binding day; the free trial is D ... D+29.
 
+    Without --date the binding day is today in Bangkok (the service starts now).
     Example: crm billing subscribe --date 2026-11-10
     """
+    if date is None:
+        from crm_cli.domain.timeutil import bkk_date
+
+        st = state(ctx)
+        date = bkk_date(st.now()).isoformat()
+        st.info(f"no --date given: the LINE Pay binding day is today, {date} (Bangkok)")
     _event(ctx, "subscribe", date, "subscribed")
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlmodel import select
 
 from crm_cli.db.models import Branch, Member, Staff, Store
-from crm_cli.domain.errors import InvalidInput, NotFound, PermissionDenied
+from crm_cli.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 
 def phone(raw) -> str:
@@ -52,8 +52,8 @@ def get_branch(session, store_id: int, name: str, *, open_only: bool = True) -> 
     row = session.exec(select(Branch).where(Branch.store_id == store_id, Branch.name == name)).first()
     if row is None:
         raise NotFound(f"branch '{name}' not found: see `crm branch list`")
-    if open_only and row.closed_at is not None:
-        raise InvalidInput(f"branch '{name}' is closed")
+    if open_only and row.closed_at is not None:  # a business rule, not bad input: exit 4
+        raise Conflict(f"branch '{name}' is closed: use an open branch (see `crm branch list`)")
     return row
 
 
