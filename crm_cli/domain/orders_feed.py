@@ -1,7 +1,8 @@
 """The marketplace order feed (channels ``line-shopping`` and ``myshop``).
 
-Pure parsing and validation: bytes (or a file path) in, orders and a complete
-list of row errors out. Nothing here touches the database; phone numbers are
+Pure parsing and validation: bytes in, orders and a complete list of row errors
+out (reading the file is :mod:`crm_cli.fileio.order_feed`'s job). Nothing here
+touches the database or the disk; phone numbers are
 kept as given and normalized later by the phone module. docs/order-feed.md
 describes the format.
 
@@ -81,18 +82,16 @@ def feed_format_for(path: str | os.PathLike) -> str:
     return suffix
 
 
-def parse_order_feed(
-    path_or_bytes: str | os.PathLike | bytes, fmt: str
-) -> tuple[list[FeedOrder], list[RowError]]:
+def parse_order_feed(data: bytes, fmt: str) -> tuple[list[FeedOrder], list[RowError]]:
     """Parse a whole feed; return the valid orders and every error found.
 
     Rows with errors are left out of ``orders``; an order id that appears twice
     with different content is an error and neither copy is returned. Identical
-    repeats are returned once. A missing file raises OSError as usual.
+    repeats are returned once.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown feed format '{fmt}': use one of {', '.join(FORMATS)}")
-    data = bytes(path_or_bytes) if isinstance(path_or_bytes, bytes | bytearray) else Path(path_or_bytes).read_bytes()
+    data = bytes(data)
     errors: list[RowError] = []
     try:
         text = data.decode("utf-8-sig")

@@ -1,4 +1,6 @@
-"""Alembic environment: the engine comes from crm (config.attributes["engine"])."""
+"""Alembic environment: the engine comes from crm (config.attributes["engine"]), else from
+the database layer's own URL resolution (--db is not available here: CRM_DATABASE_URL or the
+embedded default)."""
 
 from __future__ import annotations
 
@@ -13,10 +15,10 @@ target_metadata = SQLModel.metadata
 
 def run_migrations_online() -> None:
     engine = config.attributes.get("engine")
-    if engine is None:
-        from crm_cli.cli.context import AppState
+    if engine is None:  # run by the alembic tool itself: the database crm would use
+        from crm_cli.db.engine import make_engine, resolve_url
 
-        engine = AppState().engine(check_schema=False)
+        engine = make_engine(resolve_url(None))
     with engine.connect() as connection:
         context.configure(
             connection=connection,

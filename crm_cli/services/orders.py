@@ -34,8 +34,6 @@ from crm_cli.domain.orders_feed import (
     CHANNELS,
     RowError,
     clawback_points,
-    feed_format_for,
-    parse_order_feed,
     points_for_amount,
 )
 from crm_cli.domain.timeutil import BKK
@@ -150,12 +148,12 @@ def import_orders(session, *, store_id: int, channel: str, path: Path, now: date
     """Store a feed's orders (all or nothing). Re-importing the same feed changes nothing."""
     if channel not in CHANNELS:
         raise InvalidInput(f"unknown channel '{channel}': use one of {', '.join(CHANNELS)}")
+    from crm_cli.fileio.order_feed import read_order_feed
+
     try:
-        fmt = feed_format_for(path)
-    except ValueError as exc:
+        orders, errors = read_order_feed(path)
+    except ValueError as exc:  # neither .csv nor .json
         raise InvalidInput(str(exc)) from None
-    try:
-        orders, errors = parse_order_feed(path, fmt)
     except FileNotFoundError:
         raise InvalidInput(f"file {path} not found") from None
     except OSError as exc:
