@@ -34,7 +34,6 @@ GROUPS: dict[str, tuple[str, str]] = {
     "report": ("crm_cli.cli.report", "Reports: summary, liability, expiring points."),
     "audit": ("crm_cli.cli.audit", "Audit trail: who changed what, when."),
     "line": ("crm_cli.cli.line", "The store's LINE Official Account: connect, status, disconnect."),
-    "serve": ("crm_cli.cli.serve", "Web server: LINE webhook, counter API, health check."),
     "follower": ("crm_cli.cli.follower", "LINE followers: list, show, sync, tags, notes, link to members, import, export."),
     "chat": ("crm_cli.cli.chat", "1:1 chats with LINE followers: list, show, search."),
     "autoreply": ("crm_cli.cli.autoreply", "Keyword auto-replies (text, image, tappable image) with hit statistics."),
@@ -204,10 +203,11 @@ def root(
 
 
 def _mount() -> None:
-    from crm_cli.cli import demo, exit_codes
+    from crm_cli.cli import demo, exit_codes, serve
 
     demo.register(app)
     exit_codes.register(app)
+    serve.register(app)
 
 
 _mount()

@@ -8,11 +8,12 @@ import typer
 
 from crm_cli.cli.context import state
 
-app = typer.Typer(help="Run the web server: LINE webhook, counter API, member pages.", no_args_is_help=False,
-                  invoke_without_command=True, add_completion=False, rich_markup_mode=None)
+
+def register(app: typer.Typer) -> None:
+    """Mount `crm serve` on the root app (a command, not a group; its imports stay inside)."""
+    app.command("serve")(serve)
 
 
-@app.callback(invoke_without_command=True)
 def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option("--host", help="Address to listen on (put a TLS reverse proxy in front).")] = "127.0.0.1",
