@@ -52,4 +52,18 @@ def create_app(config: WebConfig | None = None):
     app.include_router(health.router)
     app.include_router(webhook.router)
     app.include_router(api.router)
+    _pages(app)
     return app
+
+
+def _pages(app) -> None:
+    """The member and staff pages, LINE Login and their stylesheet."""
+    from starlette.staticfiles import StaticFiles
+
+    from crm_cli.web import login, member_pages, staff_pages
+    from crm_cli.web.pages import STATIC
+
+    app.include_router(login.router)
+    app.include_router(member_pages.router)
+    app.include_router(staff_pages.router)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")

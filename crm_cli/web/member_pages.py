@@ -1,0 +1,381 @@
+"""Member pages (opened from the Rich Menu, or as a LIFF app inside LINE):
+
+- ``/m/{store}``: LINE Login, then registration (terms, questions, phone, name, optional
+  birthday/gender/email) or, for a registered member, the member card;
+- ``/m/{store}/history``, ``/m/{store}/rewards`` (+ redeem with a confirmation step),
+  ``/m/{store}/coupons`` (+ one coupon with its QR);
+- ``/claim/{token}``: the link inside a `crm points qr` code.
+
+Every change goes through the command's own service and writes the command's audit record.
+"""
+
+from __future__ import annotations
+
+import secrets
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+
+from crm_cli.domain.errors import Conflict, CrmError, InvalidInput, NotFound
+from crm_cli.web.pages import CLAIM_LIMIT, REDEEM_LIMIT, Page, blocking, client_ip, page, qr_data_uri
+from crm_cli.web.session import member_qr_value
+
+router = APIRouter()
+
+FIELDS = ("phone", "name", "birthday", "gender", "email")
+GENDERS = ("", "male", "female", "other", "unspecified")
+
+
+def _mask(phone: str) -> str:
+    from crm_cli.domain.redact import mask_phone
+
+    return mask_phone(phone)
+
+
+def _me(tx, pg: Page):
+    """The signed-in member of this store, or None (not registered yet)."""
+    from crm_cli.services import line_accounts
+
+    who = pg.who()
+    return line_accounts.member_for_line(tx.session, store_id=tx.store.id, user_id=who["sub"])
+
+
+def _form_context(tx) -> dict:
+    from crm_cli.services import forms
+
+    terms = forms.current_terms(tx.session, tx.store.id)
+    qs = []
+    for q in forms.questions(tx.session, tx.store.id):
+        qs.append({"id": q.id, "number": q.position, "text": q.text, "kind": q.kind, "required": q.required,
+                   "choices": [c.value for c in forms.question_choices(q)]})
+    return {"terms": terms.text if terms else None, "terms_version": terms.version if terms else None, "questions": qs}
+
+
+def _answers(form, questions: list[dict]) -> list[str]:
+    """The form's ``q_<id>`` fields as the CLI's ``--answer NUMBER=VALUE`` strings."""
+    out = []
+    for q in questions:
+        key = f"q_{q['id']}"
+        if q["kind"] == "multi":
+            picked = [v.strip() for v in form.getlist(key) if v.strip()]
+            if picked:
+                out.append(f"{q['number']}={','.join(picked)}")
+        else:
+            value = (form.get(key) or "").strip()
+            if value:
+                out.append(f"{q['number']}={value}")
+    return out
+
+
+# ---------------------------------------------------------------- card / registration
+
+
+@router.get("/m/{store}")
+@page
+def member_home(store: str, request: Request):
+    from crm_cli.services import line_accounts
+
+    pg = Page(request, store)
+    if pg.who() is None:
+        return pg.login()
+    st = pg.state("serve member card")
+    with st.reading() as tx:
+        pg.store_name = tx.store.name
+        me = _me(tx, pg)
+        if me is None or me.consent_terms_version is None:
+            ctx = _form_context(tx)
+            return pg.html("register.html", values={"phone": me.phone if me else ""}, errors={},
+                           confirm=me is not None, **ctx)
+        card = line_accounts.card(tx.session, store_id=tx.store.id, member=me, now=st.now())
+        qr_value = member_qr_value(request, store_id=tx.store.id, member_id=me.id)
+    flash = pg.sess.drop("flash")
+    return pg.html("card.html", card=card, qr=qr_data_uri(qr_value), qr_value=qr_value, flash=flash)
+
+
+@router.post("/m/{store}/register")
+@page
+async def member_register(store: str, request: Request):
+    form = await request.form()
+    pg = Page(request, store)
+    if pg.who() is None:
+        return pg.login()
+    pg.check_csrf(form)
+    return await blocking(_register, pg, form)
+
+
+def _register(pg: Page, form):
+    from crm_cli.services import line_accounts
+
+    who = pg.who()
+    values = {k: (form.get(k) or "").strip() for k in FIELDS}
+    st = pg.state("member register")
+    with st.reading() as tx:
+        pg.store_name = tx.store.name
+        ctx = _form_context(tx)
+        me = _me(tx, pg)
+    answers = _answers(form, ctx["questions"])
+    errors: dict[str, str] = {}
+    try:
+        with st.transaction() as tx:
+            res = line_accounts.register_with_line(
+                tx.session, store_id=tx.store.id, user_id=who["sub"], display_name=who.get("name") or None,
+                phone_raw=values["phone"], name=values["name"], accept_terms=form.get("accept_terms") in ("1", "on", "yes"),
+                gender=values["gender"] or None, birthday=values["birthday"] or None, email=values["email"] or None,
+                answers=answers, now=st.now(), actor=st.actor_name())
+            verb = "registered" if res.kind == "registered" else "confirmed the imported member"
+            tx.audit(f"{verb} {_mask(res.phone)} on the member page (LINE), terms v{res.terms_version}"
+                     + (f", {res.welcome_points} welcome points" if res.welcome_points else ""))
+    except CrmError as exc:
+        field = getattr(exc, "field", None)
+        if field in FIELDS:
+            errors[field] = exc.message
+        elif isinstance(exc, Conflict) and "consent" in exc.message:
+            errors["accept_terms"] = exc.message
+        elif isinstance(exc, Conflict) and "registered" in exc.message:
+            errors["phone"] = exc.message
+        elif isinstance(exc, (InvalidInput, Conflict)):
+            errors["questions" if ctx["questions"] else "form"] = exc.message
+        else:
+            raise
+        given = {k: v for k, v in form.multi_items() if k.startswith("q_")}
+        return pg.html("register.html", status=422 if isinstance(exc, InvalidInput) else 409, values=values,
+                       errors=errors, answers=given, confirm=me is not None, **ctx)
+    if res.kind == "confirmed":
+        flash = pg.t("confirmed")
+    else:
+        flash = pg.t("registered")
+        if res.merged_points:
+            flash += " · " + pg.t("merged", n=res.merged_points)
+        if res.welcome_points:
+            flash += " · " + pg.t("welcome", n=res.welcome_points)
+    pg.sess.set("flash", flash)
+    after = pg.sess.drop("after")
+    return pg.redirect(after if isinstance(after, str) and after.startswith("/claim/") else f"/m/{quote(pg.slug)}")
+
+
+def _member_or_register(pg: Page, tx):
+    me = _me(tx, pg)
+    if me is None or me.consent_terms_version is None:
+        return None
+    return me
+
+
+@router.get("/m/{store}/history")
+@page
+def member_history(store: str, request: Request):
+    from crm_cli.services import points
+
+    pg = Page(request, store)
+    if pg.who() is None:
+        return pg.login()
+    st = pg.state("serve member history")
+    with st.reading() as tx:
+        pg.store_name = tx.store.name
+        me = _member_or_register(pg, tx)
+        if me is None:
+            return pg.redirect(f"/m/{quote(store)}")
+        rows = points.history(tx.session, store_id=tx.store.id, phone=me.phone, limit=100)
+    rows.reverse()
+    return pg.html("history.html", rows=rows)
+
+
+# ---------------------------------------------------------------- rewards
+
+
+@router.get("/m/{store}/rewards")
+@page
+def member_rewards(store: str, request: Request):
+    from crm_cli.services import line_accounts
+
+    pg = Page(request, store)
+    if pg.who() is None:
+        return pg.login()
+    st = pg.state("serve member rewards")
+    with st.reading() as tx:
+        pg.store_name = tx.store.name
+        me = _member_or_register(pg, tx)
+        if me is None:
+            return pg.redirect(f"/m/{quote(store)}")
+        card = line_accounts.card(tx.session, store_id=tx.store.id, member=me, now=st.now())
+        offers = line_accounts.rewards_for(tx.session, store_id=tx.store.id, member=me, now=st.now())
+    return pg.html("rewards.html", card=card, offers=offers)
+
+
+def _redeem_page(pg: Page, tx, me, ref: str, now, *, errors=None, address: str = "", status: int = 200):
+    from crm_cli.services import line_accounts
+
+    card = line_accounts.card(tx.session, store_id=tx.store.id, member=me, now=now)
+    offer = line_accounts.reward_for(tx.session, store_id=tx.store.id, member=me, ref=ref, now=now)
+    return pg.html("redeem.html", status=status, card=card, offer=offer, errors=errors or {},
+                   address=address or (me.address or ""), key=secrets.token_urlsafe(16))
+
+
+@router.get("/m/{store}/rewards/{ref}")
+@page
+def member_redeem_confirm(store: str, ref: str, request: Request):
+    pg = Page(request, store)
+    if pg.who() is None:
+        return pg.login()
+    st = pg.state("serve member rewards")
+    with st.reading() as tx:
+        pg.store_name = tx.store.name
+        me = _member_or_register(pg, tx)
+        if me is None:
+            return pg.redirect(f"/m/{quote(store)}")
+        return _redeem_page(pg, tx, me, ref, st.now())
+
+
+@router.post("/m/{store}/rewards/{ref}")
+@page
+async def member_redeem(store: str, ref: str, request: Request):
+    form = await request.form()
+    pg = Page(request, store)
+    if pg.who() is None:
+        return pg.login()
+    pg.check_csrf(form)
+    return await blocking(_redeem, pg, ref, form)
+
+
+def _redeem(pg: Page, ref: str, form):
+    from crm_cli.services import line_accounts, rewards
+
+    who = pg.who()
+    st = pg.state("reward redeem")
+    key = (form.get("key") or "").strip()[:60]
+    address = (form.get("address") or "").strip()
+    with st.reading() as tx:
+        pg.store_name = tx.store.name
+        me = _member_or_register(pg, tx)
+        if me is None:
+            return pg.redirect(f"/m/{quote(pg.slug)}")
+        offer = line_accounts.reward_for(tx.session, store_id=tx.store.id, member=me, ref=ref, now=st.now())
+        store_id = tx.store.id
+    pg.rate(f"redeem:{store_id}:{who['sub']}", REDEEM_LIMIT, "redeem")
+    try:
+        with st.transaction() as tx:
+            res = rewards.redeem(tx.session, store_id=tx.store.id, name=offer.id, phone_raw=me.phone,
+                                 address=address or None, now=st.now(), actor=st.actor_name(),
+                                 key=f"web:{key}" if key else None)
+            tx.audit(f"{'replayed' if res.duplicate else 'redeemed'} '{res.reward}' for {_mask(res.phone)} "
+                     f"({res.points} points) on the member page")
+    except (InvalidInput, Conflict) as exc:
+        field = "address" if "address" in exc.message else "form"
+        with st.reading() as tx:
+            me = _member_or_register(pg, tx)
+            return _redeem_page(pg, tx, me, ref, st.now(), errors={field: exc.message}, address=address,
+                                status=422 if isinstance(exc, InvalidInput) else 409)
+    pg.sess.set("flash", f"{pg.t('redeemed')}: {res.reward}")
+    code = res.coupon_code or res.pool_code
+    if code and res.coupon_code:
+        return pg.redirect(f"/m/{quote(pg.slug)}/coupons/{quote(res.coupon_code)}")
+    return pg.redirect(f"/m/{quote(pg.slug)}/coupons")
+
+
+# ---------------------------------------------------------------- coupons
+
+
+@router.get("/m/{store}/coupons")
+@page
+def member_coupons(store: str, request: Request):
+    from crm_cli.services import line_accounts
+
+    pg = Page(request, store)
+    if pg.who() is None:
+        return pg.login()
+    st = pg.state("serve member coupons")
+    with st.reading() as tx:
+        pg.store_name = tx.store.name
+        me = _member_or_register(pg, tx)
+        if me is None:
+            return pg.redirect(f"/m/{quote(store)}")
+        rows = line_accounts.coupons_of(tx.session, store_id=tx.store.id, member=me)
+    flash = pg.sess.drop("flash")
+    return pg.html("coupons.html", rows=rows, flash=flash)
+
+
+@router.get("/m/{store}/coupons/{code}")
+@page
+def member_coupon(store: str, code: str, request: Request):
+    from crm_cli.services import line_accounts
+
+    pg = Page(request, store)
+    if pg.who() is None:
+        return pg.login()
+    st = pg.state("serve member coupons")
+    with st.reading() as tx:
+        pg.store_name = tx.store.name
+        me = _member_or_register(pg, tx)
+        if me is None:
+            return pg.redirect(f"/m/{quote(store)}")
+        c = line_accounts.coupon_of(tx.session, store_id=tx.store.id, member=me, code=code)
+    flash = pg.sess.drop("flash")
+    return pg.html("coupon.html", c=c, qr=qr_data_uri(c.code) if c.code else None, flash=flash)
+
+
+# ---------------------------------------------------------------- QR claim
+
+
+def _claim_store(request: Request, token: str):
+    from crm_cli.services import line_accounts
+    from crm_cli.web.context import web_state
+
+    st = web_state(request, command="serve claim", actor="web")
+    with st.reading(store=False) as tx:
+        from crm_cli.db.models import Store
+
+        store_id = line_accounts.qr_store(tx.session, token=token)
+        row = tx.session.get(Store, store_id)
+        if row is None or row.purged_at is not None:
+            raise NotFound("QR code not recognised: check the code, or ask the staff for a new one")
+        return row.slug
+
+
+@router.get("/claim/{token}")
+@page
+def claim_page(token: str, request: Request):
+    pg = Page(request)
+    pg.rate(f"claim-ip:{client_ip(request)}", (60, CLAIM_LIMIT[1]), "QR claim")
+    pg.slug = _claim_store(request, token)
+    if pg.who() is None:
+        return pg.login()
+    st = pg.state("serve claim")
+    with st.reading() as tx:
+        pg.store_name = tx.store.name
+        me = _member_or_register(pg, tx)
+    if me is None:
+        pg.sess.set("after", f"/claim/{quote(token)}")
+        pg.sess.set("flash", pg.t("register_first"))
+        return pg.redirect(f"/m/{quote(pg.slug)}")
+    return pg.html("claim.html", token=token, result=None, error=None)
+
+
+@router.post("/claim/{token}")
+@page
+async def claim_post(token: str, request: Request):
+    form = await request.form()
+    pg = Page(request)
+    pg.slug = await blocking(_claim_store, request, token)
+    if pg.who() is None:
+        return pg.login()
+    pg.check_csrf(form)
+    return await blocking(_claim, pg, token)
+
+
+def _claim(pg: Page, token: str):
+    from crm_cli.services import points
+
+    who = pg.who()
+    st = pg.state("points claim")
+    with st.reading() as tx:
+        pg.store_name = tx.store.name
+        me = _member_or_register(pg, tx)
+        if me is None:
+            return pg.redirect(f"/m/{quote(pg.slug)}")
+    pg.rate(f"claim:{who['sub']}", CLAIM_LIMIT, "QR claim")
+    try:
+        with st.transaction() as tx:
+            store_id, res = points.claim_qr(tx.session, token=token, phone=me.phone, now=st.now(), actor=st.actor_name())
+            tx.audit(f"claimed {res.points} points for {_mask(res.phone)} (QR, member page)", store_id=store_id)
+    except Conflict as exc:
+        return pg.html("claim.html", status=409, token=token, result=None, error=exc.message)
+    return pg.html("claim.html", token=token, result=res, error=None)
