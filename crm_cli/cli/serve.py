@@ -43,4 +43,8 @@ def serve(
                          forwarded_allow_ips=forwarded_allow_ips)
     real_port = sock.getsockname()[1]
     st.info(f"crm serve: http://{host}:{real_port} (database {target.safe_url}); Ctrl-C stops")
-    server.run(sockets=[sock])
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:  # Ctrl-C is how a server is stopped: requests in flight were finished
+        pass
+    st.info("crm serve: stopped")
