@@ -104,9 +104,10 @@ def register_with_line(session, *, store_id: int, user_id: str, display_name: st
     """
     from crm_cli.services import members
 
-    if member_for_line(session, store_id=store_id, user_id=user_id) is not None:
-        raise Conflict("this LINE account is already registered in this store")
     e164 = common.phone(phone_raw)
+    linked = member_for_line(session, store_id=store_id, user_id=user_id)
+    if linked is not None and (linked.consent_terms_version is not None or linked.phone != e164):
+        raise Conflict("this LINE account is already registered in this store")
     existing = common.find_member(session, store_id, e164)
     if existing is not None and existing.registered_at is not None and existing.erased_at is None \
             and existing.consent_terms_version is None:

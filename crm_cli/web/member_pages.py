@@ -249,11 +249,11 @@ def _redeem(pg: Page, ref: str, form):
         if me is None:
             return pg.redirect(f"/m/{quote(pg.slug)}")
         offer = line_accounts.reward_for(tx.session, store_id=tx.store.id, member=me, ref=ref, now=st.now())
-        store_id = tx.store.id
+        store_id, phone = tx.store.id, me.phone
     pg.rate(f"redeem:{store_id}:{who['sub']}", REDEEM_LIMIT, "redeem")
     try:
         with st.transaction() as tx:
-            res = rewards.redeem(tx.session, store_id=tx.store.id, name=offer.id, phone_raw=me.phone,
+            res = rewards.redeem(tx.session, store_id=tx.store.id, name=offer.id, phone_raw=phone,
                                  address=address or None, now=st.now(), actor=st.actor_name(),
                                  key=f"web:{key}" if key else None)
             tx.audit(f"{'replayed' if res.duplicate else 'redeemed'} '{res.reward}' for {_mask(res.phone)} "
@@ -371,10 +371,11 @@ def _claim(pg: Page, token: str):
         me = _member_or_register(pg, tx)
         if me is None:
             return pg.redirect(f"/m/{quote(pg.slug)}")
+        phone = me.phone
     pg.rate(f"claim:{who['sub']}", CLAIM_LIMIT, "QR claim")
     try:
         with st.transaction() as tx:
-            store_id, res = points.claim_qr(tx.session, token=token, phone=me.phone, now=st.now(), actor=st.actor_name())
+            store_id, res = points.claim_qr(tx.session, token=token, phone=phone, now=st.now(), actor=st.actor_name())
             tx.audit(f"claimed {res.points} points for {_mask(res.phone)} (QR, member page)", store_id=store_id)
     except Conflict as exc:
         return pg.html("claim.html", status=409, token=token, result=None, error=exc.message)
