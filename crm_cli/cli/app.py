@@ -220,6 +220,19 @@ def main(prog_name: str | None = None) -> None:
         from crm_cli.cli.context import dispose_engines
 
         dispose_engines()
+        _flush_stdout()
+
+
+def _flush_stdout() -> None:
+    """Flush what stdout still buffers; if the reader has gone (`crm member list | head -1`),
+    end quietly with exit 0 as Unix tools do, without Python's shutdown warning."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(0) from None
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

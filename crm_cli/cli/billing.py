@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from crm_cli.cli.options import out_option
 from crm_cli.cli.context import state
 
 app = typer.Typer(help="Subscription and billing: subscribe, Pro, cancel, resume, invoices.", no_args_is_help=True)
@@ -117,7 +118,7 @@ def billing_invoice(
     ctx: typer.Context,
     month: Annotated[str, typer.Option("--month", "-m", help="Invoice month, YYYY-MM (must have ended, Bangkok time).")],
     all_stores: Annotated[bool, typer.Option("--all", help="Every subscribed store, not only the current one.")] = False,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Also write FILE.xlsx, FILE.pdf or FILE.json.")] = None,
+    out: Annotated[Optional[Path], out_option(".pdf", ".xlsx", ".json", help="Also write the invoice(s) to this file.")] = None,
 ) -> None:
     """Issue (or show again) the invoice for a month: line items, subtotal, VAT 7%, total.
 
@@ -127,10 +128,6 @@ def billing_invoice(
     from crm_cli.services import billing
 
     st = state(ctx)
-    if out is not None:
-        from crm_cli.fileio.invoices import check_out_path
-
-        check_out_path(out)
     with st.transaction(store=not all_stores, allow_suspended=True) as tx:
         if all_stores:
             views = billing.issue_all(tx.session, month=month, now=st.now())

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from crm_cli.cli.context import state
-from crm_cli.cli.options import StaffOpt, whole
+from crm_cli.cli.options import StaffOpt, out_option, whole
 
 app = typer.Typer(help="Reward deliveries: list, update status, export.", no_args_is_help=True)
 
@@ -55,7 +55,7 @@ def delivery_update(
 @app.command("export")
 def delivery_export(
     ctx: typer.Context,
-    out: Annotated[Path, typer.Option("--out", "-o", help="The .xlsx file to write.")],
+    out: Annotated[Path, out_option(".xlsx", help="The file to write.")],
     status: StatusFilter = None,
 ) -> None:
     """Export deliveries to an .xlsx for the shipping team.

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from crm_cli.cli.context import state
-from crm_cli.cli.options import QrOpt, whole
+from crm_cli.cli.options import PngOutOpt, QrOpt, whole
 
 app = typer.Typer(help="Registration form: terms and conditions, questions, sign-up link.", no_args_is_help=True)
 question_app = typer.Typer(help="Questions of the registration form.", no_args_is_help=True)
@@ -164,10 +164,10 @@ def form_show(ctx: typer.Context) -> None:
 
 
 @app.command("link")
-def form_link(ctx: typer.Context, qr: QrOpt = None) -> None:
+def form_link(ctx: typer.Context, out: PngOutOpt = None, qr: QrOpt = None) -> None:
     """Print the member sign-up link (for the LINE OA Rich Menu) and its QR code.
 
-    Example: crm form link --qr signup.png
+    Example: crm form link --out signup.png
     """
     from crm_cli.fileio import qr as qrmod
     from crm_cli.services import forms
@@ -177,5 +177,5 @@ def form_link(ctx: typer.Context, qr: QrOpt = None) -> None:
         info = forms.sign_up_link(tx.session, store_id=tx.store.id)
     if info.terms_version is None:
         st.info("note: the store has no terms yet; members cannot register until `crm form terms --file TERMS.md`")
-    qrmod.show(info.link, png=qr, tty=sys.stdout.isatty() and not st.quiet, echo=lambda m: typer.echo(m, err=True))
+    qrmod.show(info.link, png=out or qr, tty=sys.stdout.isatty() and not st.quiet, echo=lambda m: typer.echo(m, err=True))
     st.render(info)

@@ -13,7 +13,7 @@ import typer
 from crm_cli.cli import complete
 from crm_cli.cli.context import ENV_STORE, state
 from crm_cli.domain.redact import mask_phone
-from crm_cli.cli.options import MAX_COUNT, BranchOpt, DryRunOpt, PhoneArg, StaffOpt, amount, whole
+from crm_cli.cli.options import MAX_COUNT, BranchOpt, DryRunOpt, PhoneArg, PngOutOpt, StaffOpt, amount, out_option, whole
 
 app = typer.Typer(
     help="Points: earning rule, expiry policy, give, balance, history, adjust, QR claims, expiry job, checks.",
@@ -207,7 +207,7 @@ def points_qr(
     branch: Annotated[str, typer.Option("--branch", "-b", autocompletion=complete.branches, help="Branch of the sale.")],
     staff: StaffOpt = None,
     valid_minutes: Annotated[int, typer.Option("--valid-minutes", parser=whole("--valid-minutes", 1, 1440), metavar="N", help="Minutes the code can be claimed (1-1440).")] = 15,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Also write the QR code to this PNG file.")] = None,
+    out: PngOutOpt = None,
 ) -> None:
     """Make a single-use QR code for a sale: the customer claims the points once.
 
@@ -304,7 +304,7 @@ def points_check(ctx: typer.Context) -> None:
 @app.command("export")
 def points_export(
     ctx: typer.Context,
-    out: Annotated[Path, typer.Option("--out", "-o", help="FILE.csv or FILE.xlsx.")],
+    out: Annotated[Path, out_option(".csv", ".xlsx", help="The file to write.")],
     date_from: Annotated[Optional[str], typer.Option("--from", help="First Bangkok day to include (YYYY-MM-DD).")] = None,
     date_to: Annotated[Optional[str], typer.Option("--to", help="Last Bangkok day to include (YYYY-MM-DD).")] = None,
 ) -> None:

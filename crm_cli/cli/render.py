@@ -244,6 +244,16 @@ def render_sections(sections: Sequence[Section], *, fmt: str = "table", json_dat
     out.write("\n".join(parts))
 
 
+def write_json(path, data: Any) -> None:
+    """``data`` as the JSON document ``--format json`` prints, written to an output file."""
+    from pathlib import Path
+
+    from crm_cli.fileio.outfile import atomic_write
+
+    text = _json(to_plain(data))
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
 def render(data: Any, *, fmt: str = "table", columns: list[str] | None = None, title: str | None = None, out=None) -> None:
     """One result or listing (the one-section document), or a :class:`Document`."""
     if isinstance(data, Document):

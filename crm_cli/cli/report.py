@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from crm_cli.cli.context import state
-from crm_cli.cli.options import amount, fine_amount, rate, whole
+from crm_cli.cli.options import amount, fine_amount, out_option, rate, whole
 
 app = typer.Typer(help="Reports: summary, liability, expiring points.", no_args_is_help=True)
 
@@ -47,23 +47,25 @@ def report_summary(
     date_to: Annotated[Optional[str], typer.Option("--to", help="Last Bangkok day, inclusive (YYYY-MM-DD); default: today.")] = None,
     section: Annotated[Optional[str], typer.Option("--section", help="Only one table: members|monthly|rewards|branches|staff.", callback=_section_cb)] = None,
     chart: Annotated[bool, typer.Option("--chart/--no-chart", help="Bar charts of the monthly series under the table view.")] = True,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Also write a chart image of the monthly series (PNG).", dir_okay=False)] = None,
+    out: Annotated[Optional[Path], out_option(".png", ".json", help="Also write the report: a chart of the monthly series (.png) or the whole report (.json).")] = None,
 ) -> None:
     """Members, points issued / redeemed / expired per Bangkok month, active members, redemptions by reward, per branch and per staff. Example: crm report summary --from 2026-01-01 --to 2026-06-30 --out summary.png"""
-    from crm_cli.domain.errors import InvalidInput
     from crm_cli.domain.timeutil import parse_day
     from crm_cli.services import reports
 
     st = state(ctx)
-    if out is not None and out.suffix.lower() != ".png":
-        raise InvalidInput(f"--out {out}: the chart image must be a .png file")
     d_from = parse_day(date_from) if date_from else None
     d_to = parse_day(date_to) if date_to else None
     with st.reading() as tx:
         rep = reports.summary(tx.session, store_id=tx.store.id, store_slug=tx.store.slug, now=st.now(),
                               date_from=d_from, date_to=d_to)
     fmt = st.fmt or "table"
-    if out is not None:
+    if out is not None and out.suffix.lower() == ".json":
+        from crm_cli.cli.render import write_json
+
+        write_json(out, rep)
+        st.info(f"report written to {out}")
+    elif out is not None:
         from crm_cli.fileio.charts import write_png
 
         months = [m.month for m in rep.monthly]
@@ -146,7 +148,7 @@ def _export(path: Path, rows: list) -> int:
 def report_expiring(
     ctx: typer.Context,
     days: Annotated[int, typer.Option("--days", "-d", parser=whole("--days", 0, 36_500), metavar="N", help="Points whose last valid Bangkok day is within this many days from today.")] = 30,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Also export the list (.csv or .xlsx) for reminders.", dir_okay=False)] = None,
+    out: Annotated[Optional[Path], out_option(".csv", ".xlsx", help="Also export the list for reminders.")] = None,
 ) -> None:
     """Members whose points expire within N days, with the points and the last day to use them. Example: crm report expiring --days 30 --out reminders.xlsx"""
     from crm_cli.services import reports

@@ -10,7 +10,7 @@ import typer
 from crm_cli.cli import complete
 from crm_cli.cli.context import state
 from crm_cli.domain.redact import mask_phone
-from crm_cli.cli.options import QrOpt, whole
+from crm_cli.cli.options import PngOutOpt, QrOpt, whole
 
 app = typer.Typer(help="Staff of the current store: invites (link + QR), roles admin|staff.", no_args_is_help=True)
 
@@ -22,12 +22,13 @@ def staff_invite(
     ctx: typer.Context,
     branch: Annotated[str, typer.Option("--branch", "-b", autocompletion=complete.branches, help="Branch the new staff member works at.")],
     role: Annotated[str, typer.Option("--role", help="admin (everything in the store) or staff (own branch only).")] = "staff",
+    out: PngOutOpt = None,
     qr: QrOpt = None,
     valid_days: Annotated[int, typer.Option("--valid-days", parser=whole("--valid-days", 1, 90), metavar="DAYS", help="Days before the invite expires.")] = 7,
 ) -> None:
     """Create a single-use invite: prints the token and link, and a QR code.
 
-    Example: crm staff invite --branch Siam --role staff --qr invite.png
+    Example: crm staff invite --branch Siam --role staff --out invite.png
     """
     from crm_cli.fileio import qr as qrmod
     from crm_cli.services import stores
@@ -36,7 +37,7 @@ def staff_invite(
     with st.transaction() as tx:
         inv = stores.invite_staff(tx.session, store_id=tx.store.id, branch=branch, role=role, now=st.now(), valid_days=valid_days)
         tx.audit(f"invited {role} to branch {inv.branch}")
-    qrmod.show(inv.link, png=qr, tty=sys.stdout.isatty() and not st.quiet, echo=lambda m: typer.echo(m, err=True))
+    qrmod.show(inv.link, png=out or qr, tty=sys.stdout.isatty() and not st.quiet, echo=lambda m: typer.echo(m, err=True))
     st.render(inv)
 
 

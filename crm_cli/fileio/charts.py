@@ -84,8 +84,9 @@ def write_png(path: Path, *, title: str, months: Sequence[str], series: dict[str
         slanted = len(months) > 6
         bottom.set_xticklabels(list(months), rotation=45 if slanted else 0, ha="right" if slanted else "center")
         fig.tight_layout()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, format="png")
+        from crm_cli.fileio.outfile import atomic_write
+
+        atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
     finally:
         plt.close(fig)
     return path

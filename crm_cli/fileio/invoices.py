@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from crm_cli.domain.errors import InvalidInput
 
-EXTENSIONS = (".json", ".xlsx", ".pdf")
+EXTENSIONS = (".pdf", ".xlsx", ".json")
 DEJAVU_CANDIDATES = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
     "/usr/share/fonts/dejavu/DejaVuSans.ttf",
@@ -21,24 +20,26 @@ DEJAVU_CANDIDATES = (
 
 
 def check_out_path(path: Path) -> None:
-    if path.suffix.lower() not in EXTENSIONS:
-        raise InvalidInput(f"cannot write invoices to '{path}': name the file .xlsx, .pdf or .json")
-    if not path.parent.exists():
-        raise InvalidInput(f"folder {path.parent} does not exist")
+    from crm_cli.fileio.outfile import check_out
+
+    check_out(path, EXTENSIONS)
 
 
 def write_invoices(path: Path, views: list) -> None:
+    from crm_cli.fileio.outfile import atomic_write
+
     check_out_path(path)
     suffix = path.suffix.lower()
     if suffix == ".json":
-        from crm_cli.cli.render import to_plain
+        from crm_cli.domain.plain import to_plain
 
         data = to_plain(views[0]) if len(views) == 1 else to_plain(views)
-        path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+        atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     elif suffix == ".xlsx":
-        _xlsx(path, views)
+        atomic_write(path, lambda tmp: _xlsx(Path(tmp), views))
     else:
-        _pdf(path, views)
+        atomic_write(path, lambda tmp: _pdf(Path(tmp), views))
 
 
 def _xlsx(path: Path, views: list) -> None:

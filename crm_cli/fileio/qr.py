@@ -8,14 +8,11 @@ from pathlib import Path
 def write_png(data: str, path: Path) -> Path:
     import qrcode
 
-    path = Path(path)
-    if path.suffix.lower() != ".png":
-        from crm_cli.domain.errors import InvalidInput
+    from crm_cli.fileio.outfile import atomic_write, check_out
 
-        raise InvalidInput(f"QR output must be a .png file, got '{path.name}'")
+    path = check_out(path, (".png",))
     img = qrcode.make(data, border=2)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    img.save(str(path))
+    atomic_write(path, lambda tmp: img.save(tmp, format="PNG"))
     return path
 
 

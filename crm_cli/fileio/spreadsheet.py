@@ -11,7 +11,7 @@
   as numbers, phones and other text as text, money as numbers with ``0.00``).
 * :func:`neutralize` defuses text a spreadsheet would run as a formula: any text
   starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return gets a leading
-  single quote ``'``. Both formats apply it to every text cell (openpyxl would
+  single quote ``'``; control and direction characters are dropped. Both formats apply it to every text cell (openpyxl would
   otherwise even *store* ``=...`` strings as live formulas). Numbers, dates and
   money are written as typed values and need no quoting; a negative number in an
   ``int`` or ``money`` column stays a number.
@@ -23,13 +23,12 @@ Sheet names cannot contain ``/`` in Excel, so the help sheet is called
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from crm_cli.domain.safetext import drop
 from crm_cli.fileio.member_rows import (
     DEFAULT_MAX_ROWS,
     EXAMPLE_NAME,
@@ -57,10 +56,13 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralize(value):
-    """Text that a spreadsheet would treat as a formula gets a leading ``'``;
-    anything else (including non-text values) is returned unchanged."""
-    if isinstance(value, str) and value and value[0] in _FORMULA_START:
-        return "'" + value
+    """Text that a spreadsheet would treat as a formula gets a leading ``'``, and control
+    and direction characters are dropped (:func:`crm_cli.domain.safetext.drop`; XLSX cannot
+    hold C0 controls at all); anything else (including non-text values) is returned unchanged."""
+    if isinstance(value, str):
+        value = drop(value)
+        if value and value[0] in _FORMULA_START:
+            return "'" + value
     return value
 
 
@@ -227,21 +229,11 @@ def _save_atomic(wb, path: Path) -> None:
 
 
 def _atomic_write(path: Path, write):
-    """Run ``write(tmp_path)`` on a temporary file beside ``path``, then rename it into place;
-    a failure leaves no file behind. Returns what ``write`` returned."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        result = write(tmp)
-        os.replace(tmp, path)
-        return result
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """The one output-file writer (:func:`crm_cli.fileio.outfile.atomic_write`): a temporary
+    file renamed into place; a bad path is one error line and leaves nothing behind."""
+    from crm_cli.fileio.outfile import atomic_write
+
+    return atomic_write(path, write)
 
 
 # =============================================================================
@@ -345,6 +337,10 @@ def write_table(
             raise ValueError(f"type given for unknown column {col!r}")
     kinds = [types.get(c, "text") for c in columns]
     ext = path.suffix.lower()
+    if ext in (".csv", ".xlsx"):
+        from crm_cli.fileio.outfile import check_target
+
+        check_target(path)  # before any row is read: a bad path fails at once
     if ext == ".csv":
         return _write_csv(path, columns, rows, kinds)
     if ext == ".xlsx":
@@ -438,5 +434,9 @@ def _write_xlsx(path: Path, columns, rows, kinds, sheet: str) -> int:
         raise
     if n:
         ws.auto_filter.ref = f"A1:{get_column_letter(max(width, 1))}{n + 1}"
-    _save_atomic(wb, path)
+    try:
+        _save_atomic(wb, path)
+    except BaseException:
+        _discard(ws)
+        raise
     return n

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from pathlib import Path
 
 import pytest
 import typer
@@ -235,3 +236,169 @@ def test_report_liability_and_form_show_are_documents(shop):
     assert shop.ok("form", "show", fmt="markdown").stdout.startswith("## form\n")
     doc = shop.json("form", "show")
     assert isinstance(doc, dict) and "questions" in doc
+
+
+# ---------------------------------------------------------------- output files
+
+def _bad_targets(tmp_path):
+    blocker = tmp_path / "members.csv"
+    blocker.write_text("a file, not a folder\n", encoding="utf-8")
+    return {
+        "under a file": (blocker / "x.xlsx", f"cannot write {blocker / 'x.xlsx'}: {blocker} is a file, not a folder"),
+        "proc": (Path("/proc/m.xlsx"), "cannot write /proc/m.xlsx: "),
+        "missing folder": (tmp_path / "nowhere" / "m.xlsx", f"folder {tmp_path / 'nowhere'} does not exist"),
+        "a folder": (tmp_path, None),
+    }
+
+
+def _listing(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.mark.parametrize("ext", [".xlsx", ".csv"])
+def test_bad_output_paths_are_one_line_and_leave_nothing(shop, tmp_path, ext):
+    from crm_cli.domain.errors import InvalidInput
+
+    shop.ok("points", "give", "0812345678", "--spend", "100")
+    for what, (target, message) in _bad_targets(tmp_path).items():
+        if target.suffix:
+            target = target.with_suffix(ext)
+            message = message and message.replace(".xlsx", ext)
+        before = _listing(tmp_path)
+        for argv in (["member", "export", "--out", str(target)], ["points", "export", "--out", str(target)],
+                     ["report", "expiring", "--out", str(target)] if ext == ".csv" else ["member", "template", "--out", str(target)]):
+            r = shop(*argv)
+            assert r.exit_code == InvalidInput.exit_code, (what, argv, r.output)
+            lines = r.stderr.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith("error: "), (what, argv, r.stderr)
+            if message:
+                assert message in lines[0], (what, lines[0])
+            assert "Traceback" not in r.output and "Exception" not in r.stderr
+        assert _listing(tmp_path) == before, what
+    assert not (tmp_path / "nowhere").exists()  # a missing folder is never created
+
+
+def test_png_pdf_and_json_writers_refuse_bad_paths(shop, tmp_path):
+    from crm_cli.domain.errors import InvalidInput
+
+    missing = tmp_path / "nowhere"
+    for argv in (["staff", "invite", "--branch", "Siam", "--out", str(missing / "i.png")],
+                 ["staff", "invite", "--branch", "Siam", "--qr", str(missing / "i.png")],
+                 ["form", "link", "--out", str(missing / "s.png")],
+                 ["points", "qr", "--spend", "100", "--branch", "Siam", "--out", str(missing / "q.png")],
+                 ["report", "summary", "--out", str(missing / "r.png")],
+                 ["report", "summary", "--out", str(missing / "r.json")],
+                 ["billing", "invoice", "--month", "2026-10", "--out", str(missing / "i.pdf")]):
+        err = shop.fails(InvalidInput.exit_code, *argv)
+        assert err == f"error: cannot write {argv[-1]}: folder {missing} does not exist", err
+    assert not missing.exists()
+    # nothing was done: the invite and the QR code were refused before any work
+    assert shop.json("audit", "list") and not any("invited" in a["summary"] or "QR claim" in a["summary"]
+                                                    for a in shop.json("audit", "list"))
+
+
+def test_atomic_writer_leaves_nothing_when_the_write_fails(tmp_path):
+    from crm_cli.domain.errors import InvalidInput
+    from crm_cli.fileio.outfile import atomic_write
+
+    def boom(tmp):
+        Path(tmp).write_text("half", encoding="utf-8")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(InvalidInput, match=r"^cannot write .*out\.csv: No space left on device$"):
+        atomic_write(tmp_path / "out.csv", boom)
+    assert _listing(tmp_path) == []
+
+
+# ---------------------------------------------------------------- --out: one meaning everywhere
+
+OUT_COMMANDS = {
+    ("member", "export"): (".csv", ".xlsx"),
+    ("member", "template"): (".xlsx",),
+    ("points", "export"): (".csv", ".xlsx"),
+    ("points", "qr"): (".png",),
+    ("staff", "invite"): (".png",),
+    ("form", "link"): (".png",),
+    ("report", "summary"): (".png", ".json"),
+    ("report", "expiring"): (".csv", ".xlsx"),
+    ("delivery", "export"): (".xlsx",),
+    ("billing", "invoice"): (".pdf", ".xlsx", ".json"),
+}
+
+
+def test_every_out_option_is_the_same_option():
+    root = typer.main.get_command(app)
+    seen = {}
+    for path, cmd in _leaves(root):
+        for p in cmd.params:
+            if "--out" in p.opts and path in OUT_COMMANDS:
+                seen[path] = p
+                assert p.opts == ["--out", "-o"] and p.metavar == "FILE", path
+                assert "The extension picks the format" in p.help, path
+    assert set(OUT_COMMANDS) <= set(seen), set(OUT_COMMANDS) - set(seen)
+
+
+@pytest.mark.parametrize("words,allowed", list(OUT_COMMANDS.items()), ids=[" ".join(w) for w in OUT_COMMANDS])
+def test_an_unsupported_extension_names_the_allowed_ones(words, allowed, tmp_path):
+    from typer.testing import CliRunner
+
+    from crm_cli.domain.errors import InvalidInput
+
+    extra = {("points", "qr"): ["--spend", "100", "--branch", "Siam"], ("staff", "invite"): ["--branch", "Siam"],
+             ("billing", "invoice"): ["--month", "2026-10"]}.get(words, [])
+    target = tmp_path / "out.txt"
+    r = CliRunner().invoke(app, [*words, *extra, "--out", str(target)])
+    assert r.exit_code == InvalidInput.exit_code, r.output
+    names = allowed[0] if len(allowed) == 1 else ", ".join(allowed[:-1]) + " or " + allowed[-1]
+    assert r.stderr.strip() == f"error: --out {target}: cannot write '.txt'; name the file {names}"
+
+
+def test_out_files_by_extension(shop, tmp_path):
+    import json as _json
+
+    inv = tmp_path / "invite.png"
+    shop.ok("staff", "invite", "--branch", "Siam", "--out", str(inv))
+    qr = tmp_path / "legacy.png"
+    shop.ok("staff", "invite", "--branch", "Siam", "--qr", str(qr))  # the older spelling still works
+    link = tmp_path / "signup.png"
+    shop.ok("form", "link", "--out", str(link))
+    for png in (inv, qr, link):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rep = tmp_path / "summary.json"
+    shop.ok("report", "summary", "--out", str(rep), fmt="csv")
+    doc = _json.loads(rep.read_text(encoding="utf-8"))
+    assert doc["store"] == "cafe" and "monthly" in doc
+
+
+# ---------------------------------------------------------------- a closed pipe
+
+def test_a_closed_pipe_ends_quietly(shop, uow):
+    import subprocess
+    import sys
+    from datetime import datetime, timezone
+
+    from crm_cli.db.models import Member
+
+    from sqlmodel import select
+
+    from crm_cli.db.models import Store
+
+    now = datetime.now(timezone.utc)
+    with uow() as s:
+        store_id = s.exec(select(Store.id)).one()
+        for i in range(1500):
+            s.add(Member(store_id=store_id, phone=f"+6681{i:07d}", name=f"Member {i}", source="points", created_at=now))
+    # more than a pipe holds (64 KiB): the writer meets the closed pipe mid-output
+    for argv, limit in ((["member", "list", "-f", "csv"], "1500"),):
+        cmd = [sys.executable, "-m", "crm_cli", "--db", shop.db_url, "--store", "cafe", *argv, "--limit", limit]
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        first = p.stdout.readline()
+        p.stdout.close()  # `| head -1`
+        err = p.stderr.read()
+        p.stderr.close()
+        assert p.wait(timeout=60) == 0, (argv, err)
+        assert first and err == b"", (argv, err)
+    # and the shell pipeline itself, with a table
+    r = subprocess.run(f"{shlex.quote(sys.executable)} -m crm_cli --db {shlex.quote(shop.db_url)} --store cafe "
+                       "member list --limit 500 | head -1", shell=True, capture_output=True, executable="/bin/bash")
+    assert (r.returncode, r.stderr, r.stdout.count(b"\n")) == (0, b"", 1), r
