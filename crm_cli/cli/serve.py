@@ -6,8 +6,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from crm_cli.cli.context import state
-
 
 def register(app: typer.Typer) -> None:
     """Mount `crm serve` on the root app (a command, not a group; its imports stay inside)."""
@@ -25,6 +23,7 @@ def serve(
 
     Example: crm serve --host 127.0.0.1 --port 8080   (behind Caddy or nginx for TLS)
     """
+    from crm_cli.cli.context import state
     from crm_cli.domain.errors import InvalidInput
     from crm_cli.web.app import create_app
     from crm_cli.web.context import WebConfig
