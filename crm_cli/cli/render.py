@@ -25,12 +25,11 @@ import dataclasses
 import json
 import re
 import sys
-from datetime import date, datetime, timezone
-from decimal import Decimal
 from typing import Any, Iterable, Sequence
 
+from crm_cli.domain.plain import bangkok_minute, to_plain  # noqa: F401 - one representation for every output
+
 FORMATS = ("table", "json", "csv", "plain", "markdown")
-_TIME_FORMAT = "%Y-%m-%d %H:%M"
 
 
 _WHOLE = object()
@@ -54,32 +53,6 @@ class Document:
     whole: Any = _WHOLE
 
 
-def to_plain(value: Any, *, text: bool = False) -> Any:
-    """JSON-safe values; with ``text``, times as Bangkok minutes for the text formats."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_plain(getattr(value, f.name), text=text) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {str(k): to_plain(v, text=text) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [to_plain(v, text=text) for v in value]
-    if isinstance(value, Decimal):
-        return format(value.quantize(Decimal("0.01")), "f")
-    if isinstance(value, datetime):
-        return bangkok_minute(value) if text else value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if hasattr(value, "model_dump"):
-        return to_plain(value.model_dump(), text=text)
-    return value
-
-
-def bangkok_minute(value: datetime) -> str:
-    """An instant as Bangkok wall time to the minute; a naive time is taken as UTC (as stored)."""
-    from crm_cli.domain.timeutil import BKK
-
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(BKK).strftime(_TIME_FORMAT)
 
 
 # ---------------------------------------------------------------- cells
