@@ -220,3 +220,20 @@ def test_healthz(served):
     r = served.http.get("/healthz")
     assert r.status_code == 200 and r.json() == {"status": "ok"}
     assert json.loads(r.text) == {"status": "ok"}
+
+
+def test_no_secret_in_logs_or_answers(connected, served, caplog):
+    import logging
+
+    cli, line = connected, connected.line
+    caplog.set_level(logging.DEBUG)
+    cli.ok("autoreply", "add", "hi", "--text", "Hello!")
+    user = line.add_follower()
+    raw = ev.body(ev.text(user, "hi", reply_token="never-issued"))
+    r1 = served.http.post(URL, content=raw, headers=ev.headers("wrong" * 8, raw))
+    r2 = post(served, ev.text(user, "hi", reply_token="never-issued"))
+    served.wait_idle(lambda: cli.json("chat", "show", user)[-1]["delivery"] == "failed")
+    seen = caplog.text + r1.text + r2.text + cli("audit", "list", fmt="json").stdout
+    seen += cli("line", "status", fmt="json").stdout + cli("chat", "show", user, fmt="json").stdout
+    assert "bad or missing signature" in caplog.text and "Invalid reply token" in caplog.text
+    assert SECRET not in seen and connected.token not in seen
