@@ -114,7 +114,11 @@ def _register(pg: Page, form):
         ctx = _form_context(tx)
         me = _me(tx, pg)
     answers = _answers(form, ctx["questions"])
-    errors: dict[str, str] = {}
+    errors = _field_errors(values, st.now())
+    if errors:  # every field at once, each with the words `crm member register` uses
+        given = {k: v for k, v in form.multi_items() if k.startswith("q_")}
+        return pg.html("register.html", status=422, values=values, errors=errors, answers=given,
+                       confirm=me is not None, **ctx)
     try:
         with st.transaction() as tx:
             res = line_accounts.register_with_line(
@@ -151,6 +155,27 @@ def _register(pg: Page, form):
     pg.sess.set("flash", flash)
     after = pg.sess.drop("after")
     return pg.redirect(after if isinstance(after, str) and after.startswith("/claim/") else f"/m/{quote(pg.slug)}")
+
+
+def _field_errors(values: dict, now) -> dict[str, str]:
+    """Check each field with the rule the service applies (domain.member_fields)."""
+    from crm_cli.domain import member_fields as fields
+    from crm_cli.domain.timeutil import bkk_date
+
+    checks = {
+        "phone": lambda v: fields.phone(v),
+        "name": lambda v: fields.name(v),
+        "birthday": lambda v: fields.birthday(v or None, today=bkk_date(now)),
+        "gender": lambda v: fields.gender(v or None),
+        "email": lambda v: fields.email(v or None),
+    }
+    errors = {}
+    for name, check in checks.items():
+        try:
+            check(values[name])
+        except CrmError as exc:
+            errors[name] = exc.message
+    return errors
 
 
 def _member_or_register(pg: Page, tx):
