@@ -146,10 +146,14 @@ class Member(SQLModel, table=True):
 
 
 class MemberTag(SQLModel, table=True):
+    """``kind`` 'chat': set by an operator (`member tag`, import); 'active': set by an action
+    (registration or survey answers)."""
+
     __tablename__ = "member_tag"
     __table_args__ = (Index("ix_member_tag_tag", "tag"),)
     member_id: int = Field(foreign_key="member.id", primary_key=True)
     tag: str = Field(max_length=80, primary_key=True)
+    kind: str = Field(default="chat", max_length=8, sa_column_kwargs={"server_default": "chat"})
 
 
 class WelcomeGrant(SQLModel, table=True):
@@ -589,3 +593,145 @@ class RateHit(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     bucket: str = Field(max_length=120)
     at: datetime = _dt()
+
+
+# ---------------------------------------------------------------- engage: segments, campaigns, rich menus, surveys, promo codes
+
+
+class Segment(SQLModel, table=True):
+    """A saved audience query: ``spec`` is the JSON filter (domain/segments.py), evaluated when used."""
+
+    __tablename__ = "segment"
+    __table_args__ = (UniqueConstraint("store_id", "name", name="uq_segment_store_name"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    store_id: int = Field(foreign_key="store.id")
+    name: str = Field(max_length=80)
+    spec: str
+    created_at: datetime = _dt()
+    updated_at: datetime = _dt()
+
+
+class Campaign(SQLModel, table=True):
+    """A broadcast: draft | scheduled | sending | sent | cancelled. ``messages`` is the JSON
+    list of LINE message objects (text may hold {display_name} {points} {tier} {promo_code})."""
+
+    __tablename__ = "campaign"
+    __table_args__ = (UniqueConstraint("store_id", "name", name="uq_campaign_store_name"),
+                      Index("ix_campaign_status_at", "status", "scheduled_at"))
+    id: Optional[int] = Field(default=None, primary_key=True)
+    store_id: int = Field(foreign_key="store.id")
+    name: str = Field(max_length=120)
+    segment_id: Optional[int] = Field(default=None, foreign_key="segment.id")
+    messages: str
+    personalized: bool = Field(default=False)
+    promo_pool_id: Optional[int] = Field(default=None, foreign_key="promo_pool.id")
+    status: str = Field(default="draft", max_length=12)
+    scheduled_at: Optional[datetime] = _dt(nullable=True, default=None)
+    partial: bool = Field(default=False)
+    recipients: int = Field(default=0)
+    skipped: int = Field(default=0)
+    note: Optional[str] = Field(default=None)
+    created_at: datetime = _dt()
+    started_at: Optional[datetime] = _dt(nullable=True, default=None)
+    finished_at: Optional[datetime] = _dt(nullable=True, default=None)
+    cancelled_at: Optional[datetime] = _dt(nullable=True, default=None)
+
+
+class CampaignBatch(SQLModel, table=True):
+    """One request of a campaign: a multicast to at most 500 userIds or one push. The
+    ``retry_key`` is committed before the request is made and reused on every retry."""
+
+    __tablename__ = "campaign_batch"
+    __table_args__ = (UniqueConstraint("campaign_id", "seq", name="uq_campaign_batch_seq"),
+                      Index("ix_campaign_batch_status", "campaign_id", "status"))
+    id: Optional[int] = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id")
+    seq: int
+    kind: str = Field(max_length=10)  # multicast | push
+    retry_key: str = Field(max_length=36, unique=True)
+    status: str = Field(default="pending", max_length=10)  # pending | sending | accepted | failed
+    size: int
+    body: str  # JSON request body, identical on every retry
+    request_id: Optional[str] = Field(default=None, max_length=64)
+    attempts: int = Field(default=0)
+    error: Optional[str] = Field(default=None, max_length=300)
+    claimed_at: Optional[datetime] = _dt(nullable=True, default=None)
+    sent_at: Optional[datetime] = _dt(nullable=True, default=None)
+
+
+class PromoPool(SQLModel, table=True):
+    __tablename__ = "promo_pool"
+    __table_args__ = (UniqueConstraint("store_id", "name", name="uq_promo_pool_store_name"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    store_id: int = Field(foreign_key="store.id")
+    name: str = Field(max_length=80)
+    created_at: datetime = _dt()
+
+
+class PromoCode(SQLModel, table=True):
+    """One code; issued to one person (a member, or a follower without a member) at most once."""
+
+    __tablename__ = "promo_code"
+    __table_args__ = (UniqueConstraint("store_id", "code", name="uq_promo_code_store_code"),
+                      UniqueConstraint("pool_id", "member_id", name="uq_promo_code_pool_member"),
+                      UniqueConstraint("pool_id", "follower_id", name="uq_promo_code_pool_follower"),
+                      Index("ix_promo_code_pool_free", "pool_id", "issued_at"))
+    id: Optional[int] = Field(default=None, primary_key=True)
+    store_id: int = Field(foreign_key="store.id")
+    pool_id: int = Field(foreign_key="promo_pool.id")
+    code: str = Field(max_length=64)
+    member_id: Optional[int] = Field(default=None, foreign_key="member.id")
+    follower_id: Optional[int] = Field(default=None, foreign_key="line_follower.id")
+    issued_at: Optional[datetime] = _dt(nullable=True, default=None)
+    redeemed_at: Optional[datetime] = _dt(nullable=True, default=None)
+
+
+class RichMenu(SQLModel, table=True):
+    __tablename__ = "richmenu"
+    __table_args__ = (UniqueConstraint("store_id", "name", name="uq_richmenu_store_name"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    store_id: int = Field(foreign_key="store.id")
+    name: str = Field(max_length=80)
+    line_richmenu_id: str = Field(max_length=80)
+    layout: str  # JSON: the rich menu object sent to LINE
+    segment_id: Optional[int] = Field(default=None, foreign_key="segment.id")
+    is_default: bool = Field(default=False)
+    created_at: datetime = _dt()
+    removed_at: Optional[datetime] = _dt(nullable=True, default=None)
+
+
+class RichMenuLink(SQLModel, table=True):
+    """The rich menu a follower is linked to (one at a time)."""
+
+    __tablename__ = "richmenu_link"
+    follower_id: int = Field(foreign_key="line_follower.id", primary_key=True, sa_column_kwargs={"autoincrement": False})
+    richmenu_id: int = Field(foreign_key="richmenu.id", index=True)
+    linked_at: datetime = _dt()
+
+
+class Survey(SQLModel, table=True):
+    """``questions``: JSON [{"text", "kind": text|choice, "choices": [{"value", "tag"}]}];
+    answers are deleted ``retention_days`` after they were given."""
+
+    __tablename__ = "survey"
+    __table_args__ = (UniqueConstraint("store_id", "name", name="uq_survey_store_name"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    store_id: int = Field(foreign_key="store.id")
+    name: str = Field(max_length=80)
+    questions: str
+    notice: str
+    retention_days: int
+    created_at: datetime = _dt()
+    closed_at: Optional[datetime] = _dt(nullable=True, default=None)
+
+
+class SurveyAnswer(SQLModel, table=True):
+    __tablename__ = "survey_answer"
+    __table_args__ = (Index("ix_survey_answer_survey_at", "survey_id", "created_at"),
+                      UniqueConstraint("survey_id", "follower_id", name="uq_survey_answer_follower"))
+    id: Optional[int] = Field(default=None, primary_key=True)
+    survey_id: int = Field(foreign_key="survey.id")
+    follower_id: Optional[int] = Field(default=None, foreign_key="line_follower.id")
+    member_id: Optional[int] = Field(default=None, foreign_key="member.id")
+    answers: str  # JSON list, one entry per question
+    created_at: datetime = _dt()

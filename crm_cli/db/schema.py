@@ -13,7 +13,7 @@ from pathlib import Path
 
 from crm_cli.domain.errors import DatabaseError
 
-HEADS: frozenset[str] = frozenset({"0005_web_pages"})
+HEADS: frozenset[str] = frozenset({"0006_engage"})
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 

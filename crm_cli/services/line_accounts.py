@@ -166,7 +166,7 @@ def _confirm_imported(session, *, store_id: int, member: Member, user_id: str, d
             if t not in tags:
                 tags.append(t)
     session.flush()
-    members._add_tags(session, member.id, tags)
+    members._add_tags(session, member.id, tags, kind="active")
     _link(session, store_id=store_id, member=member, user_id=user_id, display_name=display_name, now=now)
     pts = ledger.balance(session, member.id, now)
     return SignUp(kind="confirmed", phone=member.phone, name=clean_name, terms_version=terms.version, merged_points=pts,

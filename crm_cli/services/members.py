@@ -200,7 +200,7 @@ def register(
             if t not in tags:
                 tags.append(t)
     session.flush()
-    _add_tags(session, m.id, tags)
+    _add_tags(session, m.id, tags, kind="active")
     welcome = _give_welcome(session, store_id=store_id, member_id=m.id, phone=e164, now=now, actor=actor)
     session.flush()
     session.refresh(m)
@@ -236,11 +236,12 @@ def _tags(session, member_id: int) -> list[str]:
     return list(session.exec(select(MemberTag.tag).where(MemberTag.member_id == member_id).order_by(MemberTag.tag)).all())
 
 
-def _add_tags(session, member_id: int, tags: list[str]) -> list[str]:
+def _add_tags(session, member_id: int, tags: list[str], kind: str = "chat") -> list[str]:
+    """``kind`` 'chat' for an operator's tags, 'active' for tags set by answers."""
     have = set(_tags(session, member_id))
     added = [t for t in tags if t not in have]
     for t in added:
-        session.add(MemberTag(member_id=member_id, tag=t))
+        session.add(MemberTag(member_id=member_id, tag=t, kind=kind))
     session.flush()
     return added
 
