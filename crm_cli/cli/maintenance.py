@@ -48,8 +48,13 @@ def maintenance_run(
             audit.record(session, store_id=None, actor=st.actor_name(), command=st.command, now=st.now(),
                          summary=f"maintenance as of {when.isoformat()}: " + "; ".join(f"{r.job} {r.status}" for r in results))
     if (st.fmt or "table") == "table":
+        import sys
+
+        from crm_cli.domain.timeutil import BKK
+
+        cron = st.quiet or not sys.stdout.isatty()  # a log file: each line says when
         for r in results:
-            typer.echo(r.line)
+            typer.echo(f"{r.finished_at.astimezone(BKK).isoformat(timespec='seconds')} {r.line}" if cron else r.line)
     else:
         st.render(results, columns=["job", "status", "summary", "as_of", "started_at", "finished_at"])
     if failed:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable, Iterator
 
@@ -115,6 +115,18 @@ def _pg_lock(engine) -> Iterator[None]:
 # ---------------------------------------------------------------- results
 
 
+class Outcome(str):
+    """A job's summary line that also carries its figures as integers (``counts``), so the
+    JSON summary of a run has numbers, not numbers inside text."""
+
+    counts: dict[str, int]
+
+    def __new__(cls, text_: str, counts: dict[str, int] | None = None) -> "Outcome":
+        obj = super().__new__(cls, text_)
+        obj.counts = {k: int(v) for k, v in (counts or {}).items()}
+        return obj
+
+
 @dataclass(frozen=True)
 class JobResult:
     job: str
@@ -123,6 +135,7 @@ class JobResult:
     as_of: datetime
     started_at: datetime
     finished_at: datetime
+    counts: dict[str, int] = field(default_factory=dict)  # the job's figures (empty when it failed)
 
     @property
     def line(self) -> str:
@@ -191,7 +204,8 @@ def job_expire(session, *, now: datetime, actor: str | None, store_id: int | Non
     from crm_cli.services import ledger
 
     r = ledger.expire(session, now=now, actor=actor, store_id=store_id)
-    return f"{r.lots_expired} lots expired, {r.points_expired} points ({r.members} members)"
+    return Outcome(f"{r.lots_expired} lots expired, {r.points_expired} points ({r.members} members)",
+                   {"lots_expired": r.lots_expired, "points_expired": r.points_expired, "members": r.members})
 
 
 def job_tiers(session, *, now: datetime, actor: str | None, store_id: int | None = None) -> str:
@@ -205,15 +219,19 @@ def job_tiers(session, *, now: datetime, actor: str | None, store_id: int | None
         q = q.where(Store.id == store_id)
     stores = [r for r in session.exec(q.order_by(Store.slug)).all()
               if not billing.service_now(session, store_id=r[0], now=now).suspended]
+    counts = {"stores": 0, "members": 0, "moved": 0, "upgrades": 0, "downgrades": 0}
     if not stores:
-        return "tiers not enabled in any active store"
+        return Outcome("tiers not enabled in any active store", counts)
 
     def work(sid: int) -> str:
         r = tiers.recalc(session, store_id=sid, as_of=now, now=now, dry_run=False, limit=10)
+        for k, v in (("stores", 1), ("members", r.members), ("moved", r.moved), ("upgrades", r.upgrades),
+                     ("downgrades", r.downgrades)):
+            counts[k] += v
         return f"{_slug(session, sid)}: {r.moved} moved ({r.upgrades} up, {r.downgrades} down) of {r.members} members"
 
     done, failed = _per_store(session, [(r[0], r[1]) for r in stores], work)
-    return _finish(done, failed, "nothing to do")
+    return Outcome(_finish(done, failed, "nothing to do"), counts)
 
 
 def _slug(session, store_id: int) -> str:
@@ -228,11 +246,18 @@ def job_orders(session, *, now: datetime, actor: str | None, store_id: int | Non
     ids = _only(orders.stores_with_pending_orders(session, as_of=now), store_id)
     items = [(sid, _slug(session, sid)) for sid in ids]
 
+    figures = ("awarded", "points_awarded", "not_eligible", "reversed", "points_clawed", "debt")
+    counts = dict.fromkeys(("stores",) + figures, 0)
+
     def work(sid: int) -> str:
-        return orders.sync_store(session, store_id=sid, as_of=now, actor=actor).summary
+        r = orders.sync_store(session, store_id=sid, as_of=now, actor=actor)
+        counts["stores"] += 1
+        for k in figures:
+            counts[k] += int(getattr(r, k))
+        return r.summary
 
     done, failed = _per_store(session, items, work)
-    return _finish(done, failed, "no orders to sync")
+    return Outcome(_finish(done, failed, "no orders to sync"), counts)
 
 
 def previous_month(now: datetime) -> str:
@@ -253,19 +278,23 @@ def job_invoices(session, *, now: datetime, actor: str | None, store_id: int | N
     last = previous_month(now)
     items = [(sid, _slug(session, sid)) for sid in _only(billing.billable_store_ids(session), store_id)]
 
+    issued = {"invoices_issued": 0}
+
     def work(sid: int) -> str | None:
         notes = []
         for month in billing.missing_invoice_months(session, store_id=sid, until=last, limit=CATCH_UP_MONTHS):
             v = billing.issue_invoice(session, store_id=sid, month=month, now=now)
             if v.new:
                 notes.append(f"{v.number} ({month}) {v.total} THB")
+        issued["invoices_issued"] += len(notes)
         return f"{_slug(session, sid)}: " + ", ".join(notes) if notes else None
 
     done, failed = _per_store(session, items, work)
     unbilled = unbilled_stores(session, store_id=store_id)
     if unbilled:
         done.append(f"not billed (no subscription): {', '.join(unbilled)}")
-    return _finish(done, failed, f"no new invoices (up to {last})")
+    return Outcome(_finish(done, failed, f"no new invoices (up to {last})"),
+                   {**issued, "stores_not_billed": len(unbilled)})
 
 
 def job_suspensions(session, *, now: datetime, actor: str | None, store_id: int | None = None) -> str:
@@ -278,7 +307,7 @@ def job_suspensions(session, *, now: datetime, actor: str | None, store_id: int 
         return f"{change.store}: {change.action}" + (f" ({change.reason})" if change.reason else "")
 
     done, failed = _per_store(session, _stores(session, store_id=store_id), work)
-    return _finish(done, failed, "no changes")
+    return Outcome(_finish(done, failed, "no changes"), {"changes": len(done)})
 
 
 def job_purges(session, *, now: datetime, actor: str | None, store_id: int | None = None) -> str:
@@ -293,11 +322,13 @@ def job_purges(session, *, now: datetime, actor: str | None, store_id: int | Non
         if day is None or today < day:
             return None
         result = purge.purge_store(session, store_id=sid, now=now)
+        totals["rows_deleted"] += result.rows
         counts = ", ".join(f"{k} {v}" for k, v in result.counts.items() if v)
         return f"{result.store}: purged {result.rows} rows" + (f" ({counts})" if counts else "")
 
+    totals = {"rows_deleted": 0}
     done, failed = _per_store(session, _stores(session, store_id=store_id), work)
-    return _finish(done, failed, "nothing to purge")
+    return Outcome(_finish(done, failed, "nothing to purge"), {"stores_purged": len(done), **totals})
 
 
 def purge_expired_answers(session, *, now: datetime, store_id: int | None = None) -> int:
@@ -350,7 +381,7 @@ def job_retention(session, *, now: datetime, actor: str | None, store_id: int | 
     else:
         result = fn(session, now=now)
     n = result if isinstance(result, int) else getattr(result, "deleted", result)
-    return f"{n} registration answers past retention deleted"
+    return Outcome(f"{n} registration answers past retention deleted", {"answers_deleted": n})
 
 
 JOB_FUNCS: dict[str, Callable[..., str]] = {
@@ -399,15 +430,16 @@ def run(engine, *, as_of: datetime, jobs: list[str], dry_run: bool, actor: str |
                     only = {} if store_id is None else {"store_id": store_id}
                     summary = JOB_FUNCS[job](session, now=as_of, actor=actor, **only)
                 status = "ok"
+                counts = dict(getattr(summary, "counts", {}))
             except JobFailed as exc:
-                status, summary = "failed", str(exc)
+                status, summary, counts = "failed", str(exc), {}
             except CrmError as exc:
-                status, summary = "failed", exc.message
+                status, summary, counts = "failed", exc.message, {}
             except Exception as exc:  # noqa: BLE001 - one job failing must not stop the others
-                status, summary = "failed", f"{exc.__class__.__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+                status, counts, summary = "failed", {}, f"{exc.__class__.__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
             if dry_run:
                 summary = f"dry run, rolled back: {summary}"
-            result = JobResult(job, status, summary, as_of, started, clock())
+            result = JobResult(job, status, str(summary), as_of, started, clock(), counts)
             results.append(result)
             if not dry_run:
                 _record(engine, result)

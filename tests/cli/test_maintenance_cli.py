@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -16,13 +17,21 @@ from freezegun import freeze_time
 from crm_cli.services import maintenance
 
 ROOT = Path(__file__).resolve().parents[2]
+STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+07:00 ")
+
+
+def _lines(stdout: str) -> list[str]:
+    """The job lines of a run in cron mode (not a terminal): each starts with a Bangkok timestamp."""
+    lines = stdout.splitlines()
+    assert all(STAMP.match(line) for line in lines), lines
+    return [STAMP.sub("", line) for line in lines]
 
 
 def test_run_all_jobs_in_order_and_again_changes_nothing(shop, engine):
     with freeze_time("2026-11-24T10:00:00+07:00"):
         shop.ok("billing", "subscribe", "--date", "2026-11-10")
     with freeze_time("2027-01-01T19:00:00+07:00"):
-        out = shop.ok("maintenance", "run").stdout.splitlines()
+        out = _lines(shop.ok("maintenance", "run").stdout)
         assert [line.split(":")[0] for line in out] == list(maintenance.JOBS)
         assert all(": ok: " in line for line in out)
         assert "INV-2027-000001 (2026-12) 280.20 THB" in out[3]
@@ -44,7 +53,7 @@ def test_a_failing_job_gives_exit_9_and_later_jobs_still_run(shop, monkeypatch):
     with freeze_time("2027-01-01T19:00:00+07:00"):
         r = shop("maintenance", "run")
         assert r.exit_code == 9
-        lines = r.stdout.splitlines()
+        lines = _lines(r.stdout)
         assert lines[1] == "tiers: failed: RuntimeError: tier table on fire"
         assert lines[3].startswith("invoices: ok: cafe: INV-2027-000001")
         assert all(": ok: " in line for i, line in enumerate(lines) if i != 1)
@@ -55,7 +64,7 @@ def test_a_failing_job_gives_exit_9_and_later_jobs_still_run(shop, monkeypatch):
 
 def test_only_and_bad_job_names(shop):
     with freeze_time("2027-01-01T19:00:00+07:00"):
-        out = shop.ok("maintenance", "run", "--only", "retention", "--only", "expire").stdout.splitlines()
+        out = _lines(shop.ok("maintenance", "run", "--only", "retention", "--only", "expire").stdout)
         assert [line.split(":")[0] for line in out] == ["expire", "retention"]
         assert "unknown maintenance job 'nap'" in shop.fails(5, "maintenance", "run", "--only", "nap")
 
