@@ -177,7 +177,8 @@ def raw_aggregate(engine, as_of: datetime, covering: bool = False) -> tuple[floa
 
     from crm_cli.db.types import UTCDateTime
     from crm_cli.db.uow import unit_of_work
-    from crm_cli.services.tiers import EARNED_KINDS, window_start
+    from crm_cli.domain.tiers import window_start
+    from crm_cli.services.tiers import EARNED_KINDS
     from crm_cli.db.models import Store
 
     kinds = ", ".join(f"'{k}'" for k in EARNED_KINDS)
@@ -194,7 +195,7 @@ def raw_aggregate(engine, as_of: datetime, covering: bool = False) -> tuple[floa
     if covering:  # SQLite: all positive entries from the covering index (refunds included)
         sql = text(COVERING_SQL).bindparams(bindparam("ws", type_=UTCDateTime()), bindparam("asof", type_=UTCDateTime()))
     with unit_of_work(engine, write=False) as s:
-        ws = window_start(s.get(Store, 1), as_of)
+        ws = window_start(s.get(Store, 1).tier_cycle_months, as_of)
         t = time.perf_counter()
         n, total = s.execute(sql, {"sid": 1, "ws": ws, "asof": as_of}).one()
         return time.perf_counter() - t, int(n), int(total)

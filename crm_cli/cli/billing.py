@@ -12,6 +12,7 @@ import typer
 
 from crm_cli.cli.options import out_option
 from crm_cli.cli.context import state
+from crm_cli.domain.timeutil import parse_event_date
 
 app = typer.Typer(help="Subscription and billing: subscribe, Pro, cancel, resume, invoices.", no_args_is_help=True)
 
@@ -25,7 +26,7 @@ def _event(ctx: typer.Context, kind: str, date_raw: str, verb: str) -> None:
     from crm_cli.services import billing
 
     st = state(ctx)
-    day, at = billing.parse_event_date(date_raw)
+    day, at = parse_event_date(date_raw)
     with st.transaction(allow_suspended=True) as tx:
         info = billing.record_event(tx.session, store_id=tx.store.id, kind=kind, day=day, at=at, now=st.now())
         tx.audit(f"{verb} on {day.isoformat()}")
@@ -160,7 +161,7 @@ def billing_pay(
     st = state(ctx)
     now = st.now()
     if date:
-        day, at = billing.parse_event_date(date)
+        day, at = parse_event_date(date)
         from crm_cli.domain.timeutil import start_of_bkk_day
 
         paid_at = at or start_of_bkk_day(day)

@@ -8,6 +8,7 @@ import typer
 
 from crm_cli.cli.context import state
 from crm_cli.cli.options import whole
+from crm_cli.domain.maintenance import parse_only
 
 app = typer.Typer(help="Nightly maintenance jobs for cron.", no_args_is_help=True)
 
@@ -30,7 +31,7 @@ def maintenance_run(
     from crm_cli.services import audit, maintenance
 
     st = state(ctx)
-    jobs = maintenance.parse_only(only)
+    jobs = parse_only(only, list(maintenance.JOBS))
     when = st.as_of(as_of, dry_run=dry_run)
     engine = st.engine()
     store_id = None

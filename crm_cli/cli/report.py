@@ -10,6 +10,7 @@ import typer
 
 from crm_cli.cli.context import state
 from crm_cli.cli.options import amount, fine_amount, out_option, rate, whole
+from crm_cli.domain.reports import parse_rate
 
 app = typer.Typer(help="Reports: summary, liability, expiring points.", no_args_is_help=True)
 
@@ -113,7 +114,7 @@ def report_liability(
 
     st = state(ctx)
     pv = parse_point_value(point_value) if point_value is not None else None
-    rate = reports.parse_rate(breakage) if breakage is not None else None
+    rate = parse_rate(breakage) if breakage is not None else None
     with st.reading() as tx:
         rep = reports.liability(tx.session, store_id=tx.store.id, store_slug=tx.store.slug, now=st.now(),
                                 point_value=pv, breakage=rate)

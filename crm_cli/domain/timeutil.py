@@ -46,3 +46,13 @@ def parse_moment(raw: str) -> datetime:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=BKK)
     return dt.astimezone(UTC)
+
+
+def parse_event_date(raw: str) -> tuple[date, datetime | None]:
+    """``--date`` of a billing command: YYYY-MM-DD, or a date and time (Bangkok unless an
+    offset is given). Returns the Bangkok day and the moment, if one was given."""
+    s = raw.strip()
+    if len(s) == 10:
+        return parse_day(s), None
+    at = parse_moment(s)
+    return bkk_date(at), at

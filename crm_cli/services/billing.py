@@ -463,17 +463,6 @@ def pay_invoice(session, *, number: str, paid_at: datetime, now: datetime) -> tu
     return _view(session, store, inv, bkk_date(now)), change
 
 
-def parse_event_date(raw: str) -> tuple[date, datetime | None]:
-    """``--date`` of a billing command: YYYY-MM-DD, or a date and time (Bangkok unless an offset is given)."""
-    from crm_cli.domain.timeutil import parse_day, parse_moment
-
-    s = raw.strip()
-    if len(s) == 10:
-        return parse_day(s), None
-    at = parse_moment(s)
-    return bkk_date(at), at
-
-
 def missing_invoice_months(session, *, store_id: int, until: str, limit: int = 24) -> list[str]:
     """Ended months up to ``until`` (YYYY-MM) with charges but no invoice yet, oldest first."""
     events = load_events(session, store_id)

@@ -31,7 +31,7 @@ from typing import Callable, Iterator
 
 from sqlalchemy import text
 
-from crm_cli.domain.errors import AlreadyRunning, CrmError, InvalidInput
+from crm_cli.domain.errors import AlreadyRunning, CrmError
 from crm_cli.domain.timeutil import bkk_date
 
 JOBS = ("expire", "tiers", "orders", "invoices", "suspensions", "purges", "retention")
@@ -396,22 +396,6 @@ JOB_FUNCS: dict[str, Callable[..., str]] = {
 
 
 # ---------------------------------------------------------------- the run
-
-
-def parse_only(raw: list[str] | None) -> list[str]:
-    if not raw:
-        return list(JOBS)
-    wanted = []
-    for part in raw:
-        for name in part.split(","):
-            name = name.strip()
-            if not name:
-                continue
-            if name not in JOBS:
-                raise InvalidInput(f"unknown maintenance job '{name}': use one of {', '.join(JOBS)}")
-            if name not in wanted:
-                wanted.append(name)
-    return [j for j in JOBS if j in wanted]
 
 
 def run(engine, *, as_of: datetime, jobs: list[str], dry_run: bool, actor: str | None,

@@ -29,10 +29,10 @@ from sqlalchemy import bindparam, text
 
 from crm_cli.db.types import PointValue, UTCDateTime
 from crm_cli.domain.errors import InvalidInput
+from crm_cli.domain.reports import RATE_PLACES
 from crm_cli.domain.timeutil import bkk_date, end_of_bkk_day, start_of_bkk_day
 
 CENT = Decimal("0.01")
-RATE_PLACES = Decimal("0.0001")
 NO_POINT_VALUE = ("no point value set: the liability needs the THB value of one point; set it once with "
                   "`crm store edit --point-value 0.05` or pass `--point-value 0.05`")
 BREAKAGE_MONTHS = 12
@@ -87,18 +87,6 @@ def _months(first: date, last: date) -> list[str]:
 def last_valid_day(expires_at: datetime | None) -> date | None:
     """The last Bangkok day on which a lot can still be spent (expires_at is exclusive)."""
     return None if expires_at is None else bkk_date(expires_at - timedelta(microseconds=1))
-
-
-def parse_rate(raw: str) -> Decimal:
-    """'0.15', '15%' -> Decimal('0.1500'); must lie in [0, 1]."""
-    s = raw.strip()
-    try:
-        d = Decimal(s[:-1]) / 100 if s.endswith("%") else Decimal(s)
-    except Exception:
-        raise InvalidInput(f"invalid breakage rate '{raw}': give a fraction like 0.15 or a percentage like 15%") from None
-    if not d.is_finite() or d < 0 or d > 1:
-        raise InvalidInput(f"breakage rate '{raw}' must be between 0 and 1 (0% and 100%)")
-    return d.quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
 
 
 # ---------------------------------------------------------------- summary

@@ -22,14 +22,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from dateutil.relativedelta import relativedelta
 from sqlalchemy import bindparam, func, text
 from sqlmodel import select
 
 from crm_cli.db.models import LedgerEntry, Member, Reward, Store, Tier, TierHistory
 from crm_cli.db.types import UTCDateTime
 from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
-from crm_cli.domain.timeutil import bkk_date, start_of_bkk_day
+from crm_cli.domain.tiers import tier_for, window_start
+from crm_cli.domain.timeutil import bkk_date
 
 MAX_TIERS = 5
 MIN_CYCLE, MAX_CYCLE = 1, 24
@@ -109,11 +109,6 @@ class TierChange:
 # ---------------------------------------------------------------- window
 
 
-def window_start(store: Store, now: datetime) -> datetime:
-    """Start of the tier window: the same Bangkok day ``cycle`` months ago, 00:00."""
-    return start_of_bkk_day(bkk_date(now) - relativedelta(months=store.tier_cycle_months))
-
-
 #: points a refund took back, per member: each clawback (what was taken plus the shortfall
 #: recorded as debt) counts when the earn entry it reverses lies in the window [:ws, :asof]
 _CLAWED_SQL = """
@@ -130,7 +125,7 @@ _CLAWED_SQL = """
 def earned_in_window(session, store: Store, member_id: int, now: datetime) -> int:
     """Points earned (earn, welcome, import, positive adjustments) inside the window,
     less the points clawed back by refunds of those earnings."""
-    ws = window_start(store, now)
+    ws = window_start(store.tier_cycle_months, now)
     q = select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
         LedgerEntry.member_id == member_id,
         LedgerEntry.points > 0,
@@ -148,14 +143,6 @@ def earned_in_window(session, store: Store, member_id: int, now: datetime) -> in
 def _tiers(session, store_id: int) -> list[Tier]:
     return list(session.exec(select(Tier).where(Tier.store_id == store_id).order_by(Tier.threshold)).all())
 
-
-def tier_for(tiers: list[Tier], earned: int) -> Tier | None:
-    """The highest tier (of ``tiers`` sorted by threshold) reached with ``earned`` points."""
-    target = None
-    for t in tiers:
-        if t.threshold <= earned:
-            target = t
-    return target
 
 
 def lift_on_earn(session, *, store: Store, member_id: int, now: datetime) -> str | None:
@@ -392,7 +379,7 @@ def _moves_select(session, store: Store, tiers: list[Tier], as_of: datetime, par
     Columns: member_id, old_id, old_name, old_th, new_id, new_name, new_th, earned. One
     per-member window aggregate over the ledger, joined to the members of the store.
     """
-    params.update(sid=store.id, ws=window_start(store, as_of), asof=as_of)
+    params.update(sid=store.id, ws=window_start(store.tier_cycle_months, as_of), asof=as_of)
     dialect = session.get_bind().dialect.name
     earned_sql = _earned_sql(dialect, member_where)
     if dialect != "postgresql":
@@ -530,7 +517,7 @@ def recalc(session, *, store_id: int, as_of: datetime, now: datetime, dry_run: b
         raise Conflict("tiers are switched off for this store: turn them on with `crm tier on`")
     tiers = _tiers(session, store_id)
     members = int(session.exec(select(func.count()).select_from(Member).where(Member.store_id == store_id)).one())
-    ws = window_start(store, as_of)
+    ws = window_start(store.tier_cycle_months, as_of)
     if dry_run:
         params: dict = {}
         sql = _moves_select(session, store, tiers, as_of, params)

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from crm_cli.db.models import Member, Store
 from crm_cli.domain.errors import InsufficientPoints, InvalidInput
+from crm_cli.domain.reports import parse_rate
 from crm_cli.fileio.charts import bar, terminal_bars
 from crm_cli.services import ledger, reports
 
@@ -36,13 +37,13 @@ def test_terminal_bars_layout():
 @pytest.mark.parametrize("raw,want", [("0.15", "0.1500"), ("15%", "0.1500"), ("0", "0.0000"), ("100%", "1.0000"),
                                       ("0.123456", "0.1235")])
 def test_parse_rate(raw, want):
-    assert str(reports.parse_rate(raw)) == want
+    assert str(parse_rate(raw)) == want
 
 
 @pytest.mark.parametrize("raw", ["-0.1", "1.01", "abc", "150%", "nan"])
 def test_parse_rate_rejects(raw):
     with pytest.raises(InvalidInput):
-        reports.parse_rate(raw)
+        parse_rate(raw)
 
 
 def test_months_and_last_valid_day():

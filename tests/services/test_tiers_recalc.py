@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from sqlmodel import select
 
 from crm_cli.db.models import Member, Store, Tier, TierHistory
+from crm_cli.domain.tiers import tier_for
 from crm_cli.services import ledger, stores, tiers
 from tests.services.test_tiers_helpers import member
 
@@ -52,7 +53,7 @@ def test_recalc_matches_rule_per_member(uow):
                 assert m.tier_id is None
                 continue
             earned = tiers.earned_in_window(s, cafe, m.id, NOW)
-            want = tiers.tier_for(ts, earned)
+            want = tier_for(ts, earned)
             assert m.tier_id == want.id, (m.phone, earned)
         # the other store is untouched, and history holds one row per move
         bakery = s.exec(select(Store).where(Store.slug == "bakery")).one()
