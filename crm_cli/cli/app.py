@@ -18,7 +18,7 @@ _DEBUG = {"on": False}
 #: stays fast however many commands the tool grows. name -> (module, one-line help)
 GROUPS: dict[str, tuple[str, str]] = {
     "db": ("crm_cli.cli.db", "Database schema: upgrade, status."),
-    "store": ("crm_cli.cli.store", "Stores (shops): create, select, show and edit."),
+    "store": ("crm_cli.cli.store", "Stores (shops): create, select, show, edit and delete."),
     "branch": ("crm_cli.cli.branch", "Branches of the current store (unlimited)."),
     "staff": ("crm_cli.cli.staff", "Staff of the current store: invites (link + QR), roles admin|staff."),
     "points": ("crm_cli.cli.points", "Points: earning rule, expiry, give, balance, history, adjust, QR claims, expiry job, checks."),
