@@ -291,7 +291,7 @@ def _store(session, store_id: int) -> Store:
 
 
 def sign_up_url(store: Store) -> str:
-    return f"{store.link_base.rstrip('/')}/{store.slug}/register"
+    return f"{store.link_base.rstrip('/')}/m/{store.slug}"
 
 
 def show_form(session, *, store_id: int) -> FormInfo:

@@ -412,14 +412,16 @@ def make_qr(session, *, store_id: int, spend: str, branch: str, now: datetime, s
     session.add(row)
     session.flush()
     b_name, s_name = _names(session, branch_id, staff_id)
-    return QrTicket(token=token, link=f"{store.link_base}/{store.slug}/claim?token={token}", spend=amount,
+    return QrTicket(token=token, link=f"{store.link_base.rstrip('/')}/claim/{token}", spend=amount,
                     points=pts, branch=b_name or branch, staff=s_name, expires_at=row.expires_at)
 
 
 def _token_from(raw: str) -> str:
     t = (raw or "").strip()
-    if "token=" in t:  # the whole link was pasted
+    if "token=" in t:  # the whole link was pasted (the older /SLUG/claim?token= form too)
         t = t.split("token=", 1)[1].split("&", 1)[0]
+    elif "/claim/" in t:
+        t = t.rsplit("/claim/", 1)[1].split("?", 1)[0].split("#", 1)[0].strip("/")
     return t.lower()
 
 

@@ -240,15 +240,17 @@ def invite_staff(session, *, store_id: int, branch: str, role: str, now: datetim
     session.add(inv)
     session.flush()
     store = get_store(session, store_id)
-    return Invite(token=token, link=f"{store.link_base}/{store.slug}/staff/join?token={token}",
+    return Invite(token=token, link=f"{store.link_base.rstrip('/')}/staff/join/{token}",
                   branch=b.name, role=role, expires_at=inv.expires_at)
 
 
 def join_staff(session, *, token: str, name: str, phone_raw: str, now: datetime) -> tuple[int, StaffInfo]:
     """Accept an invite (single use). Returns the store id and the new staff member."""
     token = token.strip()
-    if "token=" in token:  # the whole link was pasted
+    if "token=" in token:  # the whole link was pasted (the older /SLUG/staff/join?token= form too)
         token = token.split("token=", 1)[1].split("&", 1)[0]
+    elif "/staff/join/" in token:
+        token = token.rsplit("/staff/join/", 1)[1].split("?", 1)[0].split("#", 1)[0].strip("/")
     inv = session.exec(select(StaffInvite).where(StaffInvite.token_hash == token_hash(token))).first()
     if inv is None:
         raise NotFound("invite token not recognised: ask the store admin for a new invite")

@@ -405,3 +405,20 @@ def _claim(pg: Page, token: str):
     except Conflict as exc:
         return pg.html("claim.html", status=409, token=token, result=None, error=exc.message)
     return pg.html("claim.html", token=token, result=res, error=None)
+
+
+# ---------------------------------------------------------------- links printed before /m/ and /claim/
+
+
+@router.get("/{store}/register")
+def old_sign_up_link(store: str):
+    from fastapi.responses import RedirectResponse
+
+    return RedirectResponse(f"/m/{quote(store)}", status_code=308)
+
+
+@router.get("/{store}/claim")
+def old_claim_link(store: str, token: str = ""):
+    from fastapi.responses import RedirectResponse
+
+    return RedirectResponse(f"/claim/{quote(token.strip())}", status_code=308)

@@ -202,3 +202,11 @@ def _use_coupon(pg: Page, form):
         return _counter(pg, branch=branch, status=http_status(exc), errors={"code": exc.message}, values={"code": code})
     pg.sess.set("flash", pg.t("coupon_used", code=res.code, reward=res.reward))
     return pg.redirect(f"/staff/{quote(pg.slug)}" + (f"?branch={quote(branch)}" if branch else ""))
+
+
+@router.get("/{store}/staff/join")
+def old_invite_link(store: str, token: str = ""):
+    """Invite links printed before the pages existed: /SLUG/staff/join?token=..."""
+    from fastapi.responses import RedirectResponse
+
+    return RedirectResponse(f"/staff/join/{quote(token.strip())}", status_code=308)

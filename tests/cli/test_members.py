@@ -73,7 +73,7 @@ def test_terms_versions_and_form_show(form, tmp_path):
     assert occ["choices"][0] == {"value": "office worker", "tag": "working-age"}
     assert occ["choices"][2] == {"value": "retired", "tag": None}
     assert shown["questions"][2]["retention_days"] == 365
-    assert shown["sign_up_link"].endswith("/cafe/register")
+    assert shown["sign_up_link"].endswith("/m/cafe")
     empty = tmp_path / "empty.md"
     empty.write_text("  \n", encoding="utf-8")
     form.fails(InvalidInput.exit_code, "form", "terms", "--file", str(empty))
@@ -91,7 +91,7 @@ def test_question_validation(form):
 def test_form_link_with_qr(form, tmp_path):
     png = tmp_path / "signup.png"
     out = form.json("form", "link", "--qr", str(png))
-    assert out["link"] == "https://crm.example.com/cafe/register" and out["terms_version"] == 1
+    assert out["link"] == "https://crm.example.com/m/cafe" and out["terms_version"] == 1
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

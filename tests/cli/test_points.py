@@ -177,7 +177,7 @@ def test_qr_claim_flow(shop, db_url, tmp_path):
     with freeze_time("2026-11-24 05:00:00"):
         t = shop.json("points", "qr", "--spend", "350", "--branch", "Siam", "--out", str(png))
         assert t["points"] == 14 and t["expires_at"] == "2026-11-24T05:15:00+00:00"
-        assert t["link"] == f"https://crm.example.com/cafe/claim?token={t['token']}"
+        assert t["link"] == f"https://crm.example.com/claim/{t['token']}"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         out = shop.json("points", "claim", t["token"], "--phone", PHONE, store=None)
         assert (out["points"], out["balance"], out["branch"]) == (14, 14, "Siam")

@@ -178,3 +178,22 @@ def test_staff_join_give_and_coupon(site):
     assert r.status_code == 403
     audit = cli.json("audit", "list")
     assert {"staff join", "points give", "coupon use"} <= {x["command"] for x in audit if x["actor"].startswith("line:")}
+
+
+def test_printed_links_lead_to_the_pages(site):
+    cli = site.cli
+    assert cli.json("form", "link")["link"] == "https://crm.example.com/m/cafe"
+    ticket = cli.json("points", "qr", "--spend", "100", "--branch", "Siam")
+    assert ticket["link"] == f"https://crm.example.com/claim/{ticket['token']}"
+    invite = cli.json("staff", "invite", "--branch", "Siam")
+    assert invite["link"] == f"https://crm.example.com/staff/join/{invite['token']}"
+    # on the server, each leads to its page (the older link forms redirect)
+    v = site.visitor(name="Link")
+    assert v.get("/cafe/register").url.path == "/m/cafe"
+    assert v.get(f"/cafe/staff/join?token={invite['token']}").url.path == f"/staff/join/{invite['token']}"
+    assert v.get(f"/cafe/claim?token={ticket['token']}").url.path == "/m/cafe"  # register first, then the claim
+    # the whole link pasted into the commands works too
+    out = cli.json("points", "claim", ticket["link"], "--phone", "0812345678")
+    assert out["points"] == 4
+    joined = cli.json("staff", "join", invite["link"], "--name", "Nok", "--phone", "0811111111")
+    assert joined["branch"] == "Siam"
