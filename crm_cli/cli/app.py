@@ -17,7 +17,7 @@ _DEBUG = {"on": False}
 #: Command groups, loaded only when used: a command builds just its own group, so start-up
 #: stays fast however many commands the tool grows. name -> (module, one-line help)
 GROUPS: dict[str, tuple[str, str]] = {
-    "db": ("crm_cli.cli.db", "Database schema: upgrade, status."),
+    "db": ("crm_cli.cli.db", "Database: schema upgrade and status; backup, restore, check."),
     "store": ("crm_cli.cli.store", "Stores (shops): create, select, show, edit and delete."),
     "branch": ("crm_cli.cli.branch", "Branches of the current store (unlimited)."),
     "staff": ("crm_cli.cli.staff", "Staff of the current store: invites (link + QR), roles admin|staff."),
