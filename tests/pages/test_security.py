@@ -134,3 +134,29 @@ def test_language(site, lang, word):
     v = site.visitor(name="Lang", lang=lang)
     _register(v, "0855555555", "Lang")
     assert word in v.get("/m/cafe").text
+
+
+def test_two_server_processes_share_sessions_and_limits(site, db_url, fake_line):
+    """Behind a load balancer each request may reach another `crm serve`: the signing secret
+    and the rate-limit counts live in the database, so a second server accepts the first
+    one's cookie and counts the same attempts."""
+    from tests.web.serving import Served
+
+    v = site.visitor(name="Two")
+    _register(v, "0866666666", "Two")
+    second = Served(db_url, line_url=fake_line.url).start()
+    try:
+        other = httpx.Client(base_url=second.url, follow_redirects=False, cookies=dict(v.http.cookies))
+        r = other.get("/m/cafe")
+        assert r.status_code == 200 and "Two" in r.text
+        ticket = site.cli.json("points", "qr", "--spend", "100", "--branch", "Siam")
+        claim = f"/claim/{ticket['token']}"
+        token = csrf(v.get(claim).text)
+        codes = []
+        for i in range(11):  # alternate between the two servers
+            client = v.http if i % 2 == 0 else other
+            codes.append(client.post(claim, data={"csrf": token}).status_code)
+        assert codes == [200] + [409] * 9 + [429]
+        other.close()
+    finally:
+        second.stop()
