@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from crm_cli.cli.context import state
-from crm_cli.cli.options import DryRunOpt, whole
+from crm_cli.cli.options import DryRunOpt, out_option, whole
 
 app = typer.Typer(help="LINE followers: list, show, sync, tags, notes, link to members, import, export.",
                   no_args_is_help=True, rich_markup_mode=None)
@@ -179,7 +179,7 @@ def follower_import(
 
 
 @app.command("export")
-def follower_export(ctx: typer.Context, out: Annotated[Path, typer.Option("--out", "-o", help="FILE.csv or FILE.xlsx.")]) -> None:
+def follower_export(ctx: typer.Context, out: Annotated[Path, out_option(".csv", ".xlsx", help="The file to write.")]) -> None:
     """Export every follower with tags, note and linked member to CSV or XLSX.
 
     Example: crm follower export --out followers.xlsx
