@@ -57,10 +57,7 @@ def _import_sample(session, *, store_id: int, slug: str, now: datetime, actor: s
     from crm_cli.services import member_import as mi
 
     conn = session.connection()
-    if conn.dialect.name == "sqlite":
-        db = mi.Db(raw=conn.connection.driver_connection)
-    else:
-        db = mi.Db(sa=conn)
+    db = mi.Db(conn)
     store = mi.load_store(db, slug=slug)
     outcome = mi.import_members(db, store=store, path=SAMPLE_MEMBERS, branch=BRANCHES[0], now=now, actor=actor)
     if outcome.errors:  # the shipped sample is valid; a broken checkout should say so
