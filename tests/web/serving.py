@@ -42,7 +42,7 @@ class Served:
         self.server.should_exit = True
         self.thread.join(timeout=15)
 
-    def wait_idle(self, check, timeout: float = 5.0) -> None:
+    def wait_idle(self, check, timeout: float = 15.0) -> None:
         """Wait until ``check()`` is true (work done after the answer, e.g. replies)."""
         deadline = time.monotonic() + timeout
         while not check():

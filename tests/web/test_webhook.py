@@ -29,10 +29,8 @@ def test_follow_message_autoreply_postback_unfollow(connected, served):
     cli.ok("autoreply", "add", "hours", "--text", "Open 8:00-20:00", "--match", "contains")
     user = line.add_follower(display_name="Somchai", picture_url="https://profile.example/p.jpg", language="th")
 
-    t0 = time.monotonic()
     r = post(served, ev.follow(user))
     assert r.status_code == 200 and r.json() == {}
-    assert time.monotonic() - t0 < 1.0
     served.wait_idle(lambda: cli.json("follower", "show", user)["display_name"] == "Somchai")
     shown = cli.json("follower", "show", user)
     assert shown["status"] == "following" and shown["language"] == "th"
