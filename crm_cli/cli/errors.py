@@ -35,9 +35,9 @@ def describe_unexpected(exc: BaseException) -> tuple[int, str]:
         return DatabaseError.exit_code, f"database error{where}: {_first_line(exc)}; nothing was written"
     if isinstance(exc, OSError):
         name = getattr(exc, "filename", None)
-        if exc.errno in _DISK_FULL:
-            return DatabaseError.exit_code, (f"cannot write {name or 'a file'}: the disk is full or a file-size limit was "
-                                             f"reached; nothing was written: free some space, then run the command again")
+        if exc.errno in _DISK_FULL:  # a file other than the database (which is described above)
+            return ExitCode.INVALID_INPUT, (f"cannot write {name or 'a file'}: the disk is full or a file-size limit was "
+                                            f"reached: free some space, then run the command again")
         if exc.errno in _READ_ONLY and name:
             return ExitCode.INVALID_INPUT, f"cannot write {name}: {exc.strerror} (the file or its directory is read-only for this user)"
         return ExitCode.INTERNAL, f"{exc.strerror or exc}: {name}" if name else f"system error: {exc}"
