@@ -38,6 +38,9 @@ GROUPS: dict[str, tuple[str, str]] = {
     "chat": ("crm_cli.cli.chat", "1:1 chats with LINE followers: list, show, search."),
     "autoreply": ("crm_cli.cli.autoreply", "Keyword auto-replies (text, image, tappable image) with hit statistics."),
     "apikey": ("crm_cli.cli.apikey", "Counter API keys per branch: create, list, revoke."),
+    "segment": ("crm_cli.cli.segment", "Audience segments: saved filters over members and LINE followers."),
+    "campaign": ("crm_cli.cli.campaign", "Broadcast campaigns to a segment on LINE: create, schedule, send, stats."),
+    "promo": ("crm_cli.cli.promo", "Unique promo codes: load or generate a pool, issue one per person, redeem."),
 }
 
 

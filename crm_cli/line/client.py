@@ -183,6 +183,48 @@ class MessagingApi:
     def quota_consumption(self) -> dict:
         return self._call("GET", f"{self.endpoints.api}/v2/bot/message/quota/consumption", what="get the quota used")
 
+    def insight_event(self, request_id: str) -> dict:
+        """LINE's statistics of one multicast/broadcast request (delivered, opened, clicked...)."""
+        d = self._call("GET", f"{self.endpoints.api}/v2/bot/insight/message/event", params={"requestId": request_id},
+                       what="get message statistics")
+        overview = d.get("overview") if isinstance(d.get("overview"), dict) else {}
+        return {k: overview.get(k) for k in ("delivered", "uniqueImpression", "uniqueClick", "uniqueMediaPlayed")}
+
+    # rich menus
+    def create_rich_menu(self, menu: dict) -> str:
+        d = self._call("POST", f"{self.endpoints.api}/v2/bot/richmenu", body=menu, what="create a rich menu")
+        rid = d.get("richMenuId")
+        if not isinstance(rid, str) or not rid:
+            raise LineApiError("LINE did not return a rich menu ID")
+        return rid
+
+    def upload_rich_menu_image(self, rich_menu_id: str, image: bytes, content_type: str) -> None:
+        self._call("POST", f"{self.endpoints.data_api}/v2/bot/richmenu/{rich_menu_id}/content", content=image,
+                   headers={"Content-Type": content_type}, what="upload the rich menu image")
+
+    def set_default_rich_menu(self, rich_menu_id: str) -> None:
+        self._call("POST", f"{self.endpoints.api}/v2/bot/user/all/richmenu/{rich_menu_id}", retry_5xx=True,
+                   what="set the default rich menu")
+
+    def link_rich_menu(self, rich_menu_id: str, user_ids: list[str]) -> None:
+        """Link up to 500 users to a rich menu (repeating it is harmless)."""
+        if not 1 <= len(user_ids) <= MAX_MULTICAST:
+            raise LineApiError(f"a bulk link takes 1 to {MAX_MULTICAST} user IDs, not {len(user_ids)}")
+        self._call("POST", f"{self.endpoints.api}/v2/bot/richmenu/bulk/link",
+                   body={"richMenuId": rich_menu_id, "userIds": list(user_ids)}, retry_5xx=True, what="link a rich menu")
+
+    def delete_rich_menu(self, rich_menu_id: str) -> None:
+        try:
+            self._call("DELETE", f"{self.endpoints.api}/v2/bot/richmenu/{rich_menu_id}", retry_5xx=True,
+                       what="delete a rich menu")
+        except LineApiError as exc:
+            if exc.status != 404:  # already gone
+                raise
+
+    def rich_menu_ids(self) -> list[str]:
+        d = self._call("GET", f"{self.endpoints.api}/v2/bot/richmenu/list", what="list the rich menus")
+        return [m.get("richMenuId") for m in d.get("richmenus") or [] if isinstance(m, dict)]
+
     # ------------------------------------------------------------------ plumbing
     def _send(self, url: str, body: dict, retry_key: str | None, what: str) -> Sent:
         key = retry_key or new_retry_key()
@@ -195,7 +237,7 @@ class MessagingApi:
         return _sent(d)
 
     def _call(self, method: str, url: str, *, params: dict | None = None, body: dict | None = None,
-              headers: dict | None = None, retry_5xx: bool | None = None, what: str) -> dict:
+              headers: dict | None = None, retry_5xx: bool | None = None, what: str, content: bytes | None = None) -> dict:
         import httpx
 
         if retry_5xx is None:
@@ -204,7 +246,10 @@ class MessagingApi:
         last: LineApiError | None = None
         for attempt in range(policy.attempts):
             try:
-                resp = self._http.request(method, url, params=params, json=body, headers=headers)
+                if content is not None:
+                    resp = self._http.request(method, url, params=params, content=content, headers=headers)
+                else:
+                    resp = self._http.request(method, url, params=params, json=body, headers=headers)
             except httpx.TimeoutException:
                 last = LineApiError(f"LINE did not answer in time when trying to {what}; try again later")
                 if not retry_5xx:

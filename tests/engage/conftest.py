@@ -1,0 +1,3 @@
+from __future__ import annotations
+
+from tests.fakeline.fixtures import connected, fake_line, line_token  # noqa: F401
