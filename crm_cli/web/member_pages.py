@@ -17,13 +17,20 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 
 from crm_cli.domain.errors import Conflict, CrmError, InvalidInput, NotFound
-from crm_cli.web.pages import CLAIM_LIMIT, REDEEM_LIMIT, Page, blocking, client_ip, page, qr_data_uri
+from crm_cli.web.pages import (
+    CLAIM_LIMIT,
+    REDEEM_LIMIT,
+    Page,
+    blocking,
+    client_ip,
+    page,
+    qr_data_uri,
+)
 from crm_cli.web.session import member_qr_value
 
 router = APIRouter()
 
 FIELDS = ("phone", "name", "birthday", "gender", "email")
-GENDERS = ("", "male", "female", "other", "unspecified")
 
 
 def _mask(phone: str) -> str:

@@ -17,7 +17,12 @@ from urllib.parse import quote
 
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from crm_cli.domain.errors import CrmError, PermissionDenied, StoreSuspended, http_status
+from crm_cli.domain.errors import (
+    CrmError,
+    PermissionDenied,
+    StoreSuspended,
+    http_status,
+)
 from crm_cli.web import i18n
 from crm_cli.web import session as sessions
 from crm_cli.web.context import web_state

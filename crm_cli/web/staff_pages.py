@@ -11,7 +11,13 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 
-from crm_cli.domain.errors import Conflict, CrmError, InvalidInput, NotFound, PermissionDenied
+from crm_cli.domain.errors import (
+    Conflict,
+    CrmError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
 from crm_cli.web.pages import STAFF_LIMIT, Page, blocking, page
 from crm_cli.web.session import parse_member_qr
 

@@ -24,7 +24,7 @@ class Site:
     def url(self) -> str:
         return self.served.url
 
-    def visitor(self, user_id: str | None = None, name: str = "LINE user", lang: str = "th") -> "Visitor":
+    def visitor(self, user_id: str | None = None, name: str = "LINE user", lang: str = "th") -> Visitor:
         return Visitor(self, user_id or self.login.user(None, name), name, lang)
 
 

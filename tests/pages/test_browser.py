@@ -24,7 +24,9 @@ PHONE = {"width": 360, "height": 740}
 def browser():
     assert Path(CHROMIUM).exists(), (
         f"no Chromium at {CHROMIUM}: install it (apt-get install -y chromium fonts-thai-tlwg) or set CRM_CHROMIUM")
-    from playwright.sync_api import sync_playwright  # the test extra; never `playwright install`
+    from playwright.sync_api import (
+        sync_playwright,  # the test extra; never `playwright install`
+    )
 
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
