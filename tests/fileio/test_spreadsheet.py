@@ -248,7 +248,13 @@ def test_template_header_is_recognized(tmp_path):
 
 
 def test_template_can_be_written_anywhere_and_overwritten(tmp_path):
+    from crm_cli.domain.errors import InvalidInput
+
     p = tmp_path / "sub" / "dir" / "member-template.xlsx"
+    with pytest.raises(InvalidInput, match="does not exist"):
+        write_member_template(p)  # a missing folder is an error, never created behind the operator's back
+    assert list(tmp_path.iterdir()) == []
+    p.parent.mkdir(parents=True)
     write_member_template(p)
     first = p.stat().st_size
     write_member_template(p, rows=100)
