@@ -236,7 +236,7 @@ def import_followers(session, *, store_id: int, path: Path, now: datetime, dry_r
         else:
             updated += 1
         if r.display_name and not f.display_name:
-            f.display_name = r.display_name
+            f.display_name = followers.storable(r.display_name)
         if r.phone:
             m = common.find_member(session, store_id, r.phone)
             if f.member_id != m.id:

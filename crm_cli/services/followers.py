@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import select
 
+from crm_cli.db import dialect
 from crm_cli.db.models import LineFollower, LineFollowerTag, LineMessage, Member
 from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
 from crm_cli.services import common
@@ -28,6 +29,13 @@ def check_user_id(raw: str) -> str:
     if not USER_ID_RE.match(u):
         raise InvalidInput(f"'{raw}' is not a LINE user ID ('U' followed by 32 hex digits)")
     return u
+
+
+def storable(text: str | None) -> str | None:
+    """Text as LINE sent it, except NUL (which PostgreSQL text cannot hold): U+FFFD instead."""
+    if text is None:
+        return None
+    return text.replace("\x00", "\ufffd")
 
 
 def normalize_tag(raw: str) -> str:
@@ -81,11 +89,7 @@ def tags_of(session, follower_ids: list[int]) -> dict[int, dict[str, list[str]]]
 
 
 def _insert(session):
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+    return lambda table: dialect.insert(session, table)
 
 
 def add_tags(session, follower: LineFollower, tags: list[str], *, kind: str, now: datetime) -> list[str]:
@@ -103,7 +107,7 @@ def add_tags(session, follower: LineFollower, tags: list[str], *, kind: str, now
 
 def apply_profile(session, follower: LineFollower, *, display_name: str | None, picture_url: str | None,
                   language: str | None, now: datetime) -> None:
-    follower.display_name = (display_name or "")[:200] or None
+    follower.display_name = storable((display_name or "")[:200]) or None
     follower.picture_url = (picture_url or "")[:1000] or None
     follower.language = (language or "")[:20] or None
     follower.profile_at = now

@@ -75,7 +75,7 @@ def handle_events(session, *, store_id: int, events: list[Event], now: datetime,
             f.unfollowed_at = ev.at
         elif ev.type == "message" and ev.message is not None:
             msg = LineMessage(store_id=store_id, follower_id=f.id, direction="in", kind=ev.message.type[:16],
-                              text=ev.message.text, line_message_id=ev.message.id[:40] or None, at=ev.at)
+                              text=followers.storable(ev.message.text), line_message_id=ev.message.id[:40] or None, at=ev.at)
             session.add(msg)
             f.last_message_at = max(f.last_message_at, ev.at) if f.last_message_at else ev.at
             if f.status != "following" and f.unfollowed_at is None:
