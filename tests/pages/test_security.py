@@ -101,6 +101,17 @@ def test_claim_rate_limit_and_sign_in_cancelled(site):
     codes = [v.http.post(claim, data={"csrf": token}).status_code for _ in range(11)]
     assert codes == [200] + [409] * 9 + [429]
     assert cli.json("points", "balance", "0844444444")["balance"] == 24
+    # signing out
+    r = v.post("/logout/cafe", {}, csrf_from="/m/cafe")
+    assert r.status_code == 200
+    assert v.http.get("/m/cafe", follow_redirects=False).headers["location"].startswith("/login/cafe")
+    # an unknown store, and a store without LINE Login
+    assert v.get("/m/nosuch").status_code == 404
+    cli.ok("store", "create", "bakery", "--name", "Bakery")
+    r = v.get("/m/bakery")
+    assert r.status_code == 503 and "login-channel-id" in r.text
+    # a bogus claim token
+    assert v.get("/claim/" + "f" * 40).status_code == 404
     # the user cancels on LINE's consent screen
     site.login.deny = True
     other = site.visitor(name="Cancel")
