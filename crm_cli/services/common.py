@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlmodel import select
 
+from crm_cli.db import dialect
 from crm_cli.db.models import Branch, Member, Staff, Store
 from crm_cli.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
@@ -110,10 +111,7 @@ def get_member(session, store_id: int, raw_phone: str) -> Member:
 
 def lock_member(session, member_id: int) -> None:
     """Serialize work on one points account (row lock on PostgreSQL; SQLite holds the write lock)."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy import text
-
-        session.execute(text("SELECT id FROM member WHERE id = :id FOR UPDATE"), {"id": member_id})
+    dialect.lock_row(session, "member", member_id)
 
 
 def get_or_create_account(session, store_id: int, e164: str, *, now: datetime) -> Member:
@@ -121,13 +119,10 @@ def get_or_create_account(session, store_id: int, e164: str, *, now: datetime) -
     m = find_member(session, store_id, e164)
     if m is not None:
         return m
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
+    if dialect.is_postgresql(session):
         session.execute(
-            pg_insert(Member)
+            dialect.insert_ignore(session, Member.__table__, constraint="uq_member_store_phone")
             .values(store_id=store_id, phone=e164, source="points", created_at=now)
-            .on_conflict_do_nothing(constraint="uq_member_store_phone")
         )
         m = find_member(session, store_id, e164)
         assert m is not None

@@ -24,6 +24,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, func, text
 from sqlmodel import select
 
+from crm_cli.db import dialect
 from crm_cli.db.models import LedgerEntry, LotAllocation, Member, Store
 from crm_cli.db.types import UTCDateTime
 from crm_cli.domain.errors import Conflict, InsufficientPoints, InvalidInput
@@ -327,7 +328,7 @@ def expire(session, *, now: datetime, store_id: int | None = None, actor: str | 
         """
 
     now_param = bindparam("now", type_=UTCDateTime())
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect.is_postgresql(session):
         # The lots due are found once and their accounts locked; then, with the locks held, the
         # statement below sees every spend committed before and rechecks those lots' remainders
         # (a remainder only ever shrinks, so no lot outside the set can have become due).

@@ -27,6 +27,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import bindparam, text
 
+from crm_cli.db import dialect as db_dialect
 from crm_cli.db.types import PointValue, UTCDateTime
 from crm_cli.domain.errors import InvalidInput
 from crm_cli.domain.reports import RATE_PLACES
@@ -61,15 +62,11 @@ def _month_sql(dialect: str, col: str, *, last_valid_day: bool = False) -> str:
     ``last_valid_day``: for a lot's ``expires_at`` (the exclusive instant its expiry day
     ends) use the month of the last day it is still valid, i.e. one second earlier.
     """
-    if dialect == "postgresql":
+    if dialect == db_dialect.POSTGRESQL:
         shift = "interval '7 hours' - interval '1 second'" if last_valid_day else "interval '7 hours'"
         return f"to_char({col} + {shift}, 'YYYY-MM')"
     mods = "'+7 hours', '-1 seconds'" if last_valid_day else "'+7 hours'"
     return f"strftime('%Y-%m', {col}, {mods})"
-
-
-def _dialect(session) -> str:
-    return session.get_bind().dialect.name
 
 
 def _ts(name: str):
@@ -176,7 +173,7 @@ def summary(session, *, store_id: int, store_slug: str, now: datetime,
             date_from: date | None = None, date_to: date | None = None) -> Summary:
     d_from, d_to = summary_range(now, date_from, date_to)
     lo, hi = start_of_bkk_day(d_from), end_of_bkk_day(d_to)
-    dialect = _dialect(session)
+    dialect = db_dialect.name(session)
     p = {"s": store_id, "lo": lo, "hi": hi}
     rng = "e.created_at >= :lo AND e.created_at < :hi"
 
@@ -350,7 +347,7 @@ def liability(session, *, store_id: int, store_slug: str, now: datetime,
         if stored is None:
             raise InvalidInput(NO_POINT_VALUE)
         pv, pv_source = parse_point_value(stored), "store setting (crm store edit --point-value)"
-    dialect = _dialect(session)
+    dialect = db_dialect.name(session)
     p = {"s": store_id, "now": now}
     month = _month_sql(dialect, "e.expires_at", last_valid_day=True)
     rem = "(e.points - COALESCE(u.used, 0))"

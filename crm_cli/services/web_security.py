@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func
 from sqlmodel import select
 
+from crm_cli.db import dialect
 from crm_cli.db.models import RateHit, WebSecret
 from crm_cli.domain.errors import Conflict
 
@@ -25,12 +26,8 @@ def secret(session, *, name: str, now: datetime) -> str:
     if row is not None:
         return row.value
     table = WebSecret.__table__
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    session.execute(insert(table).values(name=name, value=secrets.token_hex(32), created_at=now)
-                    .on_conflict_do_nothing(index_elements=["name"]))
+    session.execute(dialect.insert_ignore(session, table, index_elements=["name"])
+                    .values(name=name, value=secrets.token_hex(32), created_at=now))
     session.flush()
     return session.exec(select(WebSecret.value).where(WebSecret.name == name)).one()
 
