@@ -16,6 +16,7 @@ from decimal import Decimal
 from sqlalchemy import bindparam, text, update
 from sqlmodel import select
 
+from crm_cli.db import dialect
 from crm_cli.db.models import Branch, LedgerEntry, Member, QrClaim, Staff, Store, WelcomeGrant
 from crm_cli.db.types import UTCDateTime
 from crm_cli.domain.errors import CheckFailed, Conflict, InsufficientPoints, InvalidInput, NotFound, StoreSuspended
@@ -213,11 +214,7 @@ def give_welcome(session, *, store, member_id: int, phone: str, now: datetime, a
     digest = welcome_hash(store.id, p)
     values = {"store_id": store.id, "phone_hash": digest, "created_at": now}
     table = WelcomeGrant.__table__
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(table).values(**values).on_conflict_do_nothing(index_elements=["store_id", "phone_hash"])
+    stmt = dialect.insert_ignore(session, table, index_elements=["store_id", "phone_hash"]).values(**values)
     inserted = session.execute(stmt.returning(table.c.id)).first()
     if inserted is None:
         return WelcomeResult(False, 0, 0, None, "welcome points were already given to this phone number")
