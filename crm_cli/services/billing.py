@@ -22,6 +22,7 @@ from decimal import Decimal
 from sqlalchemy import or_, text
 from sqlmodel import select
 
+from crm_cli.db import dialect
 from crm_cli.db.models import Invoice, InvoiceLine, Store, SubscriptionEventRow
 from crm_cli.domain import billing as rules
 from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
@@ -83,8 +84,7 @@ def _store(session, store_id: int) -> Store:
 
 def _lock_store(session, store_id: int) -> None:
     """Serialize billing work on one store (row lock on PostgreSQL; SQLite holds the write lock)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT id FROM store WHERE id = :id FOR UPDATE"), {"id": store_id})
+    dialect.lock_row(session, "store", store_id)
 
 
 def event_time(kind: str, day: date, at: datetime | None, now: datetime) -> datetime | None:
