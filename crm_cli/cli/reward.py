@@ -16,7 +16,7 @@ app = typer.Typer(help="Rewards: in-store coupons, deliveries, code pools; redee
 
 LIST_COLUMNS = ["id", "name", "kind", "cost", "stock_left", "redeemed", "display", "status", "per_member", "valid_from",
                 "valid_to", "min_tier", "position", "discount"]
-PositionOpt = Annotated[Optional[int], typer.Option("--position", help="Display order in lists: 1 first; rewards without one follow, by cost (0 clears it).")]
+PositionOpt = Annotated[Optional[int], typer.Option("--position", parser=whole("--position"), metavar="N", help="Display order in lists: 1 first; rewards without one follow, by cost (0 clears it).")]
 DiscountOpt = Annotated[Optional[str], typer.Option("--discount", help="Value shown on the coupon: an amount in THB (50) or a percentage (10%); 'none' clears it.")]
 NameArg = Annotated[str, typer.Argument(autocompletion=complete.rewards, help="Reward name, or its id from `crm reward list` (R3).")]
 
