@@ -114,6 +114,24 @@ def handle_events(session, *, store_id: int, events: list[Event], now: datetime,
 
 # ---------------------------------------------------------------- after the answer
 
+#: a reply token is usable for about a minute; older pending replies are left as they are
+REPLY_WINDOW_SECONDS = 50
+
+
+def pending_replies(session, *, store_id: int, now: datetime, exclude: list[int] = ()) -> list[int]:
+    """Replies still pending from an earlier request whose process stopped before sending
+    them (recent enough for their token to work); whoever claims one first sends it."""
+    from datetime import timedelta
+
+    from sqlmodel import select
+
+    q = (select(LineMessage.id).where(LineMessage.store_id == store_id, LineMessage.direction == "out",
+                                      LineMessage.delivery == "pending",
+                                      LineMessage.at >= now - timedelta(seconds=REPLY_WINDOW_SECONDS))
+         .order_by(LineMessage.id).limit(100))
+    skip = set(exclude)
+    return [i for i in session.exec(q).all() if i not in skip]
+
 
 @dataclass(frozen=True)
 class PendingReply:

@@ -62,13 +62,16 @@ def _process(request: Request, cfg: WebConfig, slug: str, body: bytes, signature
         outcome = line_webhook.handle_events(tx.session, store_id=tx.store.id, events=payload.events,
                                              now=st.now(), autoreply=not tx.store.suspended)
         tx.audit(outcome.summary())
-    if outcome.replies or outcome.profiles:
-        background.add_task(deliver, st, cfg, creds.store_id, creds.access_token, outcome)
+        leftover = line_webhook.pending_replies(tx.session, store_id=tx.store.id, now=st.now(),
+                                                exclude=outcome.replies)
+    if outcome.replies or outcome.profiles or leftover:
+        background.add_task(deliver, st, cfg, creds.store_id, creds.access_token, outcome, leftover)
     return {}
 
 
-def deliver(st, cfg: WebConfig, store_id: int, access_token: str, outcome) -> None:
-    """Send the pending replies, then fetch new profiles; each write its own transaction."""
+def deliver(st, cfg: WebConfig, store_id: int, access_token: str, outcome, leftover: list[int] = ()) -> None:
+    """Send the pending replies (this request's, then any an earlier process left), then
+    fetch new profiles; each write is its own short transaction."""
     from crm_cli.db.uow import unit_of_work
     from crm_cli.line.client import LineApiError
     from crm_cli.services import line_webhook
@@ -76,7 +79,7 @@ def deliver(st, cfg: WebConfig, store_id: int, access_token: str, outcome) -> No
     engine = st.engine()
     client = cfg.messaging_api(access_token)
     try:
-        for message_id in outcome.replies:
+        for message_id in [*outcome.replies, *leftover]:
             with unit_of_work(engine) as session:
                 pending = line_webhook.claim_reply(session, message_id=message_id)
             if pending is None:

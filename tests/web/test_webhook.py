@@ -235,3 +235,24 @@ def test_no_secret_in_logs_or_answers(connected, served, caplog):
     seen += cli("line", "status", fmt="json").stdout + cli("chat", "show", user, fmt="json").stdout
     assert "bad or missing signature" in caplog.text and "Invalid reply token" in caplog.text
     assert SECRET not in seen and connected.token not in seen
+
+
+def test_reply_left_pending_by_a_stopped_process_is_sent_by_the_next_request(connected, served, uow):
+    from datetime import datetime, timezone
+
+    from crm_cli.line.webhook import parse
+    from crm_cli.services import line_webhook
+
+    cli, line = connected, connected.line
+    cli.ok("autoreply", "add", "hi", "--text", "Hello!")
+    user = line.add_follower(display_name="Left")
+    token = line.new_reply_token(user)
+    # a server recorded the event and its pending reply, then stopped before sending it
+    with uow() as session:
+        events = parse(ev.body(ev.text(user, "hi", reply_token=token))).events
+        out = line_webhook.handle_events(session, store_id=1, events=events, now=datetime.now(timezone.utc))
+    assert len(out.replies) == 1 and line.delivered == []
+    assert post(served, ev.sticker(user)).status_code == 200  # any later event of the store
+    served.wait_idle(lambda: len(line.delivered) == 1)
+    assert replies(line)[0].json()["replyToken"] == token
+    served.wait_idle(lambda: cli.json("chat", "show", user)[1]["delivery"] == "sent")
