@@ -27,6 +27,7 @@ from pathlib import Path
 
 from sqlalchemy import bindparam, func, select as sa_select
 
+from crm_cli.db import dialect
 from crm_cli.db.models import LedgerEntry, MarketplaceOrder, Member, Store
 from crm_cli.domain import billing as rules
 from crm_cli.domain.errors import InvalidInput, NotFound
@@ -231,12 +232,7 @@ def _accounts(session, store_id: int, phones: set[str], now: datetime) -> dict[s
     missing = sorted(phones - found.keys())
     if missing:
         rows = [dict(store_id=store_id, phone=p, source="points", created_at=now) for p in missing]
-        if session.get_bind().dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-            stmt = pg_insert(m).on_conflict_do_nothing(constraint="uq_member_store_phone")
-        else:
-            stmt = m.insert().prefix_with("OR IGNORE")
+        stmt = dialect.insert_ignore(session, m, constraint="uq_member_store_phone")
         for part in _chunks(rows):
             session.execute(stmt, part)
         load(set(missing))
