@@ -29,6 +29,7 @@ from pathlib import Path
 from sqlalchemy import func, update
 from sqlmodel import select
 
+from crm_cli.db import dialect
 from crm_cli.db.models import (
     Branch, LedgerEntry, LotAllocation, Member, Redemption, Reward, RewardCode, Staff, Store, Tier,
 )
@@ -582,8 +583,7 @@ def redeem(
     session.flush()
     if r.kind == "code":
         q = select(RewardCode).where(RewardCode.reward_id == r.id, RewardCode.redemption_id.is_(None)).order_by(RewardCode.id).limit(1)
-        if session.get_bind().dialect.name == "postgresql":
-            q = q.with_for_update(skip_locked=True)
+        q = dialect.skip_locked(q, session)
         rc = session.exec(q).first()
         if rc is None:  # stock said yes but the pool is empty: keep them consistent
             raise OutOfStock(f"reward '{r.name}' is out of stock (no unused codes left)")
