@@ -507,6 +507,10 @@ def forget_member(session, *, store_id: int, phone_raw: str, now: datetime) -> E
     m.phone = None
     m.anon_id = anon
     m.name = m.gender = m.birthday = m.email = m.address = m.line_display_name = m.notes = None
+    m.line_user_id = None  # the LINE account no longer leads to this row (member pages)
+    from crm_cli.db.models import LineFollower
+
+    session.execute(update(LineFollower).where(LineFollower.member_id == m.id).values(member_id=None))
     m.erased_at = now
     session.add(m)
     session.flush()

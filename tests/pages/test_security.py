@@ -132,6 +132,11 @@ def test_imported_member_confirms_and_suspended_store(site, tmp_path):
     m = cli.json("member", "show", "0861234567")
     assert m["consent_terms_version"] == 1 and m["email"] == "napa@example.com" and m["points"] == 120
     assert m["source"] == "import"
+    # erased on request: the LINE account no longer leads to the member's data
+    cli.ok("member", "forget", "0861234567", "--yes")
+    r = v.get("/m/cafe")
+    assert r.status_code == 200 and 'name="accept_terms"' in r.text and "นภา" not in r.text
+    assert "0861234567" not in str(cli.json("follower", "show", v.user_id))
 
     # a suspended store says so on every page
     cli.ok("billing", "subscribe", "--date", "2025-01-01")
