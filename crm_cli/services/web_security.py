@@ -37,7 +37,9 @@ def hit(session, *, bucket: str, limit: int, window: timedelta, now: datetime, w
     ``window``. The attempt is counted even when refused (the caller commits it on its own,
     before the action it guards, so failed attempts count too). Returns the attempts so far."""
     since = now - window
-    session.execute(delete(RateHit).where(RateHit.bucket == bucket, RateHit.at < since))
+    # forget what no limit looks at any more: this bucket's old hits, everyone's after a day
+    session.execute(delete(RateHit).where(RateHit.bucket == bucket[:120], RateHit.at < since))
+    session.execute(delete(RateHit).where(RateHit.at < now - max(window, timedelta(days=1))))
     session.add(RateHit(bucket=bucket[:120], at=now))
     session.flush()
     n = int(session.exec(select(func.count()).select_from(RateHit)
