@@ -25,6 +25,7 @@ from datetime import date, datetime
 from sqlalchemy import bindparam, func, text
 from sqlmodel import select
 
+from crm_cli.db import dialect as db_dialect
 from crm_cli.db.models import LedgerEntry, Member, Reward, Store, Tier, TierHistory
 from crm_cli.db.types import UTCDateTime
 from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
@@ -134,7 +135,7 @@ def earned_in_window(session, store: Store, member_id: int, now: datetime) -> in
         LedgerEntry.created_at <= now,
     )
     earned = int(session.exec(q).one())
-    plus = "" if session.get_bind().dialect.name == "postgresql" else "+"
+    plus = "" if db_dialect.is_postgresql(session) else "+"
     clawed = _exec(session, _CLAWED_SQL.format(member="AND c.member_id = :mid", plus=plus),
                    {"sid": store.id, "mid": member_id, "ws": ws, "asof": now}).first()
     return max(earned - int(clawed.clawed if clawed is not None and clawed.clawed is not None else 0), 0)
@@ -318,7 +319,7 @@ def _earned_sql(dialect: str, member_where: str) -> str:
     earned, and every refund is keyed with idempotency source 'refund', so they are read
     through ``uq_ledger_idem`` alone.
     """
-    if dialect == "postgresql":
+    if dialect == db_dialect.POSTGRESQL:
         return f"""
             SELECT m.id AS member_id, m.tier_id AS old_id,
                    CASE WHEN m.registered_at IS NULL OR m.erased_at IS NOT NULL THEN -1
@@ -380,9 +381,9 @@ def _moves_select(session, store: Store, tiers: list[Tier], as_of: datetime, par
     per-member window aggregate over the ledger, joined to the members of the store.
     """
     params.update(sid=store.id, ws=window_start(store.tier_cycle_months, as_of), asof=as_of)
-    dialect = session.get_bind().dialect.name
+    dialect = db_dialect.name(session)
     earned_sql = _earned_sql(dialect, member_where)
-    if dialect != "postgresql":
+    if dialect != db_dialect.POSTGRESQL:
         _prepare_sqlite_refunds(session, params)
     new_id = _target_sql(tiers, params, "x.earned", "id")
     new_name = _target_sql(tiers, params, "y.earned", "name")
@@ -420,7 +421,7 @@ def _apply_moves(session, store: Store, tiers: list[Tier], *, as_of: datetime, n
     moves_sql = _moves_select(session, store, tiers, as_of, params, member_where)
     params.update(now=now, reason=reason)
     max_id = session.execute(text("SELECT COALESCE(MAX(id), 0) FROM tier_history")).scalar_one()
-    if session.get_bind().dialect.name == "postgresql":
+    if db_dialect.is_postgresql(session):
         _exec(
             session,
             f"""
