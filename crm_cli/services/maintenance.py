@@ -31,6 +31,7 @@ from typing import Callable, Iterator
 
 from sqlalchemy import text
 
+from crm_cli.db import dialect
 from crm_cli.domain.errors import AlreadyRunning, CrmError
 from crm_cli.domain.timeutil import bkk_date
 
@@ -53,7 +54,7 @@ def lock_file_for(engine) -> str | None:
 @contextmanager
 def run_lock(engine) -> Iterator[None]:
     """Hold the maintenance lock for the duration; AlreadyRunning if another process has it."""
-    if engine.dialect.name == "postgresql":
+    if dialect.is_postgresql(engine):
         with _pg_lock(engine):
             yield
         return
