@@ -262,9 +262,9 @@ def _money(value) -> Decimal | None:
 def _naive(value: datetime) -> datetime:
     """Spreadsheets have no time zones: aware datetimes are shown in Bangkok time."""
     if value.tzinfo is not None:
-        from zoneinfo import ZoneInfo
+        from crm_cli.domain.timeutil import BKK
 
-        value = value.astimezone(ZoneInfo("Asia/Bangkok")).replace(tzinfo=None)
+        value = value.astimezone(BKK).replace(tzinfo=None)
     return value
 
 
