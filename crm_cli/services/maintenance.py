@@ -35,7 +35,7 @@ from crm_cli.db import dialect
 from crm_cli.domain.errors import AlreadyRunning, CrmError
 from crm_cli.domain.timeutil import bkk_date
 
-JOBS = ("expire", "tiers", "orders", "invoices", "suspensions", "purges", "retention")
+JOBS = ("expire", "tiers", "orders", "invoices", "suspensions", "purges", "retention", "campaigns")
 CATCH_UP_MONTHS = 24
 PG_LOCK_KEY = 0x43524D01  # "CRM" + 1: fits in 32 bits, so pg_locks shows it as objid
 APP_NAME = "crm-maintenance"
@@ -396,6 +396,18 @@ JOB_FUNCS: dict[str, Callable[..., str]] = {
 }
 
 
+def job_campaigns(engine, **kw) -> str:
+    from crm_cli.services.campaigns import job_campaigns as run_due
+
+    return run_due(engine, **kw)
+
+
+#: jobs that take the engine (not one transaction): they send to LINE and commit each step
+ENGINE_JOBS: dict[str, Callable[..., str]] = {
+    "campaigns": job_campaigns,
+}
+
+
 # ---------------------------------------------------------------- the run
 
 
@@ -411,9 +423,12 @@ def run(engine, *, as_of: datetime, jobs: list[str], dry_run: bool, actor: str |
         for job in jobs:
             started = clock()
             try:
-                with unit_of_work(engine, write=True, dry_run=dry_run) as session:
-                    only = {} if store_id is None else {"store_id": store_id}
-                    summary = JOB_FUNCS[job](session, now=as_of, actor=actor, **only)
+                only = {} if store_id is None else {"store_id": store_id}
+                if job in ENGINE_JOBS:  # jobs that call LINE commit step by step themselves
+                    summary = ENGINE_JOBS[job](engine, now=as_of, clock=clock, dry_run=dry_run, **only)
+                else:
+                    with unit_of_work(engine, write=True, dry_run=dry_run) as session:
+                        summary = JOB_FUNCS[job](session, now=as_of, actor=actor, **only)
                 status = "ok"
                 counts = dict(getattr(summary, "counts", {}))
             except JobFailed as exc:

@@ -169,3 +169,22 @@ def test_create_checks_messages_and_schedule(connected, tmp_path):
     assert res["messages"][0]["type"] == "flex"
     assert cli.json("campaign", "cancel", "c")["status"] == "cancelled"
     assert cli.json("campaign", "list", "--state", "inactive")[0]["name"] == "c"
+
+
+def test_maintenance_sends_the_campaigns_that_are_due(connected, tmp_path):
+    from freezegun import freeze_time
+
+    cli, line = connected, connected.line
+    many_followers(cli, tmp_path, 3)
+    ign = ["uvicorn", "asyncio", "h11", "tests.fakeline"]  # the fake platform keeps real time
+    with freeze_time("2026-11-30 03:00:00", ignore=ign):
+        cli.ok("campaign", "create", "later", "--all", "--text", "hi", "--at", "2026-12-01 10:00")
+        assert cli.json("campaign", "list", "--state", "active")[0]["status"] == "scheduled"
+    with freeze_time("2026-12-01 02:59:00", ignore=ign):  # 09:59 in Bangkok: not yet
+        cli.ok("maintenance", "run", "--only", "campaigns")
+        assert not line.calls("POST", "/v2/bot/message/multicast")
+    with freeze_time("2026-12-01 03:00:30", ignore=ign):
+        out = cli.ok("maintenance", "run", "--only", "campaigns").stdout
+        assert "later: 3 sent" in out
+    assert len(line.calls("POST", "/v2/bot/message/multicast")) == 1
+    assert cli.json("campaign", "show", "later")["status"] == "sent"
