@@ -18,6 +18,15 @@ _MEMBERS = "SELECT id FROM member WHERE store_id = :s"
 
 #: (table, WHERE clause) in the order the rows are deleted
 PURGE_STEPS: tuple[tuple[str, str], ...] = (
+    ("campaign_batch", "campaign_id IN (SELECT id FROM campaign WHERE store_id = :s)"),
+    ("campaign", "store_id = :s"),
+    ("promo_code", "store_id = :s"),
+    ("promo_pool", "store_id = :s"),
+    ("richmenu_link", "richmenu_id IN (SELECT id FROM richmenu WHERE store_id = :s)"),
+    ("richmenu", "store_id = :s"),
+    ("survey_answer", "survey_id IN (SELECT id FROM survey WHERE store_id = :s)"),
+    ("survey", "store_id = :s"),
+    ("segment", "store_id = :s"),
     ("lot_allocation", f"debit_entry_id IN ({_LEDGER}) OR lot_entry_id IN ({_LEDGER})"),
     ("reward_code", "reward_id IN (SELECT id FROM reward WHERE store_id = :s)"),
     ("redemption", "store_id = :s"),
