@@ -71,6 +71,13 @@ def test_lower_layers_never_import_the_front_ends(layer):
     assert not problems, f"{layer}/ must not depend on the commands or the web app:\n" + "\n".join(problems)
 
 
+def test_one_bangkok_zone_constant():
+    """Asia/Bangkok is named once (domain/timeutil.BKK); everything else uses that constant."""
+    named = [f"{p.relative_to(PKG.parent)}" for p in sorted(PKG.rglob("*.py"))
+             if "Asia/Bangkok\"" in p.read_text(encoding="utf-8") and "ZoneInfo" in p.read_text(encoding="utf-8")]
+    assert named == ["crm_cli/domain/timeutil.py"], named
+
+
 def test_the_checks_see_imports_inside_functions(tmp_path):
     probe = tmp_path / "probe.py"
     probe.write_text("def f():\n    from crm_cli.cli.render import to_plain\n    return open('x')\n")

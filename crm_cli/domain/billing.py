@@ -17,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from crm_cli.domain.errors import Conflict
+from crm_cli.domain.timeutil import BKK
 
 # --------------------------------------------------------------------------
 # The one table of plans, prices and billing terms
@@ -70,7 +71,7 @@ TERMS = BillingTerms(
     invoice_min_days=15,
     resume_cutoff=time(18, 0),
     order_sync_time=time(19, 0),
-    timezone=ZoneInfo("Asia/Bangkok"),
+    timezone=BKK,
 )
 
 BANGKOK = TERMS.timezone
