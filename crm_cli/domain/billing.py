@@ -11,6 +11,7 @@ All prices, rates and periods live in ``TERMS`` below and nowhere else.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -309,7 +310,7 @@ def _replay(events: list[SubscriptionEvent]) -> _Timeline:
             if cur.cancel is not None:
                 raise BillingRuleError(
                     f"the CRM is already cancelled (on {cur.cancel.day.isoformat()}, service until "
-                    f"{cur.end.isoformat()}); to keep it run `crm billing resume --date D`"
+                    f"{cur.end}); to keep it run `crm billing resume --date D`"
                 )
             end = _last_day(ev.day)
             if ev.day < cur.paid_from:  # cancelled during the free trial: never charged
@@ -344,6 +345,7 @@ def _replay(events: list[SubscriptionEvent]) -> _Timeline:
                 # Still in service: the resumption withdraws the pending cancellation.
                 cur.end, cur.cancel = None, None
             else:
+                assert tl.subscribed is not None  # a span was open before, so the store subscribed
                 first_paid = tl.subscribed.day + timedelta(days=TERMS.trial_days)
                 tl.spans.append(_Span(started_by=ev, start_at=ev.moment, paid_from=max(ev.day, first_paid)))
     return tl
@@ -499,7 +501,7 @@ def unpaid_window(inv: InvoiceFact) -> tuple[datetime, datetime | None] | None:
     return start, inv.paid_at
 
 
-def _unpaid_at(invoices, at: datetime) -> tuple[InvoiceFact, datetime] | None:
+def _unpaid_at(invoices: Sequence[InvoiceFact], at: datetime) -> tuple[InvoiceFact, datetime] | None:
     """The invoice (earliest due first) whose non-payment window holds ``at``, with the window start."""
     for inv in sorted(invoices, key=lambda i: (i.due_date, i.number)):
         window = unpaid_window(inv)
@@ -525,7 +527,7 @@ def _span_state(tl: _Timeline, at: datetime) -> ServiceState:
 
 
 def service_state(
-    events: list[SubscriptionEvent], invoices: list[InvoiceFact] | tuple = (), at: datetime | None = None
+    events: list[SubscriptionEvent], invoices: Sequence[InvoiceFact] = (), at: datetime | None = None
 ) -> ServiceState:
     """The CRM service at instant ``at``: on, or off and why. Days are judged in Bangkok.
 
@@ -552,13 +554,13 @@ def service_state(
 
 
 def service_active(
-    events: list[SubscriptionEvent], at: datetime, invoices: list[InvoiceFact] | tuple = ()
+    events: list[SubscriptionEvent], at: datetime, invoices: Sequence[InvoiceFact] = ()
 ) -> bool:
     """Is the CRM service on at instant ``at``? (see :func:`service_state`)"""
     return service_state(events, invoices, at).active
 
 
-def _known_invoices(invoices, sync_at: datetime) -> list[InvoiceFact]:
+def _known_invoices(invoices: Sequence[InvoiceFact], sync_at: datetime) -> list[InvoiceFact]:
     """The invoices as they stood at ``sync_at``: a payment recorded later does not count yet."""
     out = []
     for inv in invoices:
@@ -574,7 +576,7 @@ def _on_first_before_cutoff(moment: datetime, day: date) -> bool:
 
 
 def order_eligibility(
-    events: list[SubscriptionEvent], paid_at: datetime, sync_at: datetime, invoices: list[InvoiceFact] | tuple = ()
+    events: list[SubscriptionEvent], paid_at: datetime, sync_at: datetime, invoices: Sequence[InvoiceFact] = ()
 ) -> tuple[bool, str | None]:
     """May a marketplace order paid at ``paid_at`` earn points at the sync run at ``sync_at``?
 
@@ -645,9 +647,10 @@ def _span_eligibility(
             f"at {_bkk(tl.spans[0].start_at)}"
         )
     previous = [s for s in tl.spans if s.start_at <= paid_at][-1]
+    assert previous.cancel is not None  # a span that ended was cancelled
     return False, (
         f"paid {_bkk(paid_at)} Bangkok, while the store's MyCustomer | CRM service was not active "
-        f"(cancelled on {previous.cancel.day.isoformat()}, service ended {previous.end.isoformat()})"
+        f"(cancelled on {previous.cancel.day.isoformat()}, service ended {previous.end})"
     )
 
 

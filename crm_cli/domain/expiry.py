@@ -32,7 +32,8 @@ def expiry_day(policy: str, months: int | None, earned_day: date) -> date | None
     if policy == "never":
         return None
     if policy == "rolling":
-        return earned_day + relativedelta(months=months)
+        day: date = earned_day + relativedelta(months=months)
+        return day
     if policy == "year_end":
         return date(earned_day.year, 12, 31)
     raise InvalidInput(f"unknown expiry policy '{policy}'")

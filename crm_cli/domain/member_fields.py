@@ -29,6 +29,7 @@ import math
 import re
 import unicodedata
 from datetime import date, datetime
+from typing import Any
 
 from crm_cli.domain.errors import InvalidInput
 from crm_cli.domain.phone import InvalidPhone, normalize_phone
@@ -138,7 +139,7 @@ def clean_text(v: str, field: str, *, multiline: bool = False) -> str:
     return s
 
 
-def _optional_text(v, field: str, limit: int, *, multiline: bool = False) -> str | None:
+def _optional_text(v: Any, field: str, limit: int, *, multiline: bool = False) -> str | None:
     if v is None:
         return None
     if v.__class__ is not str:
@@ -163,7 +164,7 @@ def _too_long_cell(field: str, raw: str) -> FieldError:
 # ---------------------------------------------------------------- phone
 
 
-def phone(raw) -> str:
+def phone(raw: Any) -> str:
     """The member key: a Thai number in any common form -> E.164 (``+66812345678``)."""
     try:
         return normalize_phone(raw)
@@ -180,7 +181,7 @@ def phone(raw) -> str:
 # ---------------------------------------------------------------- name
 
 
-def name(v) -> str:
+def name(v: Any) -> str:
     """A full name (required): at most 200 characters, one line, not a formula."""
     if v.__class__ is not str:
         if v is None:
@@ -200,17 +201,17 @@ def name(v) -> str:
     return s
 
 
-def line_name(v) -> str | None:
+def line_name(v: Any) -> str | None:
     """A LINE display name (optional, one line, at most 200 characters)."""
     return _optional_text(v, "LINE display name", MAX_NAME_CHARS)
 
 
-def address(v) -> str | None:
+def address(v: Any) -> str | None:
     """A postal address (optional; line breaks kept; at most 2,000 characters)."""
     return _optional_text(v, "address", MAX_ADDRESS_CHARS, multiline=True)
 
 
-def note(v) -> str:
+def note(v: Any) -> str:
     """A note on a member (required; line breaks kept; at most 2,000 characters)."""
     s = _optional_text(v, "note", MAX_NOTE_CHARS, multiline=True)
     if s is None:
@@ -218,7 +219,7 @@ def note(v) -> str:
     return s
 
 
-def tag(v) -> str:
+def tag(v: Any) -> str:
     """A tag (required; one line; at most 80 characters)."""
     s = _optional_text(v, "tag", MAX_TAG_CHARS)
     if s is None:
@@ -226,7 +227,7 @@ def tag(v) -> str:
     return s
 
 
-def text_answer(v, question: str) -> str:
+def text_answer(v: Any, question: str) -> str:
     """The answer to a text question (required; line breaks kept; at most 2,000 characters)."""
     field = f"answer to '{question}'"
     s = _optional_text(v, field, MAX_ANSWER_CHARS, multiline=True)
@@ -238,7 +239,7 @@ def text_answer(v, question: str) -> str:
 # ---------------------------------------------------------------- gender
 
 
-def gender(v) -> str | None:
+def gender(v: Any) -> str | None:
     """ชาย/หญิง/อื่นๆ/ไม่ระบุ, male/female/other/unspecified, M/F ... -> male|female|other|unspecified."""
     if v is None:
         return None
@@ -282,7 +283,7 @@ for _i, _names in enumerate([
 del _i, _names, _n
 
 
-def _day(v, field: str) -> date:
+def _day(v: Any, field: str) -> date:
     """A calendar day from a date cell or text (dd/mm/yyyy, yyyy-mm-dd, ``15 มี.ค. 2533``);
     a year above 2400 is a Buddhist-Era year (minus 543)."""
     cls = v.__class__
@@ -305,10 +306,11 @@ def _day(v, field: str) -> date:
         raise FieldError(field, "not a date; " + DATE_HELP, v)
     if v.year > 2400:
         return _make_date(v.year, v.month, v.day, str(v.year), field, v)
-    return v
+    day: date = v
+    return day
 
 
-def _day_text(s: str, field: str, raw) -> date:
+def _day_text(s: str, field: str, raw: Any) -> date:
     s = s.translate(_THAI_DIGITS)
     m = _DMY.fullmatch(s)
     if m:
@@ -319,16 +321,16 @@ def _day_text(s: str, field: str, raw) -> date:
             year, month, day = m.group(1), int(m.group(3)), int(m.group(4))
         else:
             m = _DAY_MONTH_NAME_YEAR.fullmatch(s)
-            month = _MONTHS.get(m.group(2).replace(".", "").replace(" ", "").casefold()) if m else None
-            if not month or m is None:
+            named = _MONTHS.get(m.group(2).replace(".", "").replace(" ", "").casefold()) if m else None
+            if not named or m is None:
                 raise FieldError(field, "not a date; " + DATE_HELP, raw)
-            day, year = int(m.group(1)), m.group(3)
+            month, day, year = named, int(m.group(1)), m.group(3)
     if len(year) != 4:
         raise FieldError(field, "use a 4-digit year (e.g. 15/03/1990 or 15/03/2533)", raw)
     return _make_date(int(year), month, day, year, field, raw)
 
 
-def _make_date(y: int, month: int, day: int, year_text: str, field: str, raw) -> date:
+def _make_date(y: int, month: int, day: int, year_text: str, field: str, raw: Any) -> date:
     be = y > 2400
     if be:
         y -= 543
@@ -340,14 +342,14 @@ def _make_date(y: int, month: int, day: int, year_text: str, field: str, raw) ->
         ) from None
 
 
-def parse_date(v, field: str = "date") -> date | None:
+def parse_date(v: Any, field: str = "date") -> date | None:
     """A day in any accepted form (see :func:`birthday`), without bounds; ``None`` when blank."""
     if v is None or (v.__class__ is str and not v.strip()):
         return None
     return _day(v, field)
 
 
-def birthday(v, *, today: date) -> date | None:
+def birthday(v: Any, *, today: date) -> date | None:
     """A birthday: a date cell, dd/mm/yyyy, yyyy-mm-dd or ``15 มี.ค. 2533`` (CE or BE years),
     from 1900 to ``today``; ``None`` when blank."""
     if v is None or (v.__class__ is str and not v.strip()):
@@ -368,7 +370,7 @@ _EMAIL = re.compile(
 )
 
 
-def email(v) -> str | None:
+def email(v: Any) -> str | None:
     """An email address (``name@example.com``; the domain lower-cased); ``None`` when blank."""
     if v is None:
         return None
@@ -399,7 +401,7 @@ def email(v) -> str | None:
 _POINTS_TEXT = re.compile(r"\+?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d*))?")
 
 
-def points(v) -> int:
+def points(v: Any) -> int:
     """A non-negative whole number of points up to 1,000,000,000 (required): integer
     cells, ``10.0``, text ``10``, ``1,000`` or ``10.00``."""
     cls = v.__class__
@@ -441,4 +443,4 @@ def points(v) -> int:
         raise FieldError("points", "points cannot be negative", v)
     if n > MAX_POINTS:
         raise FieldError("points", f"too many points (at most {MAX_POINTS:,})", v)
-    return n
+    return int(n)

@@ -74,7 +74,7 @@ class RowError:
         return f"{where}: {self.message}"
 
 
-def feed_format_for(path: str | os.PathLike) -> str:
+def feed_format_for(path: str | os.PathLike[str]) -> str:
     """'csv' or 'json' from a file name's extension; ValueError otherwise."""
     suffix = Path(path).suffix.lower().lstrip(".")
     if suffix not in FORMATS:
@@ -180,7 +180,7 @@ def _csv_records(text: str, errors: list[RowError]) -> list[tuple[int, dict[str,
                 )
             )
             continue
-        values = {name: (cells[i] if i < len(cells) else "") for name, i in positions.items()}
+        values: dict[str, object] = {name: (cells[i] if i < len(cells) else "") for name, i in positions.items()}
         records.append((row_number, values))
     return records
 
@@ -263,7 +263,8 @@ def _parse_money(row: int, column: str, text: str, errors: list[RowError]) -> De
     except InvalidOperation:  # pragma: no cover - the pattern admits only valid numbers
         errors.append(RowError(row, column, text, f"{column} is not a number"))
         return None
-    if value.as_tuple().exponent < -2:
+    exponent = value.as_tuple().exponent
+    if not isinstance(exponent, int) or exponent < -2:
         errors.append(RowError(row, column, text, f"{column} has more than 2 decimals; THB amounts go to the satang"))
         return None
     if value <= 0:
@@ -363,6 +364,9 @@ def _validate(row: int, values: dict[str, object], errors: list[RowError]) -> Fe
 
     if len(errors) > before:
         return None
+    # no new error: every required field was read
+    assert order_id is not None and phone is not None and paid_at is not None and amount is not None
+    assert status is not None
     return FeedOrder(
         order_id=order_id,
         phone_raw=phone,

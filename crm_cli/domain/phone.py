@@ -56,11 +56,11 @@ class InvalidPhone(InvalidInput):
 
 # --- the fast path's pattern, from phonenumbers' own metadata ------------------
 
-def _mobile_pattern():
+def _mobile_pattern() -> tuple[re.Pattern[str], re.Pattern[str]]:
     md = phonenumbers.PhoneMetadata.metadata_for_region("TH")
-    if md is None or str(md.country_code) != COUNTRY_CODE:  # pragma: no cover - metadata sanity
-        raise RuntimeError("phonenumbers has no metadata for Thailand")
-    return re.compile(md.mobile.national_number_pattern), re.compile(md.general_desc.national_number_pattern)
+    if md is None or str(md.country_code) != COUNTRY_CODE or md.mobile is None or md.general_desc is None:
+        raise RuntimeError("phonenumbers has no metadata for Thailand")  # pragma: no cover - metadata sanity
+    return re.compile(str(md.mobile.national_number_pattern)), re.compile(str(md.general_desc.national_number_pattern))
 
 
 _MOBILE_RE, _GENERAL_RE = _mobile_pattern()
@@ -80,7 +80,7 @@ _DIGITS = {ord("๐") + i: ord("0") + i for i in range(10)}
 _DIGITS.update({ord("０") + i: ord("0") + i for i in range(10)})
 _DIGITS.update({ord("＋"): ord("+")})
 _SEPARATORS = " -.()/\t\u00a0\u2010\u2011\u2012\u2013\u2014\u2212\u200b\u200c\u200d\u2060\ufeff\u3000"
-_CLEAN = dict(_DIGITS)
+_CLEAN: dict[int, int | None] = dict(_DIGITS)
 _CLEAN.update({ord(c): None for c in _SEPARATORS})
 _EXCEL_TEXT = re.compile(r'^="(.*)"$')
 
@@ -99,7 +99,7 @@ def normalize_phone(raw: str | int | float) -> str:
     # else, or anything it does not recognise, goes to phonenumbers with its reasons.
     cls = type(raw)
     nsn = None
-    if cls is str:
+    if isinstance(raw, str) and cls is str:
         s = raw if raw.isdigit() else raw.replace("-", "").replace(" ", "")  # 081-234-5678, +66 81 234 5678
         n = len(s)
         if n == 10 and s[0] == "0":
@@ -108,7 +108,7 @@ def normalize_phone(raw: str | int | float) -> str:
             nsn = s[3:]
         if nsn is not None and not (nsn.isascii() and nsn.isdigit()):
             nsn = None
-    elif cls is int and 100_000_000 <= raw < 1_000_000_000:
+    elif isinstance(raw, int) and cls is int and 100_000_000 <= raw < 1_000_000_000:
         nsn = str(raw)
     if nsn is not None and _MOBILE_RE.fullmatch(nsn) is not None and _GENERAL_RE.fullmatch(nsn) is not None:
         return "+66" + nsn

@@ -22,13 +22,13 @@ def mask_phone(e164: str | None) -> str:
     return e164[:5] + "***" + e164[-4:]
 
 
-def _mask_match(m: re.Match) -> str:
+def _mask_match(m: re.Match[str]) -> str:
     from crm_cli.domain.phone import InvalidPhone, normalize_phone
 
     try:
         return mask_phone(normalize_phone(m.group(0)))
     except InvalidPhone:
-        return m.group(0)
+        return str(m.group(0))
 
 
 def redact_phones(text: str) -> str:
@@ -36,7 +36,7 @@ def redact_phones(text: str) -> str:
     return _PHONE_LIKE.sub(_mask_match, text) if text else text
 
 
-def phone_pattern(e164: str) -> re.Pattern:
+def phone_pattern(e164: str) -> re.Pattern[str]:
     """Every way ``e164`` may have been written: +66812345678, 66812345678, 0812345678,
     081-234-5678, 081 234 5678, +66 81 234 5678, and its masked form +6681***5678."""
     nsn = e164[3:]

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
+from typing import Any, Callable
 
 from crm_cli.domain.errors import InvalidInput
 
@@ -117,7 +118,7 @@ class SegmentSpec:
         return validate(cls(**d))
 
 
-def _int(name: str, value, lo: int, hi: int | None = None) -> int | None:
+def _int(name: str, value: Any, lo: int, hi: int | None = None) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
@@ -127,11 +128,11 @@ def _int(name: str, value, lo: int, hi: int | None = None) -> int | None:
     return value
 
 
-def validate(spec: SegmentSpec, *, normalize_tag=None) -> SegmentSpec:
+def validate(spec: SegmentSpec, *, normalize_tag: Callable[[str], str] | None = None) -> SegmentSpec:
     """The spec checked and tidied (tags normalized and de-duplicated); InvalidInput otherwise."""
     norm = normalize_tag or (lambda t: t.strip().lower())
 
-    def tags(name: str, values) -> tuple[str, ...]:
+    def tags(name: str, values: Any) -> tuple[str, ...]:
         out: list[str] = []
         for v in values or ():
             if not isinstance(v, str) or not v.strip():
@@ -166,13 +167,13 @@ def validate(spec: SegmentSpec, *, normalize_tag=None) -> SegmentSpec:
 class SegmentChange:
     """Options of `segment edit`: ``None`` keeps a filter, ``clear`` names filters to drop."""
 
-    values: dict = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
     clear: tuple[str, ...] = ()
 
 
 def apply_change(spec: SegmentSpec, change: SegmentChange) -> SegmentSpec:
     fields = set(SegmentSpec.__dataclass_fields__)
-    d = {}
+    d: dict[str, Any] = {}
     for name in change.clear:
         if name not in fields:
             raise InvalidInput(f"--clear takes one of: {', '.join(sorted(fields))}")
