@@ -215,6 +215,20 @@ class LotAllocation(SQLModel, table=True):
     points: int
 
 
+class LotExpiry(SQLModel, table=True):
+    """A lot with an expiry date that no expiry run has handled yet (migration 0007).
+
+    Written by a trigger on ``ledger_entry`` for every lot with ``expires_at``; the expiry
+    job reads the rows due and deletes them, so it never re-reads expired history.
+    """
+
+    __tablename__ = "lot_expiry"
+    __table_args__ = (Index("ix_lot_expiry_due", "expires_at", "store_id"),)
+    lot_entry_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    store_id: int
+    expires_at: datetime = _dt()
+
+
 class QrClaim(SQLModel, table=True):
     __tablename__ = "qr_claim"
     id: Optional[int] = Field(default=None, primary_key=True)

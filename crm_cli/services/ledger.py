@@ -296,27 +296,35 @@ class ExpiryRun:
 def expire(session, *, now: datetime, store_id: int | None = None, actor: str | None = None) -> ExpiryRun:
     """Write one ``expire`` entry per lot that expired at or before ``now`` with points left.
 
+    The lots to look at come from ``lot_expiry``: a trigger on ``ledger_entry`` adds a row
+    for every lot written with an expiry date (any path: counter, import, adjustment, also
+    with an expiry already in the past), and this job deletes the rows it has handled. So a
+    run reads only the lots due since the last run (or since any run that was skipped), never
+    the expired history: its cost follows the lots due, not the size of the ledger.
+
     Set-based: one INSERT ... SELECT writes the expire entries, one INSERT ... SELECT
     writes their allocations, one aggregate counts them; no row travels to Python and
-    there is no per-lot query (on PostgreSQL the three are one statement with
-    data-modifying CTEs). Idempotent: a lot whose remainder is already 0 (spent, or
-    expired by an earlier run) is skipped, and the key ('expire', lot id) is unique per
-    store. The entry is dated at the lot's expiry instant, so running late or twice gives
-    the same ledger.
+    there is no per-lot query (on PostgreSQL they are one statement with data-modifying
+    CTEs). Idempotent: a lot whose remainder is already 0 (spent, or expired before) is
+    skipped, and the key ('expire', lot id) is unique per store. The entry is dated at the
+    lot's expiry instant, so running late or twice gives the same ledger.
 
-    On PostgreSQL the accounts concerned are locked first, in id order, with the same
-    row lock spenders take (``common.lock_member``): a spend and the job never
-    interleave, so no point is both spent and expired. On SQLite the caller's
+    On PostgreSQL the due rows of ``lot_expiry`` are taken once into a temporary table;
+    the accounts concerned are locked, in id order, with the same row lock spenders take
+    (``common.lock_member``), so a spend and the job never interleave and no point is both
+    spent and expired; exactly the rows taken are deleted at the end (a lot committed by
+    another transaction meanwhile stays for the next run). On SQLite the caller's
     transaction holds the database's write lock.
     """
     params: dict = {"now": now, "actor": actor}
-    store_cond = ""
+    store_cond = q_store_cond = ""
     if store_id is not None:
         store_cond = "AND e.store_id = :store_id"
+        q_store_cond = "AND q.store_id = :store_id"
         params["store_id"] = store_id
     remainder = "e.points - COALESCE((SELECT SUM(a.points) FROM lot_allocation a WHERE a.lot_entry_id = e.id), 0)"
     cond = f"e.points > 0 AND e.expires_at IS NOT NULL AND e.expires_at <= :now {store_cond} AND {remainder} > 0"
-    due = f"FROM ledger_entry e WHERE {cond}"
+    queued = f"q.expires_at <= :now {q_store_cond}"  # rows of lot_expiry q that are due
 
     def insert(source: str) -> str:
         return f"""
@@ -329,26 +337,30 @@ def expire(session, *, now: datetime, store_id: int | None = None, actor: str | 
 
     now_param = bindparam("now", type_=UTCDateTime())
     if dialect.is_postgresql(session):
-        # The lots due are found once and their accounts locked; then, with the locks held, the
-        # statement below sees every spend committed before and rechecks those lots' remainders
-        # (a remainder only ever shrinks, so no lot outside the set can have become due).
+        # The due rows are taken once (with whether the lot still has points left) and those
+        # accounts locked; then, with the locks held, the statement below rechecks the
+        # remainders (a remainder only ever shrinks, so no lot outside the set can have become due)
         session.execute(text("DROP TABLE IF EXISTS pg_temp.expire_due"))
         session.execute(
-            text(f"CREATE TEMPORARY TABLE expire_due ON COMMIT DROP AS SELECT e.id, e.member_id {due}")
-            .bindparams(now_param),
+            text(
+                "CREATE TEMPORARY TABLE expire_due ON COMMIT DROP AS "
+                f"SELECT q.lot_entry_id AS id, e.member_id, ({remainder}) > 0 AS open "
+                f"FROM lot_expiry q LEFT JOIN ledger_entry e ON e.id = q.lot_entry_id WHERE {queued}"
+            ).bindparams(now_param),
             params,
         )
         session.execute(
-            text("SELECT m.id FROM member m WHERE m.id IN (SELECT member_id FROM pg_temp.expire_due) "
+            text("SELECT m.id FROM member m WHERE m.id IN (SELECT member_id FROM pg_temp.expire_due WHERE open) "
                  "ORDER BY m.id FOR UPDATE")
         )
-        recheck = insert(f"FROM pg_temp.expire_due d JOIN ledger_entry e ON e.id = d.id WHERE {cond}")
+        recheck = insert(f"FROM pg_temp.expire_due d JOIN ledger_entry e ON e.id = d.id WHERE d.open AND {cond}")
         counts = session.execute(
             text(
                 f"""
                 WITH ins AS ({recheck} RETURNING id, store_id, member_id, ref_entry_id, points),
                      alloc AS (INSERT INTO lot_allocation (debit_entry_id, lot_entry_id, points)
-                               SELECT id, ref_entry_id, -points FROM ins)
+                               SELECT id, ref_entry_id, -points FROM ins),
+                     done AS (DELETE FROM lot_expiry q USING pg_temp.expire_due d WHERE q.lot_entry_id = d.id)
                 SELECT store_id, COUNT(*), -SUM(points), COUNT(DISTINCT member_id) FROM ins
                 GROUP BY store_id ORDER BY store_id
                 """
@@ -357,10 +369,15 @@ def expire(session, *, now: datetime, store_id: int | None = None, actor: str | 
         ).all()
         session.execute(text("DROP TABLE pg_temp.expire_due"))
     else:
-        # SQLite: the write lock is held, so every expire entry above the current largest id is this run's
+        # SQLite: the write lock is held, so every expire entry above the current largest id is
+        # this run's, and every due row of lot_expiry is handled by this run
         session.flush()
         before = session.execute(text("SELECT COALESCE(MAX(id), 0) FROM ledger_entry")).scalar_one()
-        session.execute(text(insert(due)).bindparams(now_param), params)
+        session.execute(
+            text(insert(f"FROM lot_expiry q JOIN ledger_entry e ON e.id = q.lot_entry_id WHERE {queued} AND {cond}"))
+            .bindparams(now_param),
+            params,
+        )
         new = "FROM ledger_entry WHERE id > :before AND kind = 'expire'"
         session.execute(
             text(f"INSERT INTO lot_allocation (debit_entry_id, lot_entry_id, points) SELECT id, ref_entry_id, -points {new}"),
@@ -370,6 +387,7 @@ def expire(session, *, now: datetime, store_id: int | None = None, actor: str | 
             text(f"SELECT store_id, COUNT(*), -SUM(points), COUNT(DISTINCT member_id) {new} GROUP BY store_id ORDER BY store_id"),
             {"before": before},
         ).all()
+        session.execute(text(f"DELETE FROM lot_expiry AS q WHERE {queued}").bindparams(now_param), params)
     by_store = tuple((int(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in counts)
     return ExpiryRun(
         as_of=now,
