@@ -168,8 +168,9 @@ def test_staff_join_give_and_coupon(site):
 
     # an admin picks any branch
     token = cli.json("staff", "invite", "--branch", "Ari", "--role", "admin")["token"]
-    a = site.visitor(name="Admin")
-    a.post(f"/staff/join/{token}", {"name": "Boss", "phone": "0833333333"}, csrf_from=f"/staff/join/{token}")
+    a = site.visitor(name="Admin", lang="en")  # Accept-Language: en
+    r = a.post(f"/staff/join/{token}", {"name": "Boss", "phone": "0833333333"}, csrf_from=f"/staff/join/{token}")
+    assert "Give points" in r.text and "Today at Ari" in text(r.text)
     r = a.post("/staff/cafe/give", {"member": "0898765432", "spend": "50", "branch": "Siam"}, csrf_from="/staff/cafe")
     assert r.status_code == 200
     assert cli.json("points", "history", "0898765432")[-1]["branch"] == "Siam"

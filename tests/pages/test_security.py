@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 
 import httpx
-import pytest
 
 from tests.pages.support import csrf, hidden, text
 
@@ -143,13 +142,6 @@ def test_imported_member_confirms_and_suspended_store(site, tmp_path):
     cli.ok("billing", "cancel", "--date", "2025-02-10")
     r = v.get("/m/cafe")
     assert r.status_code == 403 and "ปิดให้บริการ" in r.text and "suspended" in text(r.text)
-
-
-@pytest.mark.parametrize("lang,word", [("th", "บัตรสมาชิก"), ("en", "Member card")])
-def test_language(site, lang, word):
-    v = site.visitor(name="Lang", lang=lang)
-    _register(v, "0855555555", "Lang")
-    assert word in v.get("/m/cafe").text
 
 
 def test_two_server_processes_share_sessions_and_limits(site, db_url, fake_line):
