@@ -180,7 +180,9 @@ def campaign_send(
                        "requests": res.requests, "file": str(out)})
         else:
             st.info(f"dry run: {res.requests} request(s) for {res.recipients} recipient(s); nothing sent")
-            typer.echo(json.dumps(doc, ensure_ascii=False, indent=1))
+            from crm_cli.domain.safetext import escape_json
+
+            typer.echo(escape_json(json.dumps(doc, ensure_ascii=False, indent=1)))  # member text: no raw C1 or bidi
         return
     with st.reading() as tx:
         store_id = tx.store.id

@@ -160,7 +160,9 @@ def form_show(ctx: typer.Context) -> None:
         sections.append(Section("questions", [_question_row(q) for q in info.questions], QUESTION_COLUMNS))
     st.render(Document(sections, whole=info))
     if info.terms and (st.fmt or "table") == "table":
-        typer.echo("\n" + info.terms)
+        from crm_cli.domain.safetext import escape
+
+        typer.echo("\n" + escape(info.terms, keep_newline=True))
 
 
 @app.command("link")

@@ -102,3 +102,17 @@ def test_stdout_csv_neutralizes_formulas_but_keeps_signed_numbers(hostile_member
     names = {r["name"] for r in rows}
     assert "'=HYPERLINK(\"https://evil.example\",\"click\")" in names
     assert all(r["phone"].startswith("+66") for r in rows)  # a phone is not a formula
+
+
+def test_form_show_prints_terms_text_safely(shop, uow, backend):
+    from crm_cli.db.models import FormTerms
+
+    text = "\n".join(stored(t, backend) for t in CORPUS.values() if len(t) < 200)
+    with uow() as s:
+        store_id = s.exec(select(Store.id).where(Store.slug == "cafe")).one()
+        s.add(FormTerms(store_id=store_id, version=1, text=text, created_at=datetime.now(timezone.utc)))
+    for fmt in ("table", "plain", "markdown", "csv", "json"):
+        out = shop.ok("form", "show", fmt=fmt).stdout
+        assert_terminal_safe(out, f"form show -f {fmt}")
+    assert THAI in shop.ok("form", "show").stdout
+    assert json.loads(shop.ok("form", "show", fmt="json").stdout)["terms"] == text
