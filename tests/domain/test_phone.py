@@ -128,6 +128,7 @@ def test_invalid_phone_is_an_invalid_input_error():
     assert issubclass(InvalidPhone, InvalidInput) and issubclass(InvalidPhone, CrmError)
     with pytest.raises(InvalidInput) as exc:
         normalize_phone("nope")
+    assert exc.value.exit_code == ExitCode.INVALID_INPUT and exc.value.message == exc.value.reason
 
 
 def test_idempotent_on_its_own_output():
