@@ -18,12 +18,35 @@ import pytest
 from tests.support import Cli
 
 PG_ADMIN_URL = os.environ.get("CRM_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-BACKENDS = ("sqlite", "postgresql")
+ALL_BACKENDS = ("sqlite", "postgresql")
+
+
+def _backends() -> tuple[str, ...]:
+    """CRM_TEST_DB=sqlite or =postgresql runs one half alone (quick local work); unset or
+    'both' runs every database test on both, as `make test` does."""
+    raw = os.environ.get("CRM_TEST_DB", "").strip().lower()
+    if raw in ("", "both", "all"):
+        return ALL_BACKENDS
+    aliases = {"sqlite": "sqlite", "sqlite3": "sqlite", "postgresql": "postgresql", "postgres": "postgresql",
+               "pg": "postgresql"}
+    return (aliases[raw],) if raw in aliases else ()
+
+
+BACKENDS = _backends() or ALL_BACKENDS
 _BACKEND_COUNTS: Counter = Counter()
 
 
+def pytest_configure(config):
+    if not _backends():
+        raise pytest.UsageError(f"CRM_TEST_DB={os.environ['CRM_TEST_DB']!r}: use sqlite, postgresql or both")
+
+
 def pytest_report_header(config):
-    return [f"crm: database tests run on each of {', '.join(BACKENDS)} (PostgreSQL admin URL {PG_ADMIN_URL})"]
+    where = f" (PostgreSQL admin URL {PG_ADMIN_URL})" if "postgresql" in BACKENDS else ""
+    alone = "" if BACKENDS == ALL_BACKENDS else f" only (CRM_TEST_DB={BACKENDS[0]})"
+    size = "full-size fault and concurrency tests (CRM_TEST_ALL=1)" if os.environ.get("CRM_TEST_ALL") == "1" \
+        else "quick fault and concurrency tests (CRM_TEST_ALL=1 for full size)"
+    return [f"crm: database tests run on {', '.join(BACKENDS)}{alone}{where}; {size}"]
 
 
 def pytest_runtest_logreport(report):
@@ -40,6 +63,9 @@ def pytest_terminal_summary(terminalreporter):
             passed = _BACKEND_COUNTS[(b, "passed")]
             failed = _BACKEND_COUNTS[(b, "failed")]
             parts.append(f"{b}: {passed} passed, {failed} failed")
+        skipped = [b for b in ALL_BACKENDS if b not in BACKENDS]
+        if skipped:
+            parts.append(f"{', '.join(skipped)}: not run (CRM_TEST_DB={BACKENDS[0]})")
         terminalreporter.write_line("database tests by backend: " + "; ".join(parts))
 
 

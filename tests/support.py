@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 
 class Cli:
@@ -67,3 +68,13 @@ def crm_command(*args: str) -> list[str]:
     import sys
 
     return [sys.executable, "-m", "crm_cli", *map(str, args)]
+
+
+#: `make test-all` (CRM_TEST_ALL=1) runs the fault and concurrency tests at full size;
+#: `make test` runs them smaller, so the whole suite stays within minutes on two cores.
+RUN_ALL = os.environ.get("CRM_TEST_ALL") == "1"
+
+
+def sized(quick, full):
+    """``full`` under `make test-all`, else ``quick``."""
+    return full if RUN_ALL else quick
