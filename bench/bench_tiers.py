@@ -175,11 +175,11 @@ COVERING_SQL = """
 def raw_aggregate(engine, as_of: datetime, covering: bool = False) -> tuple[float, int, int]:
     from sqlalchemy import bindparam, text
 
+    from crm_cli.db.models import Store
     from crm_cli.db.types import UTCDateTime
     from crm_cli.db.uow import unit_of_work
     from crm_cli.domain.tiers import window_start
     from crm_cli.services.tiers import EARNED_KINDS
-    from crm_cli.db.models import Store
 
     kinds = ", ".join(f"'{k}'" for k in EARNED_KINDS)
     sql = text(

@@ -10,8 +10,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from crm_cli.cli.options import out_option
 from crm_cli.cli.context import state
+from crm_cli.cli.options import out_option
 from crm_cli.domain.timeutil import parse_event_date
 
 app = typer.Typer(help="Subscription and billing: subscribe, Pro, cancel, resume, invoices.", no_args_is_help=True)

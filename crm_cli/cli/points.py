@@ -12,8 +12,8 @@ import typer
 
 from crm_cli.cli import complete
 from crm_cli.cli.context import ENV_STORE, state
-from crm_cli.domain.redact import mask_phone
 from crm_cli.cli.options import MAX_COUNT, BranchOpt, DryRunOpt, PhoneArg, PngOutOpt, StaffOpt, amount, out_option, whole
+from crm_cli.domain.redact import mask_phone
 
 app = typer.Typer(
     help="Points: earning rule, expiry policy, give, balance, history, adjust, QR claims, expiry job, checks.",

@@ -9,8 +9,8 @@ import typer
 
 from crm_cli.cli import complete
 from crm_cli.cli.context import state
-from crm_cli.domain.redact import mask_phone
 from crm_cli.cli.options import PngOutOpt, QrOpt, whole
+from crm_cli.domain.redact import mask_phone
 
 app = typer.Typer(help="Staff of the current store: invites (link + QR), roles admin|staff.", no_args_is_help=True)
 

@@ -5,9 +5,9 @@ embedded default)."""
 from __future__ import annotations
 
 from alembic import context
+from sqlmodel import SQLModel
 
 import crm_cli.db.models  # noqa: F401  (registers the tables on the metadata)
-from sqlmodel import SQLModel
 
 config = context.config
 target_metadata = SQLModel.metadata

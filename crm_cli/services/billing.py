@@ -28,6 +28,7 @@ from crm_cli.domain import billing as rules
 from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
 from crm_cli.domain.timeutil import BKK, bkk_date
 
+
 def to_conflict(exc: rules.BillingRuleError) -> Conflict:
     return Conflict(exc.message)
 

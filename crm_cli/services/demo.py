@@ -68,8 +68,9 @@ def _import_sample(session, *, store_id: int, slug: str, now: datetime, actor: s
 
 def build_demo(session, *, slug: str, now: datetime, actor: str = "demo") -> tuple[bool, DemoResult]:
     """Build the demo store, or show it when it already exists. Returns (built, result)."""
-    from crm_cli.db.models import Store
     from sqlmodel import select
+
+    from crm_cli.db.models import Store
 
     existing = session.exec(select(Store.id).where(Store.slug == slug, Store.purged_at.is_(None))).first()
     if existing is not None:

@@ -25,7 +25,8 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import bindparam, func, select as sa_select
+from sqlalchemy import bindparam, func
+from sqlalchemy import select as sa_select
 
 from crm_cli.db import dialect
 from crm_cli.db.models import LedgerEntry, MarketplaceOrder, Member, Store

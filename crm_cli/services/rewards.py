@@ -29,7 +29,16 @@ from sqlmodel import select
 
 from crm_cli.db import dialect
 from crm_cli.db.models import (
-    Branch, LedgerEntry, LotAllocation, Member, Redemption, Reward, RewardCode, Staff, Store, Tier,
+    Branch,
+    LedgerEntry,
+    LotAllocation,
+    Member,
+    Redemption,
+    Reward,
+    RewardCode,
+    Staff,
+    Store,
+    Tier,
 )
 from crm_cli.domain.errors import Conflict, InvalidInput, NotFound, OutOfStock
 from crm_cli.domain.timeutil import bkk_date, end_of_bkk_day, parse_day

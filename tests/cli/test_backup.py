@@ -15,10 +15,9 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
-from pathlib import Path
-
 from datetime import datetime, timezone
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import bindparam, create_engine, text
 

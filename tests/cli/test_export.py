@@ -6,7 +6,6 @@ import csv
 from datetime import date, datetime
 
 from freezegun import freeze_time
-from sqlalchemy import text
 
 from crm_cli.domain.errors import InvalidInput
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import os
 import stat
-from datetime import datetime, timedelta, timezone
 
 import pytest
 from freezegun import freeze_time
 from sqlalchemy import text
 
-from crm_cli.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied, DatabaseError
+from crm_cli.domain.errors import Conflict, DatabaseError, InvalidInput, NotFound, PermissionDenied
 
 
 def test_store_create_show_list_edit(cli):
@@ -160,9 +159,8 @@ def test_bad_database_url_names_url_without_password(isolated_env):
 
 
 def test_outdated_schema_is_refused(tmp_path, isolated_env):
-    from tests.support import Cli
-
     from crm_cli.db.engine import DbTarget, make_engine
+    from tests.support import Cli
 
     url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
     make_engine(DbTarget(url=url, embedded_default=False)).dispose()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 from datetime import date, datetime, timezone
 
-import pytest
 from freezegun import freeze_time
 from sqlalchemy import text
 

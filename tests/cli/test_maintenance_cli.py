@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
 import sys
 import textwrap
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
-import pytest
 from freezegun import freeze_time
 
 from crm_cli.services import maintenance
@@ -99,11 +97,12 @@ def test_lock_refuses_a_second_run_and_dies_with_its_process(shop):
 
 def _populate(cli):
     """Members, points, an order, a reward and form data for store 'cafe' (through services)."""
+    from sqlmodel import select
+
     from crm_cli.cli.context import AppState
     from crm_cli.db.models import FormQuestion, MemberAnswer, Reward, Staff, Store, Tier
     from crm_cli.db.uow import unit_of_work
     from crm_cli.services import common, ledger
-    from sqlmodel import select
 
     now = datetime.now(timezone.utc)
     engine = AppState(db_url=cli.db_url).engine()

@@ -118,7 +118,7 @@ def test_every_int_and_decimal_option_has_a_checked_parser():
                 continue
             parser = td.parameter_info.parser
             qual = getattr(parser, "__qualname__", "")
-            if not qual.split(".")[0] in ("whole", "amount", "rate"):
+            if qual.split(".")[0] not in ("whole", "amount", "rate"):
                 missing.append(f"{path} {p.name}")
 
     for name in GROUPS:

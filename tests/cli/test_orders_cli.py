@@ -23,8 +23,9 @@ def _balance(cli, phone):
 
     engine = AppState(db_url=cli.db_url).engine()
     with unit_of_work(engine, write=False) as s:
-        from crm_cli.db.models import Store
         from sqlmodel import select
+
+        from crm_cli.db.models import Store
 
         store = s.exec(select(Store).where(Store.slug == "cafe")).one()
         m = common.find_member(s, store.id, common.phone(phone))
@@ -101,10 +102,11 @@ def test_status_changes_claw_back_and_record_debt(shop, tmp_path):
         shop.ok("orders", "sync")
         assert _balance(shop, "0812345678") == (40, 0)
         # the member spends 30 of the 40 points
+        from datetime import datetime, timezone
+
         from crm_cli.cli.context import AppState
         from crm_cli.db.uow import unit_of_work
         from crm_cli.services import common, ledger
-        from datetime import datetime, timezone
 
         engine = AppState(db_url=shop.db_url).engine()
         with unit_of_work(engine) as s:

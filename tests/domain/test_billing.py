@@ -11,7 +11,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crm_cli.domain import billing
-from crm_cli.domain.errors import Conflict, ExitCode
 from crm_cli.domain.billing import (
     TERMS,
     BillingRuleError,
@@ -29,6 +28,7 @@ from crm_cli.domain.billing import (
     status,
     validate_events,
 )
+from crm_cli.domain.errors import Conflict, ExitCode
 
 BKK = ZoneInfo("Asia/Bangkok")
 D = Decimal

@@ -22,11 +22,13 @@ from crm_cli.domain.billing import (
     UNPAID,
     BillingRuleError,
     InvoiceFact,
-    SubscriptionEvent as E,
     order_eligibility,
     service_active,
     service_state,
     validate_events,
+)
+from crm_cli.domain.billing import (
+    SubscriptionEvent as E,
 )
 
 

@@ -77,7 +77,7 @@ def test_tags_notes_link_show(connected):
 
 
 def test_import_all_or_nothing_then_export(connected, tmp_path):
-    cli, line = connected, connected.line
+    cli = connected
     cli.ok("points", "give", "0812345678", "--spend", "100")
     bad = tmp_path / "bad.csv"
     bad.write_text("user_id,display_name,phone,tags\n"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from tests.fakeline.fixtures import CHANNEL_ID, SECRET
 
 
-
 def test_connect_checks_the_token_with_line_and_masks_secrets(connected):
     cli, line = connected, connected.line
     status = cli.json("line", "status")
