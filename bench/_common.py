@@ -217,6 +217,43 @@ def write_section(name: str, markdown: str, *, doc: Path = DOC, command: str | N
     os.replace(tmp, doc)
 
 
+RESULTS = ROOT / "bench" / "results"
+
+
+def write_json(name: str, data: dict, *, command: str | None = None) -> Path:
+    """Write ``bench/results/NAME.json``: the figures of one benchmark with the machine,
+    the command and the date, so two commits' runs can be compared."""
+    import json
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = {
+        "benchmark": name,
+        "command": command or command_text(),
+        "date": now_text(),
+        "run_id": os.environ.get(RUN_ID_ENV, ""),
+        "machine": machine(),
+        "load_average_at_end": load_average(),
+        "results": data,
+    }
+    path = RESULTS / f"{name}.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(out, indent=2, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def pg_backend_cpu(conn) -> float:
+    """CPU seconds (user + system) used so far by the PostgreSQL backend serving ``conn``
+    (a SQLAlchemy connection or session; the server must run on this machine)."""
+    pid = conn.execute(__import__("sqlalchemy").text("SELECT pg_backend_pid()")).scalar_one()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
 def section_written_in_run(name: str, run_id: str, *, doc: Path = DOC) -> bool:
     if not doc.exists():
         return False

@@ -374,11 +374,15 @@ def expire(session, *, now: datetime, store_id: int | None = None, actor: str | 
         session.flush()
         before = session.execute(text("SELECT COALESCE(MAX(id), 0) FROM ledger_entry")).scalar_one()
         session.execute(
-            text(insert(f"FROM lot_expiry q JOIN ledger_entry e ON e.id = q.lot_entry_id WHERE {queued} AND {cond}"))
+            # CROSS JOIN makes SQLite read the queue first: driving from an index of ledger_entry
+            # would read every lot that ever expired
+            text(insert(f"FROM lot_expiry q CROSS JOIN ledger_entry e WHERE e.id = q.lot_entry_id AND {queued} AND {cond}"))
             .bindparams(now_param),
             params,
         )
-        new = "FROM ledger_entry WHERE id > :before AND kind = 'expire'"
+        # NOT INDEXED: the rowid range is this run's entries; an index (GROUP BY store_id would
+        # pick ix_ledger_store_expiry) would read the whole ledger
+        new = "FROM ledger_entry NOT INDEXED WHERE id > :before AND kind = 'expire'"
         session.execute(
             text(f"INSERT INTO lot_allocation (debit_entry_id, lot_entry_id, points) SELECT id, ref_entry_id, -points {new}"),
             {"before": before},
