@@ -81,7 +81,12 @@ import pytest  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from crm_cli.domain.errors import ExitCode  # noqa: E402
+from tests.conftest import BACKENDS  # noqa: E402
 from tests.support import Cli, crm_command, crm_env  # noqa: E402
+
+#: the SQLite file cases and the PostgreSQL server cases follow CRM_TEST_DB like the rest
+on_sqlite = pytest.mark.skipif("sqlite" not in BACKENDS, reason="CRM_TEST_DB selects PostgreSQL only")
+on_postgresql = pytest.mark.skipif("postgresql" not in BACKENDS, reason="CRM_TEST_DB selects SQLite only")
 
 
 def _shop_file(tmp_path: Path, sqlite_template: Path) -> tuple[Path, str]:
@@ -137,6 +142,7 @@ def _read_only(path: Path):
             path.chmod(mode)
 
 
+@on_sqlite
 def test_a_file_that_is_not_a_database(tmp_path):
     junk = tmp_path / "crm.sqlite3"
     junk.write_text("name,phone\nSomsri,0812345678\n")
@@ -151,6 +157,7 @@ def test_a_file_that_is_not_a_database(tmp_path):
     _exit_8_one_line(_run(tmp_path, "store", "list"), str(tmp_path / "data" / "crm.sqlite3"), "not a crm database")
 
 
+@on_sqlite
 def test_a_damaged_database_file(tmp_path, sqlite_template):
     path, url = _shop_file(tmp_path, sqlite_template)
     size = path.stat().st_size
@@ -163,6 +170,7 @@ def test_a_damaged_database_file(tmp_path, sqlite_template):
     assert _digest(path) == before
 
 
+@on_sqlite
 @pytest.mark.parametrize("what", ["file", "directory"])
 def test_a_read_only_database(tmp_path, sqlite_template, what):
     path, url = _shop_file(tmp_path, sqlite_template)
@@ -175,6 +183,7 @@ def test_a_read_only_database(tmp_path, sqlite_template, what):
     assert [b["name"] for b in Cli(url, store="cafe").json("branch", "list")] == ["Siam"]
 
 
+@on_sqlite
 def test_a_full_disk_while_importing(tmp_path, sqlite_template):
     import resource
 
@@ -217,6 +226,7 @@ def test_a_full_disk_while_exporting(shop, db_url, tmp_path):
     assert sorted(tmp_path.iterdir()) == before
 
 
+@on_postgresql
 def test_a_postgresql_server_that_goes_away_mid_command(pg_url, tmp_path):
     """The command waits for a lock; its server process is terminated meanwhile."""
     from crm_cli.cli.context import _ENGINES
@@ -248,6 +258,7 @@ def test_a_postgresql_server_that_goes_away_mid_command(pg_url, tmp_path):
         _ENGINES[key].dispose()
 
 
+@on_postgresql
 def test_a_postgresql_server_that_is_not_there(tmp_path):
     url = "postgresql+psycopg://crm:secret@127.0.0.1:9/crm"  # nothing listens on the discard port
     err = _exit_8_one_line(_run(tmp_path, "--db", url, "store", "list"), "127.0.0.1:9")
