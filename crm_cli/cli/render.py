@@ -58,6 +58,27 @@ class Document:
 # ---------------------------------------------------------------- cells
 
 
+def _text_values(value: Any, key: str = "") -> Any:
+    """Plain values for the text formats. An expiry that ends a Bangkok day (a lot or a
+    coupon valid through the 24th expires at 00:00 on the 25th) reads as that day's
+    ``24:00``, never as the next day's midnight; other times are Bangkok minutes."""
+    from datetime import datetime, timedelta
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _text_values(getattr(value, f.name), f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _text_values(v, str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_text_values(v) for v in value]
+    if isinstance(value, datetime) and key.endswith("expires_at"):
+        from crm_cli.domain.timeutil import BKK
+
+        local = value.astimezone(BKK) if value.tzinfo else value
+        if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
+            return f"{(local - timedelta(days=1)).date().isoformat()} 24:00"
+    return to_plain(value, text=True)
+
+
 def _text(value: Any) -> str:
     if value is None:
         return ""
@@ -200,11 +221,11 @@ def render_sections(sections: Sequence[Section], *, fmt: str = "table", json_dat
         for i, s in enumerate(sections):
             if i:
                 console.print()
-            console.print(_rich_table(to_plain(s.data, text=True), s.columns, s.title))
+            console.print(_rich_table(_text_values(s.data), s.columns, s.title))
         return
     parts = []
     for s in sections:
-        plain = to_plain(s.data, text=True)
+        plain = _text_values(s.data)
         if fmt == "csv":
             head = f"# {_csv_cell(s.title)}\n" if many and s.title else ""
             parts.append(head + _csv(plain, s.columns))

@@ -188,7 +188,8 @@ def test_ledger_export_expiry_is_the_bangkok_day(shop, tmp_path):
 
     shop.ok("points", "expiry", "rolling", "12")
     with freeze_time("2027-11-29 19:41:00"):  # 2027-11-30 02:41 Bangkok: valid through 2028-11-30
-        shop.ok("points", "give", "0812345678", "--spend", "100")
+        given = shop.ok("points", "give", "0812345678", "--spend", "100", fmt="plain").stdout
+    assert re.search(r"^expires_at\s+2028-11-30 24:00$", given, re.M), given  # the end of that day, not 12-01 00:00
     out = tmp_path / "ledger.csv"
     shop.ok("points", "export", "--out", str(out))
     with out.open(encoding="utf-8-sig") as fh:
