@@ -234,3 +234,27 @@ def test_report_errors(book):
         err = book.fails(InvalidInput.exit_code, "report", "liability", "--point-value", "abc")
         assert "point-value" in err or "point value" in err
         book.fails(InvalidInput.exit_code, "report", "expiring", "--days", "-1")
+
+
+def test_imported_opening_balances_through_member_import(shop, tmp_path):
+    """`member import` credits opening balances: the summary shows them as imported (at the
+    import's branch), not as points the shop issued that month, in JSON, CSV and the charts."""
+    f = tmp_path / "members.csv"
+    f.write_text("phone,name,points\n0812000001,Somchai,100\n0812000002,Jane,25\n", encoding="utf-8")
+    png = tmp_path / "summary.png"
+    with freeze_time("2026-11-30T03:00:00Z"):
+        shop.ok("member", "import", str(f), "--branch", "Siam")
+        shop.ok("points", "give", "0812000002", "--spend", "250", "--branch", "Ari")  # 10 points, a sale
+        rep = shop.json("report", "summary", "--from", "2026-11-01")
+        monthly = shop("report", "summary", "--from", "2026-11-01", "--section", "monthly", fmt="csv").stdout
+        table = shop.ok("report", "summary", "--from", "2026-11-01", "--out", png).stdout
+    nov = rep["monthly"][0]
+    assert (nov["month"], nov["issued"], nov["imported"], nov["net"]) == ("2026-11", 10, 125, 135)
+    assert nov["active_members"] == 1  # only the sale is activity
+    assert {b["branch"]: (b["issued"], b["imported"], b["transactions"], b["members"]) for b in rep["branches"]} == {
+        "Siam": (0, 125, 0, 0), "Ari": (10, 0, 1, 1)}
+    assert [s["issued"] for s in rep["staff"]] == [10]
+    assert monthly.splitlines() == ["month,issued,imported,redeemed,expired,reversed,net,active_members",
+                                    "2026-11,10,125,0,0,0,135,1", "total,10,125,0,0,0,135,1"]
+    assert "Imported per month (points)" in table
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
