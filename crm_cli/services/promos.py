@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import func, insert, select, update
 
+from crm_cli.db import dialect
 from crm_cli.db.models import LineFollower, Member, PromoCode, PromoPool
 from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
 
@@ -139,8 +140,7 @@ def issue_for(session, *, pool_id: int, people, now: datetime) -> dict[str, str]
             (not p.member_id and p.follower_id and p.follower_id not in have_f)]
     free_q = (select(PromoCode.id, PromoCode.code).where(PromoCode.pool_id == pool_id, PromoCode.issued_at.is_(None))
               .order_by(PromoCode.id).limit(len(need)))
-    if session.get_bind().dialect.name == "postgresql":
-        free_q = free_q.with_for_update(skip_locked=True)
+    free_q = dialect.skip_locked(free_q, session)
     free = session.execute(free_q).all() if need else []
     if len(free) < len(need):
         pool = session.get(PromoPool, pool_id)
@@ -262,8 +262,7 @@ class Redeemed:
 def redeem(session, *, store_id: int, code: str, now: datetime) -> Redeemed:
     c = check_code(code)
     q = select(PromoCode).where(PromoCode.store_id == store_id, func.upper(PromoCode.code) == c.upper())
-    if session.get_bind().dialect.name == "postgresql":
-        q = q.with_for_update()
+    q = dialect.for_update(q, session)
     row = session.execute(q).scalars().first()
     if row is None:
         raise NotFound(f"promo code {c} not found in this store")

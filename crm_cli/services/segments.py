@@ -13,12 +13,11 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, exists, extract, func, literal, not_, null, or_, select, union_all
+from sqlalchemy import and_, extract, func, literal, not_, null, or_, select, union_all
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm import outerjoin as orm_outerjoin
 
-from crm_cli.db.models import (Branch, LedgerEntry, LineFollower, LineFollowerTag, Member, MemberTag, Segment, Store,
-                               Tier)
+from crm_cli.db.models import Branch, LedgerEntry, LineFollower, LineFollowerTag, Member, MemberTag, Segment, Store, Tier
 from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
 from crm_cli.domain.segments import SegmentChange, SegmentSpec, apply_change, validate
 from crm_cli.domain.timeutil import start_of_bkk_day
@@ -72,15 +71,19 @@ def _resolve(session, store_id: int, spec: SegmentSpec) -> tuple[int | None, int
     return tier_id, branch_id
 
 
-def _tag_filters(spec: SegmentSpec, member_id_col, follower_id_col) -> list:
-    """Conditions on a person's tags: the member's tags and the linked follower's (both kinds)."""
+def _tag_filters(spec: SegmentSpec, store_id: int, *, member_id_col=None, follower_id_col=None) -> list:
+    """Conditions on a person's tags: the member's tags and the linked follower's (both kinds),
+    as IN (subquery) sets, so the database builds each set once."""
 
     def has(tags):
-        conds = []
         if member_id_col is not None:
-            conds.append(exists().where(MemberTag.member_id == member_id_col, MemberTag.tag.in_(tags)))
-        conds.append(exists().where(LineFollowerTag.follower_id == follower_id_col, LineFollowerTag.tag.in_(tags)))
-        return or_(*conds)
+            by_member = select(MemberTag.member_id).where(MemberTag.tag.in_(tags))
+            by_follower = (select(LineFollower.member_id)
+                           .join(LineFollowerTag, LineFollowerTag.follower_id == LineFollower.id)
+                           .where(LineFollower.store_id == store_id, LineFollower.member_id.is_not(None),
+                                  LineFollowerTag.tag.in_(tags)))
+            return or_(member_id_col.in_(by_member), member_id_col.in_(by_follower))
+        return follower_id_col.in_(select(LineFollowerTag.follower_id).where(LineFollowerTag.tag.in_(tags)))
 
     out = [has([t]) for t in spec.tags]
     if spec.any_tags:
@@ -90,11 +93,53 @@ def _tag_filters(spec: SegmentSpec, member_id_col, follower_id_col) -> list:
     return out
 
 
+def _member_filters(session, q, *, store_id: int, spec: SegmentSpec, now: datetime, tier_id, branch_id, points=None):
+    q = q.where(Member.store_id == store_id, Member.erased_at.is_(None))
+    if spec.audience == "registered":
+        q = q.where(Member.registered_at.is_not(None))
+    if tier_id is not None:
+        q = q.where(Member.tier_id == tier_id)
+    for c in _tag_filters(spec, store_id, member_id_col=Member.id):
+        q = q.where(c)
+    if points is not None and spec.min_points is not None:
+        q = q.where(points >= spec.min_points)
+    if points is not None and spec.max_points is not None:
+        q = q.where(points <= spec.max_points)
+    if spec.birthday_month is not None:
+        q = q.where(extract("month", Member.birthday) == spec.birthday_month)
+    if spec.inactive_days is not None:
+        cut = now - timedelta(days=spec.inactive_days)
+        q = q.where(or_(Member.last_activity_at.is_(None), Member.last_activity_at < cut))
+    if branch_id is not None:
+        last_branch = (select(LedgerEntry.branch_id)
+                       .where(LedgerEntry.member_id == Member.id, LedgerEntry.branch_id.is_not(None))
+                       .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc()).limit(1)
+                       .correlate(Member).scalar_subquery())
+        q = q.where(last_branch == branch_id)
+    if spec.joined_since is not None:
+        q = q.where(func.coalesce(Member.registered_at, Member.created_at) >= start_of_bkk_day(spec.joined_since))
+    return q
+
+
+def _follower_filters(q, *, store_id: int, spec: SegmentSpec):
+    q = q.where(LineFollower.store_id == store_id, LineFollower.member_id.is_(None))
+    for c in _tag_filters(spec, store_id, follower_id_col=LineFollower.id):
+        q = q.where(c)
+    if spec.joined_since is not None:
+        q = q.where(func.coalesce(LineFollower.followed_at, LineFollower.created_at) >= start_of_bkk_day(spec.joined_since))
+    return q
+
+
+def _points_join(q_from, store_id: int, now: datetime):
+    from crm_cli.services.members import balances_subquery
+
+    bal = balances_subquery(store_id, now)
+    return q_from.outerjoin(bal, bal.c.member_id == Member.id), func.coalesce(bal.c.points, 0)
+
+
 def audience_select(session, *, store_id: int, spec: SegmentSpec, now: datetime, with_points: bool = False):
     """One SELECT of the segment's people: member_id, follower_id, user_id, status,
     display_name, name, phone, tier, points (points only when filtered on or asked for)."""
-    from crm_cli.services.members import balances_subquery
-
     tier_id, branch_id = _resolve(session, store_id, spec)
     parts = []
     need_points = with_points or spec.min_points is not None or spec.max_points is not None
@@ -104,9 +149,7 @@ def audience_select(session, *, store_id: int, spec: SegmentSpec, now: datetime,
         q_from = orm_outerjoin(Member, f, and_(f.member_id == Member.id, f.store_id == store_id))
         points = literal(0)
         if need_points:
-            bal = balances_subquery(store_id, now)
-            q_from = q_from.outerjoin(bal, bal.c.member_id == Member.id)
-            points = func.coalesce(bal.c.points, 0)
+            q_from, points = _points_join(q_from, store_id, now)
         tier_name = null()
         if with_points:
             q_from = q_from.outerjoin(Tier, Tier.id == Member.tier_id)
@@ -117,44 +160,48 @@ def audience_select(session, *, store_id: int, spec: SegmentSpec, now: datetime,
             func.coalesce(f.display_name, Member.line_display_name, Member.name).label("display_name"),
             Member.name.label("name"), Member.phone.label("phone"), tier_name.label("tier"), points.label("points"),
         ]
-        q = select(*cols).select_from(q_from).where(Member.store_id == store_id, Member.erased_at.is_(None))
-        if spec.audience == "registered":
-            q = q.where(Member.registered_at.is_not(None))
-        if tier_id is not None:
-            q = q.where(Member.tier_id == tier_id)
-        for c in _tag_filters(spec, Member.id, f.id):
-            q = q.where(c)
-        if spec.min_points is not None:
-            q = q.where(points >= spec.min_points)
-        if spec.max_points is not None:
-            q = q.where(points <= spec.max_points)
-        if spec.birthday_month is not None:
-            q = q.where(extract("month", Member.birthday) == spec.birthday_month)
-        if spec.inactive_days is not None:
-            cut = now - timedelta(days=spec.inactive_days)
-            q = q.where(or_(Member.last_activity_at.is_(None), Member.last_activity_at < cut))
-        if branch_id is not None:
-            last_branch = (select(LedgerEntry.branch_id)
-                           .where(LedgerEntry.member_id == Member.id, LedgerEntry.branch_id.is_not(None))
-                           .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc()).limit(1)
-                           .correlate(Member).scalar_subquery())
-            q = q.where(last_branch == branch_id)
-        if spec.joined_since is not None:
-            q = q.where(func.coalesce(Member.registered_at, Member.created_at) >= start_of_bkk_day(spec.joined_since))
-        parts.append(q)
+        q = select(*cols).select_from(q_from)
+        parts.append(_member_filters(session, q, store_id=store_id, spec=spec, now=now, tier_id=tier_id,
+                                     branch_id=branch_id, points=points))
     if spec.includes_followers:
-        q = (select(null().label("member_id"), LineFollower.id.label("follower_id"), LineFollower.user_id.label("user_id"),
-                    LineFollower.status.label("status"), LineFollower.display_name.label("display_name"),
-                    null().label("name"), null().label("phone"), null().label("tier"), literal(0).label("points"))
-             .where(LineFollower.store_id == store_id, LineFollower.member_id.is_(None)))
-        for c in _tag_filters(spec, None, LineFollower.id):
-            q = q.where(c)
-        if spec.joined_since is not None:
-            q = q.where(func.coalesce(LineFollower.followed_at, LineFollower.created_at) >= start_of_bkk_day(spec.joined_since))
-        parts.append(q)
+        q = select(null().label("member_id"), LineFollower.id.label("follower_id"), LineFollower.user_id.label("user_id"),
+                   LineFollower.status.label("status"), LineFollower.display_name.label("display_name"),
+                   null().label("name"), null().label("phone"), null().label("tier"), literal(0).label("points"))
+        parts.append(_follower_filters(q, store_id=store_id, spec=spec))
     if len(parts) == 1:
         return parts[0]
     return union_all(*parts)
+
+
+def count_select(session, *, store_id: int, spec: SegmentSpec, now: datetime):
+    """One SELECT of (members, followers_only, reachable): each a count(*) the database
+    computes from the filters alone; only the reachable count joins the followers."""
+    tier_id, branch_id = _resolve(session, store_id, spec)
+    need_points = spec.min_points is not None or spec.max_points is not None
+    zero = literal(0)
+    members = reach_m = followers = reach_f = zero
+    if spec.includes_members:
+        def member_count(reachable: bool):
+            q = select(func.count()).select_from(Member)
+            if reachable:
+                q = q.join(LineFollower, and_(LineFollower.member_id == Member.id, LineFollower.store_id == store_id)
+                           ).where(LineFollower.status != "blocked")
+            points = None
+            if need_points:
+                from crm_cli.services.members import balances_subquery
+
+                bal = balances_subquery(store_id, now)
+                q = q.outerjoin(bal, bal.c.member_id == Member.id)
+                points = func.coalesce(bal.c.points, 0)
+            return _member_filters(session, q, store_id=store_id, spec=spec, now=now, tier_id=tier_id,
+                                   branch_id=branch_id, points=points).scalar_subquery()
+
+        members, reach_m = member_count(False), member_count(True)
+    if spec.includes_followers:
+        followers = _follower_filters(select(func.count()).select_from(LineFollower), store_id=store_id, spec=spec).scalar_subquery()
+        reach_f = _follower_filters(select(func.count()).select_from(LineFollower).where(LineFollower.status != "blocked"),
+                                    store_id=store_id, spec=spec).scalar_subquery()
+    return select(members.label("members"), followers.label("followers"), (reach_m + reach_f).label("reachable"))
 
 
 # ---------------------------------------------------------------- results
@@ -190,14 +237,9 @@ class SegmentMember:
 
 
 def count_spec(session, *, store_id: int, spec: SegmentSpec, now: datetime, label: str = "") -> SegmentCount:
-    sub = audience_select(session, store_id=store_id, spec=spec, now=now).subquery("aud")
-    reach = case((and_(sub.c.user_id.is_not(None), sub.c.status.is_not(None), sub.c.status != "blocked"), 1), else_=0)
-    is_member = case((sub.c.member_id.is_not(None), 1), else_=0)
-    total, members, reachable = session.execute(
-        select(func.count(), func.coalesce(func.sum(is_member), 0), func.coalesce(func.sum(reach), 0)).select_from(sub)
-    ).one()
-    return SegmentCount(segment=label, filters=spec.describe(), people=int(total), members=int(members),
-                        followers_only=int(total) - int(members), reachable=int(reachable))
+    members, followers, reachable = session.execute(count_select(session, store_id=store_id, spec=spec, now=now)).one()
+    return SegmentCount(segment=label, filters=spec.describe(), people=int(members) + int(followers), members=int(members),
+                        followers_only=int(followers), reachable=int(reachable))
 
 
 def count(session, *, store_id: int, name: str, now: datetime) -> SegmentCount:
