@@ -5,7 +5,7 @@
   transaction already holds the database's write lock (``BEGIN IMMEDIATE``);
 * insert-or-ignore: ``INSERT ... ON CONFLICT DO NOTHING`` through each dialect's own
   ``insert`` construct (both databases support it);
-* ``FOR UPDATE SKIP LOCKED`` for work queues, PostgreSQL only.
+* ``FOR UPDATE`` on a query, and ``FOR UPDATE SKIP LOCKED`` for work queues, PostgreSQL only.
 
 ``bind`` is anything with a dialect: a Session, a Connection or an Engine.
 """
@@ -60,6 +60,11 @@ def lock_row(session: Any, table: str, row_id: int) -> None:
         from sqlalchemy import text
 
         session.execute(text(f"SELECT id FROM {table} WHERE id = :id FOR UPDATE"), {"id": row_id})
+
+
+def for_update(query: Any, bind: Any) -> Any:
+    """``query`` with FOR UPDATE on PostgreSQL; unchanged on SQLite (the write lock serializes)."""
+    return query.with_for_update() if is_postgresql(bind) else query
 
 
 def skip_locked(query: Any, bind: Any) -> Any:

@@ -30,6 +30,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from crm_cli.db import dialect as db_dialect
 from crm_cli.domain.errors import Conflict, InvalidInput, NotFound, StoreSuspended
 
 ON_EXISTING = ("error", "skip", "update")
@@ -89,7 +90,7 @@ class Db:
 
     def __init__(self, conn):
         self.sa = conn
-        self.dialect = conn.dialect.name
+        self.dialect = db_dialect.name(conn)  # 'postgresql' or 'sqlite'
 
     def ts(self, dt: datetime | None):
         return dt
