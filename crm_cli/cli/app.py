@@ -41,6 +41,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "segment": ("crm_cli.cli.segment", "Audience segments: saved filters over members and LINE followers."),
     "campaign": ("crm_cli.cli.campaign", "Broadcast campaigns to a segment on LINE: create, schedule, send, stats."),
     "promo": ("crm_cli.cli.promo", "Unique promo codes: load or generate a pool, issue one per person, redeem."),
+    "richmenu": ("crm_cli.cli.richmenu", "LINE rich menus: create, default, link to a segment, list, remove."),
 }
 
 

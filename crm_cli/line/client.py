@@ -213,6 +213,13 @@ class MessagingApi:
         self._call("POST", f"{self.endpoints.api}/v2/bot/richmenu/bulk/link",
                    body={"richMenuId": rich_menu_id, "userIds": list(user_ids)}, retry_5xx=True, what="link a rich menu")
 
+    def unlink_rich_menus(self, user_ids: list[str]) -> None:
+        """Unlink up to 500 users from their per-user rich menu (they see the default again)."""
+        if not 1 <= len(user_ids) <= MAX_MULTICAST:
+            raise LineApiError(f"a bulk unlink takes 1 to {MAX_MULTICAST} user IDs, not {len(user_ids)}")
+        self._call("POST", f"{self.endpoints.api}/v2/bot/richmenu/bulk/unlink", body={"userIds": list(user_ids)},
+                   retry_5xx=True, what="unlink rich menus")
+
     def delete_rich_menu(self, rich_menu_id: str) -> None:
         try:
             self._call("DELETE", f"{self.endpoints.api}/v2/bot/richmenu/{rich_menu_id}", retry_5xx=True,

@@ -35,7 +35,7 @@ from crm_cli.db import dialect
 from crm_cli.domain.errors import AlreadyRunning, CrmError
 from crm_cli.domain.timeutil import bkk_date
 
-JOBS = ("expire", "tiers", "orders", "invoices", "suspensions", "purges", "retention", "campaigns")
+JOBS = ("expire", "tiers", "orders", "invoices", "suspensions", "purges", "retention", "campaigns", "richmenus")
 CATCH_UP_MONTHS = 24
 PG_LOCK_KEY = 0x43524D01  # "CRM" + 1: fits in 32 bits, so pg_locks shows it as objid
 APP_NAME = "crm-maintenance"
@@ -403,8 +403,15 @@ def job_campaigns(engine, **kw) -> str:
 
 
 #: jobs that take the engine (not one transaction): they send to LINE and commit each step
+def job_richmenus(engine, **kw) -> str:
+    from crm_cli.services.richmenus import job_relink
+
+    return job_relink(engine, **kw)
+
+
 ENGINE_JOBS: dict[str, Callable[..., str]] = {
     "campaigns": job_campaigns,
+    "richmenus": job_richmenus,
 }
 
 
