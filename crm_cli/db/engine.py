@@ -150,7 +150,7 @@ def describe_db_error(exc: BaseException, url: str | None) -> DatabaseError | No
         where = f"database file {path}" if path else "the SQLite database"
         if name.startswith("SQLITE_BUSY") or name.startswith("SQLITE_LOCKED") or "database is locked" in low:
             return DatabaseBusy(f"{where} is busy: another process held its write lock past the "
-                                f"{busy_timeout_ms() // 1000} s timeout; nothing was written, try again")
+                                f"{busy_timeout_ms() / 1000:g} s timeout; nothing was written, try again")
         if name in _SQLITE_DAMAGED or "not a database" in low or "malformed" in low:
             return DatabaseError(f"{where} is damaged or is not a crm database ({first}): restore it from a "
                                  f"backup with `crm db restore BACKUP --force`, or point --db at the right file")
