@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from crm_cli.cli import complete
 from crm_cli.cli.context import state
 from crm_cli.cli.options import whole
 
@@ -16,7 +17,7 @@ app = typer.Typer(help="Counter API keys, one per branch device: create (shown o
 @app.command("create")
 def apikey_create(
     ctx: typer.Context,
-    branch: Annotated[str, typer.Option("--branch", "-b", help="The branch the key gives points at.")],
+    branch: Annotated[str, typer.Option("--branch", "-b", autocompletion=complete.branches, help="The branch the key gives points at.")],
     label: Annotated[Optional[str], typer.Option("--label", help="What the key is for, e.g. 'POS 1'.")] = None,
 ) -> None:
     """Create a key for a branch. The key is printed once; only its hash is stored.

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from crm_cli.cli import complete
 from crm_cli.cli.context import state
 from crm_cli.cli.options import BranchOpt, DryRunOpt, PhoneArg, YesOpt, out_option, whole
 
@@ -232,7 +233,7 @@ def member_template(
 def member_import(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="The filled template (.xlsx or .csv, UTF-8 with or without BOM).", readable=False)],
-    branch: Annotated[str, typer.Option("--branch", "-b", help="Branch the imported members are registered at.")],
+    branch: Annotated[str, typer.Option("--branch", "-b", autocompletion=complete.branches, help="Branch the imported members are registered at.")],
     dry_run: DryRunOpt = False,
     on_existing: Annotated[str, typer.Option("--on-existing", help="A phone already in the store: error (report it), skip it, or update its profile.")] = "error",
     max_rows: Annotated[Optional[int], typer.Option("--max-rows", parser=whole("--max-rows", 1), metavar="N", help="Row cap (default: the store setting, 5,000).")] = None,

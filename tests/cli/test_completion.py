@@ -69,6 +69,7 @@ def test_bash_completes_names_from_the_database(names, tmp_path):
     assert bash(tmp_path, f"crm --db {db} --store cafe branch close ") == ["Ari", "Siam"]
     assert bash(tmp_path, f"crm --db {db} points give 0812345678 --store cafe --branch S") == ["Siam"]
     assert bash(tmp_path, f"crm --db {db} --store bakery branch close ") == []
+    assert bash(tmp_path, f"crm --db {db} --store cafe member import m.xlsx --branch A") == ["Ari"]
     # reward and tier names
     assert bash(tmp_path, f"crm --db {db} --store cafe reward show ") == ["Free latte", "Tote bag"]
     assert bash(tmp_path, f"crm --db {db} --store cafe reward redeem T") == ["Tote bag"]
