@@ -286,14 +286,42 @@ def pg_dump_revisions(backup: Path, url: str) -> set[str] | None:
 
 
 def pg_restore(backup: Path, url: str) -> None:
-    """Replace the database's schema and data with the backup, in one transaction."""
+    """Replace the database's schema and data with the backup, in one transaction: the
+    script ``pg_restore`` makes of the backup is streamed into ``psql --single-transaction``
+    after a prologue that drops the old schema (nothing of it stays if any statement fails)."""
+    import tempfile
+
     pg_restore_bin, psql = _pg_tool("pg_restore"), _pg_tool("psql")
     env, _db = _pg_env_and_dsn(url)
-    script = _run([pg_restore_bin, "--no-owner", "--no-privileges", "--file=-", str(backup)], env, "reading the backup", url)
-    prologue = b"DROP SCHEMA IF EXISTS public CASCADE;\nCREATE SCHEMA public;\n"
-    script = b"\n".join(ln for ln in script.split(b"\n") if not ln.startswith(b"CREATE SCHEMA public;"))
-    _run([psql, "--no-psqlrc", "--quiet", "--single-transaction", "--set=ON_ERROR_STOP=1", "--file=-"], env,
-         "restoring", url, input_bytes=prologue + script)
+    with tempfile.TemporaryFile() as restore_err, tempfile.TemporaryFile() as psql_err:
+        writer = subprocess.Popen([psql, "--no-psqlrc", "--quiet", "--single-transaction", "--set=ON_ERROR_STOP=1",
+                                   "--file=-"], env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=psql_err)
+        reader = subprocess.Popen([pg_restore_bin, "--no-owner", "--no-privileges", "--file=-", str(backup)], env=env,
+                                  stdout=subprocess.PIPE, stderr=restore_err)
+        assert writer.stdin is not None and reader.stdout is not None
+        try:
+            writer.stdin.write(b"DROP SCHEMA IF EXISTS public CASCADE;\nCREATE SCHEMA public;\n")
+            for line in reader.stdout:
+                if not line.startswith(b"CREATE SCHEMA public;"):
+                    writer.stdin.write(line)
+        except BrokenPipeError:  # psql stopped at an error: its message says which
+            pass
+        finally:
+            reader.stdout.close()
+            reader.wait()
+            if reader.returncode != 0:
+                writer.kill()  # before its input ends: psql would commit what it got; killed, the server rolls back
+            try:
+                writer.stdin.close()
+            except BrokenPipeError:
+                pass
+            writer.wait()
+        for proc, err, what in ((reader, restore_err, "reading the backup"), (writer, psql_err, "restoring")):
+            if proc.returncode != 0:
+                err.seek(0)
+                lines = [ln.strip() for ln in err.read().decode(errors="replace").splitlines() if ln.strip()]
+                first = next((ln for ln in lines if "error" in ln.lower()), lines[0] if lines else f"exit {proc.returncode}")
+                raise DatabaseError(f"{what} of {safe_url(url)} failed: {first[:300]}; the database is unchanged")
 
 
 def pg_checks(engine) -> list[CheckLine]:
