@@ -203,3 +203,18 @@ def _dispose(url: str) -> None:
 
     for key in [k for k in _ENGINES if k.startswith(url)]:
         _ENGINES.pop(key).dispose()
+
+
+def test_a_truncated_backup_changes_nothing(shop, db_url, tmp_path):
+    backup = tmp_path / "full.bak"
+    shop.ok("db", "backup", "--out", backup)
+    cut = tmp_path / "cut.bak"
+    data = backup.read_bytes()
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    shop.ok("branch", "add", "Thonglor")  # written after the backup: must survive the failed restore
+    # SQLite: the copy fails its check before anything is touched; PostgreSQL: the restore
+    # stops where the file ends and the server rolls it back
+    code = ExitCode.INVALID_INPUT if db_url.startswith("sqlite") else ExitCode.DATABASE
+    err = shop.fails(code, "db", "restore", cut, "--force")
+    assert str(cut) in err or "reading the backup" in err
+    assert [b["name"] for b in shop.json("branch", "list")] == ["Ari", "Siam", "Thonglor"]
