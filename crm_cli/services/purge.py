@@ -56,7 +56,9 @@ PURGE_STEPS: tuple[tuple[str, str], ...] = (
 )
 PURGED_TABLES = frozenset(t for t, _ in PURGE_STEPS)
 KEPT_TABLES = frozenset(
-    {"store", "subscription_event", "invoice", "invoice_line", "invoice_counter", "audit_log", "maintenance_run"}
+    {"store", "subscription_event", "invoice", "invoice_line", "invoice_counter", "audit_log", "maintenance_run",
+     # the web server's own: signing secrets, and rate-limit hits (forgotten after a day)
+     "web_secret", "rate_hit"}
 )
 
 
