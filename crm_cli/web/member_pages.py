@@ -91,7 +91,11 @@ def member_home(store: str, request: Request):
         me = _me(tx, pg)
         if me is None or me.consent_terms_version is None:
             ctx = _form_context(tx)
-            return pg.html("register.html", values={"phone": me.phone if me else ""}, errors={},
+            values = {"phone": ""}
+            if me is not None:  # their own imported details (linked to this LINE account), to confirm
+                values = {"phone": me.phone, "name": me.name or "", "email": me.email or "", "gender": me.gender or "",
+                          "birthday": me.birthday.strftime("%d/%m/%Y") if me.birthday else ""}
+            return pg.html("register.html", values=values, errors={},
                            confirm=me is not None, **ctx)
         card = line_accounts.card(tx.session, store_id=tx.store.id, member=me, now=st.now())
         qr_value = member_qr_value(request, store_id=tx.store.id, member_id=me.id)

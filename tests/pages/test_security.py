@@ -124,6 +124,12 @@ def test_imported_member_confirms_and_suspended_store(site, tmp_path):
     f.write_text("phone,full name,points\n0861234567,นภา ศรีสุข,120\n", encoding="utf-8")
     cli.ok("member", "import", str(f), "--branch", "Siam")
     v = site.visitor(name="Napa")
+    # a follower the shop linked to the imported member sees their own details to confirm
+    linked = tmp_path / "followers.csv"
+    linked.write_text(f"user_id,display_name,phone\n{v.user_id},Napa,0861234567\n", encoding="utf-8")
+    cli.ok("follower", "import", str(linked))
+    r = v.get("/m/cafe")
+    assert "ยืนยันข้อมูลสมาชิก" in r.text and 'value="นภา ศรีสุข"' in r.text and 'value="+66861234567"' in r.text
     r = v.post("/m/cafe/register", {"phone": "861234567", "name": "นภา ศรีสุข", "email": "napa@example.com",
                                     "accept_terms": "1"}, csrf_from="/m/cafe")
     assert r.status_code == 200, r.text
