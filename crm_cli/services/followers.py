@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import select
 
+from crm_cli.db import dialect
 from crm_cli.db.models import LineFollower, LineFollowerTag, LineMessage, Member
 from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
 from crm_cli.services import common
@@ -88,11 +89,7 @@ def tags_of(session, follower_ids: list[int]) -> dict[int, dict[str, list[str]]]
 
 
 def _insert(session):
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+    return lambda table: dialect.insert(session, table)
 
 
 def add_tags(session, follower: LineFollower, tags: list[str], *, kind: str, now: datetime) -> list[str]:
