@@ -111,8 +111,18 @@ class Page:
     def html(self, template: str, status: int = 200, **ctx):
         body = environment().get_template(template).render(
             t=self.t, lang=self.lang, slug=self.slug, store_name=self.store_name or self.slug or "",
-            csrf=self.sess.csrf(), path=self.request.url.path, signed_in=self.who() is not None, **ctx)
+            csrf=self.sess.csrf(), path=self.request.url.path, signed_in=self.who() is not None,
+            lang_url=self._lang_url(), **ctx)
         return self._finish(HTMLResponse(body, status_code=status))
+
+    def _lang_url(self) -> str:
+        """This page in the other language (its other query parameters kept)."""
+        other = "en" if self.lang == "th" else "th"
+        if self.request.method != "GET":  # a form answered: back to its page, not to the POST address
+            base = "/staff/" if self.request.url.path.startswith("/staff/") else "/m/"
+            return f"{base}{quote(self.slug)}?lang={other}" if self.slug else f"?lang={other}"
+        url = self.request.url.include_query_params(lang=other)
+        return f"{url.path}?{url.query}"
 
     def redirect(self, url: str):
         return self._finish(RedirectResponse(url, status_code=303))

@@ -198,3 +198,15 @@ def test_printed_links_lead_to_the_pages(site):
     assert out["points"] == 4
     joined = cli.json("staff", "join", invite["link"], "--name", "Nok", "--phone", "0811111111")
     assert joined["branch"] == "Siam"
+
+
+def test_language_link_keeps_the_page(site):
+    v = site.visitor(name="Lang")
+    r = v.post("/m/cafe/register", {"phone": "12", "name": "x"}, csrf_from="/m/cafe")
+    assert 'class="lang" href="/m/cafe?lang=en"' in r.text  # not the POST address
+    _register_ok = v.post("/m/cafe/register", {"phone": "0877777777", "name": "Lang", "accept_terms": "1"},
+                          csrf_from="/m/cafe")
+    assert _register_ok.status_code == 200
+    r = v.get("/m/cafe/history")
+    assert 'class="lang" href="/m/cafe/history?lang=en"' in r.text
+    assert "Points history" in v.get("/m/cafe/history?lang=en").text
