@@ -42,6 +42,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "campaign": ("crm_cli.cli.campaign", "Broadcast campaigns to a segment on LINE: create, schedule, send, stats."),
     "promo": ("crm_cli.cli.promo", "Unique promo codes: load or generate a pool, issue one per person, redeem."),
     "richmenu": ("crm_cli.cli.richmenu", "LINE rich menus: create, default, link to a segment, list, remove."),
+    "survey": ("crm_cli.cli.survey", "Surveys with a PDPA notice and retention: create, send to a segment, results, export."),
 }
 
 

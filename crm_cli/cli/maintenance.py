@@ -17,7 +17,7 @@ app = typer.Typer(help="Nightly maintenance jobs for cron.", no_args_is_help=Tru
 def maintenance_run(
     ctx: typer.Context,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Run as if at this moment (default now), e.g. 2026-12-01T19:00; a future moment needs --dry-run.")] = None,
-    only: Annotated[Optional[list[str]], typer.Option("--only", help="Run only these jobs (repeat or comma-separate): expire, tiers, orders, invoices, suspensions, purges, retention.")] = None,
+    only: Annotated[Optional[list[str]], typer.Option("--only", help="Run only these jobs (repeat or comma-separate): expire, tiers, orders, invoices, suspensions, purges, retention, surveys, campaigns, richmenus.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Run every job and roll it back; shows what would happen (e.g. purge counts).")] = False,
 ) -> None:
     """Run the day's jobs in order: expire points, tiers, order sync, invoices, suspensions, purges, retention.

@@ -12,6 +12,7 @@ the others; every run of a job is recorded in ``maintenance_run``):
                     is unpaid after its due date (and lift those no longer due)
 6. ``purges``       purge stores 90 days after the last day of the cancellation month
 7. ``retention``    delete registration answers past their retention period
+8. ``surveys``      delete survey answers past their survey's retention period
 
 ``store_id`` (``crm maintenance run --store SLUG``) limits every job to that
 store; without it every store is processed, as cron expects.
@@ -35,7 +36,7 @@ from crm_cli.db import dialect
 from crm_cli.domain.errors import AlreadyRunning, CrmError
 from crm_cli.domain.timeutil import bkk_date
 
-JOBS = ("expire", "tiers", "orders", "invoices", "suspensions", "purges", "retention", "campaigns", "richmenus")
+JOBS = ("expire", "tiers", "orders", "invoices", "suspensions", "purges", "retention", "surveys", "campaigns", "richmenus")
 CATCH_UP_MONTHS = 24
 PG_LOCK_KEY = 0x43524D01  # "CRM" + 1: fits in 32 bits, so pg_locks shows it as objid
 APP_NAME = "crm-maintenance"
@@ -385,6 +386,14 @@ def job_retention(session, *, now: datetime, actor: str | None, store_id: int | 
     return Outcome(f"{n} registration answers past retention deleted", {"answers_deleted": n})
 
 
+def job_surveys(session, *, now: datetime, actor: str | None, store_id: int | None = None) -> str:
+    from crm_cli.services import surveys
+
+    r = surveys.purge_expired(session, now=now, store_id=store_id)
+    where = " (" + ", ".join(f"{k} {v}" for k, v in r.surveys.items()) + ")" if r.surveys else ""
+    return Outcome(f"{r.deleted} survey answers past retention deleted{where}", {"survey_answers_deleted": r.deleted})
+
+
 JOB_FUNCS: dict[str, Callable[..., str]] = {
     "expire": job_expire,
     "tiers": job_tiers,
@@ -393,6 +402,7 @@ JOB_FUNCS: dict[str, Callable[..., str]] = {
     "suspensions": job_suspensions,
     "purges": job_purges,
     "retention": job_retention,
+    "surveys": job_surveys,
 }
 
 

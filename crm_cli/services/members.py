@@ -497,6 +497,9 @@ def forget_member(session, *, store_id: int, phone_raw: str, now: datetime) -> E
     common.lock_member(session, m.id)
     tags = session.execute(delete(MemberTag).where(MemberTag.member_id == m.id)).rowcount or 0
     answers = session.execute(delete(MemberAnswer).where(MemberAnswer.member_id == m.id)).rowcount or 0
+    from crm_cli.services.surveys import forget_member as forget_survey_answers
+
+    answers += forget_survey_answers(session, member_id=m.id)
     session.execute(update(Redemption).where(Redemption.member_id == m.id).values(address=None))
     anon = "anon-" + secrets.token_hex(8)
     if m.phone:

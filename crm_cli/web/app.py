@@ -60,10 +60,11 @@ def _pages(app) -> None:
     """The member and staff pages, LINE Login and their stylesheet."""
     from starlette.staticfiles import StaticFiles
 
-    from crm_cli.web import login, member_pages, staff_pages
+    from crm_cli.web import login, member_pages, staff_pages, survey_pages
     from crm_cli.web.pages import STATIC
 
     app.include_router(login.router)
     app.include_router(member_pages.router)
     app.include_router(staff_pages.router)
+    app.include_router(survey_pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
