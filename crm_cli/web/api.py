@@ -1,7 +1,8 @@
-"""Counter API: POST /api/v1/points/give with a branch API key.
+"""Counter API with a branch API key: POST /api/v1/points/give and GET /api/v1/members/PHONE.
 
-The same service as `crm points give` (same rule, same idempotency key, same errors);
-errors come back as JSON with the exit-code name and an HTTP 4xx status.
+The same services as `crm points give` and `crm points balance` (same rule, same
+idempotency key, same errors); errors come back as JSON with the exit-code name and an
+HTTP 4xx status.
 """
 
 from __future__ import annotations
@@ -33,22 +34,49 @@ def _unauthorized() -> JSONResponse:
                         status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
 
+def _authenticated(request: Request, authorization: Optional[str], command: str):
+    """The request's AppState for the key's store and branch, or None when the key is not valid."""
+    from crm_cli.services import apikeys
+
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None, None
+    st = web_state(request, command=command, actor="api")
+    with st.reading(store=False) as tx:
+        ident = apikeys.authenticate(tx.session, key=token.strip())
+    if ident is None:
+        return None, None
+    st.store_slug = ident.store_slug
+    st.actor = f"apikey:{ident.id}"
+    return st, ident
+
+
+@router.get("/members/{phone}")
+def api_member_card(phone: str, request: Request, lots: int = 10, authorization: Optional[str] = Header(default=None)):
+    """The member's card: balance, debt, next expiry and the lots in spending order, as
+    `crm points balance PHONE --format json` prints it (``lots``: at most this many, 0-100)."""
+    from crm_cli.domain.errors import InvalidInput
+    from crm_cli.services import points as svc
+
+    st, _ident = _authenticated(request, authorization, "api members show")
+    if st is None:
+        return _unauthorized()
+    if not 0 <= lots <= 100:
+        raise InvalidInput(f"lots must be 0 to 100, got {lots}")
+    with st.reading() as tx:
+        info = svc.balance(tx.session, store_id=tx.store.id, phone=phone[:40], now=st.now(), limit=lots)
+    return to_json(info)
+
+
 @router.post("/points/give")
 def api_points_give(req: GiveRequest, request: Request, authorization: Optional[str] = Header(default=None)):
     from crm_cli.services import apikeys
     from crm_cli.services import points as svc
     from crm_cli.services.audit import mask_phone
 
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    st, ident = _authenticated(request, authorization, "api points give")
+    if st is None:
         return _unauthorized()
-    st = web_state(request, command="api points give", actor="api")
-    with st.reading(store=False) as tx:
-        ident = apikeys.authenticate(tx.session, key=token.strip())
-    if ident is None:
-        return _unauthorized()
-    st.store_slug = ident.store_slug
-    st.actor = f"apikey:{ident.id}"
     with st.transaction() as tx:
         res = svc.give_for_spend(tx.session, store_id=tx.store.id, phone=req.phone, spend=req.spend,
                                  branch=ident.branch, staff=req.staff, key=req.key, now=st.now(),
