@@ -667,8 +667,11 @@ def job_campaigns(engine, *, now: datetime, clock: Callable[[], datetime], store
                     creds[sid] = line_channel.credentials(session, store_id=sid).access_token
                 except CrmError:
                     creds[sid] = None
+    from crm_cli.services.maintenance import Outcome
+
+    counts = {"campaigns_due": len(todo), "campaigns_sent": 0, "messages_accepted": 0}
     if dry_run:
-        return f"{len(todo)} campaign(s) due: " + ", ".join(n for _, n in todo) if todo else "no campaigns due"
+        return Outcome(f"{len(todo)} campaign(s) due: " + ", ".join(n for _, n in todo) if todo else "no campaigns due", counts)
     done, failed = [], []
     for sid, name in todo:
         if not creds.get(sid):
@@ -678,12 +681,14 @@ def job_campaigns(engine, *, now: datetime, clock: Callable[[], datetime], store
             with MessagingApi(creds[sid]) as api:
                 r = send(engine, store_id=sid, name=name, api=api, clock=clock)
             done.append(f"{name}: {r.accepted} sent")
+            counts["campaigns_sent"] += 1
+            counts["messages_accepted"] += r.accepted
         except CrmError as exc:
             failed.append(f"{name}: {exc.message}")
     if failed:
         from crm_cli.services.maintenance import JobFailed
 
         raise JobFailed("; ".join(done + failed))
-    return "; ".join(done) if done else "no campaigns due"
+    return Outcome("; ".join(done) if done else "no campaigns due", counts)
 
 

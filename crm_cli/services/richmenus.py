@@ -263,10 +263,13 @@ def job_relink(engine, *, now: datetime, clock=None, store_id: int | None = None
         if store_id is not None:
             q = q.where(RichMenu.store_id == store_id)
         menus = session.execute(q.order_by(RichMenu.id)).all()
+    from crm_cli.services.maintenance import Outcome
+
+    counts = {"menus": len(menus), "linked": 0, "unlinked": 0}
     if not menus:
-        return "no rich menus linked to segments"
+        return Outcome("no rich menus linked to segments", counts)
     if dry_run:  # linking talks to LINE: a dry run only names the menus
-        return f"{len(menus)} rich menu(s) to re-link: " + ", ".join(m[2] for m in menus)
+        return Outcome(f"{len(menus)} rich menu(s) to re-link: " + ", ".join(m[2] for m in menus), counts)
     done, failed = [], []
     for mid, sid, name in menus:
         try:
@@ -275,10 +278,12 @@ def job_relink(engine, *, now: datetime, clock=None, store_id: int | None = None
                 with MessagingApi(token) as api:
                     r = sync_links(session, store_id=sid, menu=session.get(RichMenu, mid), now=now, api=api)
             done.append(f"{name}: {r.linked} linked, {r.unlinked} unlinked")
+            counts["linked"] += r.linked
+            counts["unlinked"] += r.unlinked
         except CrmError as exc:
             failed.append(f"{name}: {exc.message}")
     if failed:
         from crm_cli.services.maintenance import JobFailed
 
         raise JobFailed("; ".join(done + failed))
-    return "; ".join(done)
+    return Outcome("; ".join(done), counts)
