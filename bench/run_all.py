@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as c  # noqa: E402
 
-ORDER = ["bench_startup", "bench_points", "bench_expiry", "bench_import", "bench_tiers"]
+ORDER = ["bench_startup", "bench_points", "bench_expiry", "bench_counter", "bench_import", "bench_tiers"]
 
 
 def scripts(only: list[str] | None) -> list[Path]:

@@ -1,0 +1,227 @@
+"""Benchmark: counter latency of `crm serve` under 8 concurrent clients (loopback only).
+
+Builds the points benchmark's store (bench/bench_points.py: N members, 10 ledger rows
+each; default 1,000,000 / 10,000,000 on PostgreSQL, 100,000 / 1,000,000 on SQLite), adds
+a branch and an API key with the CLI, starts `crm serve` on 127.0.0.1 (a free port) as its
+own process, then runs a bounded load: C client threads (default 8), each with one
+keep-alive HTTP connection, each sending R requests (default 250) one after another:
+
+* give — POST /api/v1/points/give {phone of an existing member, spend "350.00", a new key};
+* card — GET /api/v1/members/PHONE (the card `crm points balance` prints).
+
+Per request: the latency seen by the client (send to full answer). Reported: p50, p90,
+p99, max, requests per second over the run, errors (any answer but 200, or a failure),
+and the server process's CPU per request. Goals on PostgreSQL at 1,000,000 members:
+give p50 <= 15 ms, p99 <= 60 ms, no error.
+
+Usage:
+    .venv/bin/python bench/bench_counter.py                     # PostgreSQL 1,000,000; SQLite 100,000
+    .venv/bin/python bench/bench_counter.py --quick             # 20,000 members each
+    .venv/bin/python bench/bench_counter.py --pg-members 200000 --no-sqlite --requests 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import _common as c  # noqa: E402
+import bench_points as bp  # noqa: E402
+
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare(url: str) -> str:
+    """A branch and an API key for the bench store; returns the key."""
+    env = dict(os.environ, CRM_ACTOR="bench")
+    env.pop("CRM_DATABASE_URL", None)
+    c.run_once(c.crm_argv("--db", url, "--store", "bench", "branch", "add", "Counter"), env=env)
+    _, _, out = c.run_once(c.crm_argv("--db", url, "--store", "bench", "--format", "json", "apikey", "create",
+                                      "--branch", "Counter", "--label", "bench"), env=env)
+    return json.loads(out)["key"]
+
+
+class Server:
+    def __init__(self, url: str):
+        self.port = free_port()
+        env = dict(os.environ, CRM_ACTOR="bench")
+        env.pop("CRM_DATABASE_URL", None)
+        self.proc = subprocess.Popen(
+            c.crm_argv("--db", url, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"),
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def wait(self, timeout: float = 120) -> None:
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"crm serve exited: {self.proc.stderr.read().decode(errors='replace')[-500:]}")
+            try:
+                if httpx.get(self.base + "/healthz", timeout=5).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("crm serve did not answer /healthz")
+
+    def cpu(self) -> float:
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def load(server: Server, key: str, kind: str, members: int, clients: int, requests: int, seed: int) -> dict:
+    import httpx
+
+    lat: list[list[float]] = [[] for _ in range(clients)]
+    errors: list[str] = []
+    start = threading.Barrier(clients + 1)
+
+    def client(i: int) -> None:
+        rng = random.Random(seed * 1000 + i)
+        with httpx.Client(base_url=server.base, timeout=30,
+                          headers={"Authorization": f"Bearer {key}"}) as http:
+            http.get("/healthz")  # the connection is open before the clock starts
+            start.wait()
+            for j in range(requests):
+                phone = f"08{rng.randint(1, members):08d}"
+                t = time.perf_counter()
+                try:
+                    if kind == "give":
+                        r = http.post("/api/v1/points/give",
+                                      json={"phone": phone, "spend": "350.00", "key": f"b{seed}-{i}-{j}"})
+                    else:
+                        r = http.get(f"/api/v1/members/{phone}")
+                    ok = r.status_code == 200
+                    if not ok:
+                        errors.append(f"{r.status_code} {r.text[:120]}")
+                except httpx.HTTPError as exc:
+                    ok = False
+                    errors.append(repr(exc)[:120])
+                lat[i].append(time.perf_counter() - t)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    cpu0 = server.cpu()
+    start.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    took = time.perf_counter() - t0
+    cpu = server.cpu() - cpu0
+    xs = sorted(x for part in lat for x in part)
+    q = statistics.quantiles(xs, n=100, method="inclusive")
+    return {"kind": kind, "requests": len(xs), "clients": clients, "seconds": took, "per_second": len(xs) / took,
+            "p50_ms": q[49] * 1000, "p90_ms": q[89] * 1000, "p99_ms": q[98] * 1000, "max_ms": xs[-1] * 1000,
+            "errors": len(errors), "first_errors": errors[:3], "server_cpu_ms_per_request": cpu / len(xs) * 1000,
+            "load": c.load_average()}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pg-members", type=int, default=None, help="PostgreSQL members (default 1,000,000)")
+    ap.add_argument("--sqlite-members", type=int, default=None, help="SQLite members (default 100,000)")
+    ap.add_argument("--quick", action="store_true", help="20,000 members each, 100 requests per client")
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--requests", type=int, default=None, help="requests per client and kind (default 250)")
+    ap.add_argument("--pg-url", default=os.environ.get("CRM_BENCH_PG_URL", PG_DEFAULT))
+    ap.add_argument("--no-pg", action="store_true")
+    ap.add_argument("--no-sqlite", action="store_true")
+    ap.add_argument("--keep-pg", action="store_true", help=f"leave database {bp.PG_DB} in place")
+    ap.add_argument("--no-write", action="store_true")
+    a = ap.parse_args(argv)
+    pg_n = a.pg_members or (20_000 if a.quick else 1_000_000)
+    sq_n = a.sqlite_members or (20_000 if a.quick else 100_000)
+    reqs = a.requests or (100 if a.quick else 250)
+    targets = ([] if a.no_pg else [("PostgreSQL", pg_n)]) + ([] if a.no_sqlite else [("SQLite", sq_n)])
+    rows, data, builds = [], {}, []
+    for db, n in targets:
+        print(f"== {db}: {n:,} members (load {c.load_average()})", flush=True)
+        path = None
+        if db == "SQLite":
+            path = Path(tempfile.gettempdir()) / f"crm_bench_counter_{n}.sqlite3"
+            took = bp.build_sqlite(path, n)
+            url = f"sqlite:///{path}"
+        else:
+            url, took = bp.build_pg(a.pg_url, n)
+        builds.append(f"{db}: {n:,} members / {n * bp.ROWS_PER_MEMBER:,} ledger rows, built in {took:.0f} s")
+        print("  " + builds[-1], flush=True)
+        server = None
+        try:
+            key = prepare(url)
+            server = Server(url)
+            server.wait()
+            load(server, key, "card", n, a.clients, 10, seed=0)  # warm-up: imports, pools, caches
+            data[db] = {"members": n}
+            for seed, kind in enumerate(("give", "card", "give"), 1):
+                r = load(server, key, kind, n, a.clients, reqs, seed=seed)
+                label = kind if seed < 3 else "give (again)"
+                data[db][label] = r
+                goal = ""
+                if db == "PostgreSQL" and kind == "give":
+                    met = r["p50_ms"] <= 15 and r["p99_ms"] <= 60 and r["errors"] == 0
+                    goal = ("met" if met else "MISSED") + " (p50 <= 15 ms, p99 <= 60 ms, no error)"
+                rows.append([db, f"{n:,}", label, f"{r['requests']:,}", f"{r['p50_ms']:.1f} ms",
+                             f"{r['p90_ms']:.1f} ms", f"{r['p99_ms']:.1f} ms", f"{r['max_ms']:.0f} ms",
+                             f"{r['per_second']:.0f}", str(r["errors"]), f"{r['server_cpu_ms_per_request']:.1f} ms",
+                             r["load"], goal])
+                print(f"  {label}: p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, {r['per_second']:.0f}/s, "
+                      f"errors {r['errors']} {r['first_errors']}, server CPU {r['server_cpu_ms_per_request']:.1f} ms/req, "
+                      f"load {r['load']}", flush=True)
+        finally:
+            if server is not None:
+                server.stop()
+            if db == "PostgreSQL" and not a.keep_pg:
+                c.pg_drop_database(a.pg_url, bp.PG_DB)
+            if path is not None:
+                for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                    p.unlink(missing_ok=True)
+    md = "\n\n".join([
+        "## Counter latency (`crm serve`, 8 concurrent clients)",
+        f"`bench/bench_counter.py`: the points benchmark's store ({'; '.join(builds)}), one `crm serve` process "
+        f"on 127.0.0.1, {a.clients} client threads in the benchmark process, each on one keep-alive connection "
+        f"sending {reqs} requests back to back (give: an existing member, spend 350.00, a new idempotency key; "
+        "card: `GET /api/v1/members/PHONE`). Latency as the client sees it; requests/s over the whole run; "
+        "server CPU per request from /proc. The clients, the server and PostgreSQL share the 2 cores.",
+        c.table(["database", "members", "requests", "n", "p50", "p90", "p99", "max", "per second", "errors",
+                 "server CPU / request", "load avg", "goal"], rows),
+    ])
+    print()
+    print(md)
+    if not a.no_write:
+        c.write_section("counter", md)
+        c.write_json("counter", {"clients": a.clients, "requests_per_client": reqs, "builds": builds, **data})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
