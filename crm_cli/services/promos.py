@@ -125,7 +125,9 @@ def list_pools(session, *, store_id: int) -> list[PoolRow]:
 def issue_for(session, *, pool_id: int, people, now: datetime) -> dict[str, str]:
     """user_id -> code for each person (objects with user_id, member_id, follower_id): the
     code they already hold from this pool, else a free one, recorded now. Refused (nothing
-    issued) when the pool has too few free codes."""
+    issued) when the pool has too few free codes. The pool's row is locked first (PostgreSQL),
+    so two issuers never pick codes for the same people at once."""
+    dialect.lock_row(session, "promo_pool", pool_id)
     member_ids = [p.member_id for p in people if p.member_id]
     follower_ids = [p.follower_id for p in people if not p.member_id and p.follower_id]
     have_m: dict[int, str] = {}
@@ -190,6 +192,9 @@ def issue(session, *, store_id: int, name: str, segment: str, now: datetime) -> 
     from crm_cli.services import segments
 
     pool = get_pool(session, store_id, name)
+    # one issuer of a pool at a time: a second `promo issue` (another cron host, another
+    # operator) waits here, then sees the codes the first one issued and gives only the rest
+    dialect.lock_row(session, "promo_pool", pool.id)
     seg = segments.get(session, store_id, segment)
     sub = segments.audience_select(session, store_id=store_id, spec=segments.spec_of(seg), now=now).subquery("aud")
     people = [_Person(r.user_id or (f"m{r.member_id}" if r.member_id else f"f{r.follower_id}"), r.member_id, r.follower_id)
