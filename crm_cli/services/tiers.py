@@ -408,58 +408,84 @@ def _exec(session, sql: str, params: dict):
     return session.execute(stmt, params)
 
 
+_MOVES_TABLE = "crm_tier_moves"
+
+
+def _stage_moves(session, store: Store, tiers: list[Tier], as_of: datetime, params: dict,
+                 member_where: str = "") -> None:
+    """Compute every move once into the temporary table ``crm_tier_moves`` (member_id,
+    old_id, old_name, new_id, new_name, earned), in member id order.
+
+    The writes then join it on the member's primary key: the aggregate runs once, and on
+    PostgreSQL the table is analyzed, so the planner knows how many members move (a
+    subquery's estimate is a guess: 1 row where 190,666 moved, which chose nested loops).
+    """
+    moves_sql = _moves_select(session, store, tiers, as_of, params, member_where)
+    pg = db_dialect.is_postgresql(session)
+    session.execute(text(f"DROP TABLE IF EXISTS {'' if pg else 'temp.'}{_MOVES_TABLE}"))
+    session.execute(text(
+        f"CREATE TEMP TABLE {_MOVES_TABLE} (member_id INTEGER {'NOT NULL' if pg else 'PRIMARY KEY'}, "
+        "old_id INTEGER, old_name VARCHAR(80), new_id INTEGER, new_name VARCHAR(80), earned INTEGER NOT NULL)"
+        + (" ON COMMIT DROP" if pg else "")
+    ))
+    if pg:  # the aggregate hashes the window's ledger rows: give it memory rather than spill to disk
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
+    _exec(
+        session,
+        f"INSERT INTO {_MOVES_TABLE} (member_id, old_id, old_name, new_id, new_name, earned) "
+        f"SELECT mv.member_id, mv.old_id, mv.old_name, mv.new_id, mv.new_name, "
+        f"{'GREATEST' if pg else 'MAX'}(mv.earned, 0) FROM ({moves_sql}) mv ORDER BY mv.member_id",
+        params,
+    )
+    if pg:
+        session.execute(text(f"ANALYZE {_MOVES_TABLE}"))
+
+
 def _apply_moves(session, store: Store, tiers: list[Tier], *, as_of: datetime, now: datetime, reason: str,
                  member_where: str = "", extra: dict | None = None) -> int:
     """Write tier_history rows and move members; returns the first history id written.
 
+    The moves are computed once (:func:`_stage_moves`), then applied with one UPDATE of
+    ``member`` joined on its primary key and one INSERT ... SELECT of the history.
     PostgreSQL: one statement — the UPDATE re-checks each member's old tier, so a member
     lifted by a concurrent earn is left alone (and gets no history row).
-    SQLite (writers are serialized): INSERT ... SELECT into tier_history, then one
-    UPDATE ... FROM the rows just written.
+    SQLite (writers are serialized): the history INSERT, then the UPDATE, both in member
+    id (rowid) order.
     """
     params: dict = dict(extra or {})
-    moves_sql = _moves_select(session, store, tiers, as_of, params, member_where)
-    params.update(now=now, reason=reason)
+    _stage_moves(session, store, tiers, as_of, params, member_where)
+    p = {"sid": store.id, "now": now, "reason": reason}
     max_id = session.execute(text("SELECT COALESCE(MAX(id), 0) FROM tier_history")).scalar_one()
     if db_dialect.is_postgresql(session):
         _exec(
             session,
             f"""
-            WITH mv AS ({moves_sql}),
-            upd AS (
+            WITH upd AS (
                 UPDATE member m SET tier_id = mv.new_id
-                FROM mv
+                FROM {_MOVES_TABLE} mv
                 WHERE m.id = mv.member_id AND m.tier_id IS NOT DISTINCT FROM mv.old_id
                 RETURNING m.id AS member_id, mv.old_name, mv.new_name, mv.earned
             )
             INSERT INTO tier_history (store_id, member_id, old_tier, new_tier, earned_points, reason, created_at)
-            SELECT :sid, member_id, old_name, new_name, GREATEST(earned, 0), :reason, :now FROM upd
+            SELECT :sid, member_id, old_name, new_name, earned, :reason, :now FROM upd ORDER BY member_id
             """,
-            params,
+            p,
         )
+        session.execute(text(f"DROP TABLE {_MOVES_TABLE}"))
     else:
         _exec(
             session,
             f"""
             INSERT INTO tier_history (store_id, member_id, old_tier, new_tier, earned_points, reason, created_at)
-            SELECT :sid, mv.member_id, mv.old_name, mv.new_name, MAX(mv.earned, 0), :reason, :now
-            FROM ({moves_sql}) mv
+            SELECT :sid, mv.member_id, mv.old_name, mv.new_name, mv.earned, :reason, :now
+            FROM temp.{_MOVES_TABLE} mv ORDER BY mv.member_id
             """,
-            params,
+            p,
         )
-        p2: dict = {"max_id": max_id, "sid": store.id}
-        new_id = _target_sql(tiers, p2, "h.earned_points", "id")
-        session.execute(
-            text(
-                f"""
-                UPDATE member SET tier_id = CASE WHEN member.registered_at IS NULL OR member.erased_at IS NOT NULL
-                                                 THEN NULL ELSE {new_id} END
-                FROM tier_history h
-                WHERE h.id > :max_id AND h.store_id = :sid AND h.member_id = member.id
-                """
-            ),
-            p2,
-        )
+        session.execute(text(
+            f"UPDATE member SET tier_id = mv.new_id FROM temp.{_MOVES_TABLE} mv WHERE member.id = mv.member_id"
+        ))
+        session.execute(text(f"DROP TABLE temp.{_MOVES_TABLE}"))
     return max_id + 1
 
 
