@@ -342,7 +342,7 @@ def _earned_sql(dialect: str, member_where: str) -> str:
                        (m.registered_at IS NOT NULL AND m.erased_at IS NULL) AS registered,
                        COALESCE(SUM(e.points), 0) AS pos
                 FROM member m
-                LEFT JOIN ledger_entry e
+                LEFT JOIN ledger_entry e INDEXED BY ix_ledger_member_lots  -- covering: never the table
                        ON e.member_id = m.id AND e.points > 0 AND e.created_at >= :ws AND e.created_at <= :asof
                 WHERE m.store_id = :sid {member_where}
                 GROUP BY m.id
