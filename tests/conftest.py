@@ -118,6 +118,27 @@ def pg_url():
     admin.dispose()
 
 
+#: Empty every table and restart every sequence in one round trip. DELETE of a test's few rows
+#: takes ~20 ms where TRUNCATE of ~45 tables takes 0.1-0.9 s (new files for every table);
+#: the replica role skips the foreign-key triggers, so the order does not matter.
+_CLEAR_PG = """
+DO $$
+DECLARE r record;
+BEGIN
+  SET LOCAL session_replication_role = replica;
+  FOR r IN SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname <> 'alembic_version' LOOP
+    EXECUTE format('DELETE FROM %%I', r.relname);
+  END LOOP;
+  FOR r IN SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname = 'public' AND c.relkind = 'S' LOOP
+    EXECUTE format('ALTER SEQUENCE %%I RESTART', r.relname);
+  END LOOP;
+END $$
+"""
+_PG_CLEAR_BY_DELETE = {"ok": True}
+
+
 def _truncate_pg(url: str) -> None:
     from crm_cli.cli.context import _ENGINES
     from crm_cli.db.engine import DbTarget, make_engine
@@ -126,6 +147,13 @@ def _truncate_pg(url: str) -> None:
     engine = _ENGINES.get(key)
     if engine is None:
         engine = _ENGINES[key] = make_engine(DbTarget(url=url, embedded_default=False))
+    if _PG_CLEAR_BY_DELETE["ok"]:
+        try:
+            with engine.begin() as conn:
+                conn.exec_driver_sql(_CLEAR_PG)
+            return
+        except Exception:  # noqa: BLE001 - not a superuser (the replica role): TRUNCATE instead
+            _PG_CLEAR_BY_DELETE["ok"] = False
     with engine.begin() as conn:
         tables = [
             r[0]
