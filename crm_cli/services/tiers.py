@@ -500,16 +500,16 @@ _MOVE_COLS = "mv.old_name, mv.new_name, mv.earned, m.phone, m.name"
 
 
 def _summary(session, sql: str, params: dict, limit: int | None) -> tuple[int, int, tuple[TierMove, ...]]:
-    """(upgrades, downgrades, moves) from a query with columns old_th, new_th and _MOVE_COLS.
+    """(upgrades, downgrades, moves) from a query with columns _MOVE_COLS, old_th, new_th (in that order).
 
     Counting happens in SQL; only ``limit`` moves (all when None) become Python objects.
     """
-    def move(r) -> TierMove:
-        return TierMove(phone=r.phone, name=r.name, old_tier=r.old_name, new_tier=r.new_name,
-                        earned_points=max(int(r.earned), 0), direction="up" if r.new_th > r.old_th else "down")
+    def move(r) -> TierMove:  # by position (old_name, new_name, earned, phone, name, old_th, new_th): cheaper per row
+        return TierMove(phone=r[3], name=r[4], old_tier=r[0], new_tier=r[1],
+                        earned_points=max(int(r[2]), 0), direction="up" if r[6] > r[5] else "down")
 
     if limit is None:  # one pass: every move is listed anyway
-        moves = [move(r) for r in _exec(session, sql, params).all()]
+        moves = [move(r) for r in _exec(session, sql, params)]
         up = sum(1 for m in moves if m.direction == "up")
         return up, len(moves) - up, tuple(moves)
     up, down = _exec(
