@@ -264,8 +264,10 @@ class Tier(SQLModel, table=True):
 class TierHistory(SQLModel, table=True):
     __tablename__ = "tier_history"
     id: Optional[int] = Field(default=None, primary_key=True)
-    store_id: int = Field(foreign_key="store.id", index=True)
-    member_id: int = Field(foreign_key="member.id", index=True)
+    # no foreign keys (migration 0009): rows are written only from the member rows the same
+    # statement reads or updates; a per-row check cost more than the insert itself
+    store_id: int = Field(index=True)
+    member_id: int = Field(index=True)
     old_tier: Optional[str] = Field(default=None, max_length=80)
     new_tier: Optional[str] = Field(default=None, max_length=80)
     earned_points: int = Field(default=0)
