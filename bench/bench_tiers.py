@@ -341,6 +341,7 @@ def main(argv=None) -> int:
         a.pg_members = min(a.pg_members or 20_000, 20_000)
 
     from crm_cli.db.engine import DbTarget, make_engine
+    from crm_cli.db.schema import upgrade
 
     results: dict = {"load_average_start": os.getloadavg()[0], "databases": {}}
     if not a.no_sqlite:
@@ -348,6 +349,7 @@ def main(argv=None) -> int:
         if not (a.reuse and path.exists()):
             build_sqlite(path, a.members)
         eng = make_engine(DbTarget(url=f"sqlite:///{path}", embedded_default=False))
+        upgrade(eng)  # a reused database gets the current schema
         results["databases"][f"SQLite {a.members}"] = run(
             f"SQLite {a.members:,} members / {a.members * ROWS_PER_MEMBER:,} rows", eng)
         eng.dispose()
