@@ -291,10 +291,10 @@ def points_check(ctx: typer.Context) -> None:
         report = svc.check_store(tx.session, store_id=tx.store.id, now=st.now())
     from crm_cli.cli.render import Document, Section
 
-    sections = [Section(f"ledger check of '{report.store}': "
-                        f"{report.entries} entries, {report.lots} lots, {report.accounts} accounts, "
-                        f"{report.points_balance} points open, {report.pending_expiry_lots} lots awaiting the expiry job",
-                        report.checks, CHECK_COLUMNS)]
+    summary = {"store": report.store, "entries": report.entries, "lots": report.lots, "accounts": report.accounts,
+               "points_open": report.points_balance, "lots_awaiting_expiry": report.pending_expiry_lots,
+               "breaches": sum(c.breaches for c in report.checks)}
+    sections = [Section("ledger check", summary), Section("checks", report.checks, CHECK_COLUMNS)]
     if report.breaches:
         sections.append(Section("breaches", report.breaches, BREACH_COLUMNS))
     st.render(Document(sections, whole=report))

@@ -109,7 +109,7 @@ def store_edit(
         info = stores.edit_store(
             tx.session, store_id=tx.store.id, name=name, phone_raw=phone, email=email, terms=terms,
             link_base=base_url, import_max_rows=import_max_rows, answer_retention_days=answer_retention_days,
-            point_value=pv,
+            point_value=pv, now=st.now(),
         )
         changed = [k for k, v in dict(name=name, phone=phone, email=email, terms=terms, base_url=base_url,
                                       import_max_rows=import_max_rows, answer_retention_days=answer_retention_days,

@@ -146,6 +146,7 @@ def tier_recalc(
 
     Example: crm --quiet tier recalc --as-of 2026-12-01
     """
+    from crm_cli.domain.plain import bangkok_minute
     from crm_cli.services import tiers
 
     st = state(ctx)
@@ -153,7 +154,7 @@ def tier_recalc(
     moment = st.as_of(as_of, dry_run=dry_run, now=now)
     with st.transaction(dry_run=dry_run) as tx:
         res = tiers.recalc(tx.session, store_id=tx.store.id, as_of=moment, now=now, dry_run=dry_run)
-        tx.audit(f"tier recalc as of {moment.isoformat()}: {res.upgrades} up, {res.downgrades} down")
+        tx.audit(f"tier recalc as of {bangkok_minute(moment)} Bangkok: {res.upgrades} up, {res.downgrades} down")
     verb = "would move" if dry_run else "moved"
     st.info(f"{res.moved} of {res.members} member(s) {verb}: {res.upgrades} up, {res.downgrades} down"
             + (" (dry run: nothing written)" if dry_run else ""))

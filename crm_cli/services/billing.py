@@ -49,6 +49,7 @@ class StatusInfo:
     store: str
     plan: str | None
     state: str
+    subscription: str  # the label store list/show use ("none: not billed", "crm trial", ...)
     service_active: bool
     trial_end: date | None
     paid_from: date | None
@@ -135,14 +136,19 @@ def subscription_summary(session, *, store_id: int, now: datetime) -> tuple[str,
     events = load_events(session, store_id)
     service = service_now(session, store_id=store_id, now=now, events=events)
     if not events:
-        return "none: not billed", service
-    st = rules.status(events, bkk_date(now))
+        return _subscription_label(events, None, service), service
+    return _subscription_label(events, rules.status(events, bkk_date(now)), service), service
+
+
+def _subscription_label(events, st, service: rules.ServiceState) -> str:
+    if not events:
+        return "none: not billed"
     if st.state == "none":
-        return f"none: subscribes on {min(e.day for e in events).isoformat()}", service
+        return f"none: subscribes on {min(e.day for e in events).isoformat()}"
     label = f"{st.plan} {st.state}"
     if service.suspended:
         label += " (service off)"
-    return label, service
+    return label
 
 
 def billing_status(session, *, store_id: int, now: datetime) -> StatusInfo:
@@ -161,7 +167,8 @@ def billing_status(session, *, store_id: int, now: datetime) -> StatusInfo:
         select(Invoice.number).where(Invoice.store_id == store_id, Invoice.paid_at.is_(None)).order_by(Invoice.month)
     ).all()
     return StatusInfo(
-        store=s.slug, plan=st.plan, state=st.state, service_active=service.active, trial_end=st.trial_end,
+        store=s.slug, plan=st.plan, state=st.state, subscription=_subscription_label(events, st, service),
+        service_active=service.active, trial_end=st.trial_end,
         paid_from=st.paid_from, cancelled_on=ahead.cancelled_on, service_ends=ahead.service_ends,
         purge_after=ahead.purge_after, next_charge_month=st.next_charge_month,
         suspended=service.suspended, suspended_reason=service.reason if service.suspended else None,

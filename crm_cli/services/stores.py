@@ -94,7 +94,7 @@ def create_store(session, *, slug: str, name: str, phone_raw: str | None, email:
               email=_check_email(email), created_at=now)
     session.add(s)
     session.flush()
-    return s.id, _store_info(session, s)
+    return s.id, _store_info(session, s, now=now)
 
 
 def show_store(session, *, store_id: int, now: datetime | None = None) -> StoreInfo:
@@ -113,7 +113,7 @@ def store_exists(session, slug: str) -> bool:
 def edit_store(session, *, store_id: int, name: str | None = None, phone_raw: str | None = None,
                email: str | None = None, terms: str | None = None, link_base: str | None = None,
                import_max_rows: int | None = None, answer_retention_days: int | None = None,
-               point_value: Decimal | None = None) -> StoreInfo:
+               point_value: Decimal | None = None, now: datetime | None = None) -> StoreInfo:
     s = get_store(session, store_id)
     if name is not None:
         if not name.strip():
@@ -143,7 +143,7 @@ def edit_store(session, *, store_id: int, name: str | None = None, phone_raw: st
         s.point_value = parse_point_value(point_value)
     session.add(s)
     session.flush()
-    return _store_info(session, s, with_terms=True)
+    return _store_info(session, s, with_terms=True, now=now)
 
 
 # ---------------------------------------------------------------- branches

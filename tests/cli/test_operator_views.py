@@ -1,0 +1,64 @@
+"""What an operator reads: the ledger check's figures in every format, Bangkok times in audit
+summaries, and the subscription label on every view of a store and its billing status."""
+
+from __future__ import annotations
+
+import json
+
+from freezegun import freeze_time
+
+
+def test_points_check_keeps_its_figures_in_csv_plain_and_markdown(shop):
+    shop.ok("points", "give", "0812345678", "--spend", "250", "--branch", "Siam")
+    shop.ok("points", "give", "0899999999", "--spend", "100", "--branch", "Ari")
+    csv_out = shop.ok("points", "check", fmt="csv").stdout
+    blocks = csv_out.strip().split("\n\n")
+    assert blocks[0].splitlines() == [
+        "# ledger check",
+        "store,entries,lots,accounts,points_open,lots_awaiting_expiry,breaches",
+        "cafe,2,2,2,14,0,0",
+    ]
+    assert blocks[1].splitlines()[:2] == ["# checks", "check,breaches,description"]
+    assert len(blocks[1].splitlines()) == 2 + len(shop.json("points", "check")["checks"])
+    plain = shop.ok("points", "check", fmt="plain").stdout
+    assert plain.startswith("ledger check\n") and "\nchecks\n" in plain
+    assert "points_open           14" in plain
+    markdown = shop.ok("points", "check", fmt="markdown").stdout
+    assert markdown.startswith("## ledger check\n") and "\n## checks\n" in markdown
+    report = shop.json("points", "check")  # JSON: the whole report, as before
+    assert (report["entries"], report["points_balance"], report["ok"]) == (2, 14, True)
+
+
+def test_tier_recalc_audit_summary_is_bangkok_time_to_the_minute(shop):
+    shop.ok("tier", "on")
+    shop.ok("tier", "set", "Silver", "--threshold", "100")
+    with freeze_time("2026-11-30T19:05:30+07:00"):
+        shop.ok("tier", "recalc")
+        shop.ok("tier", "recalc", "--as-of", "2026-11-30T08:00")
+    summaries = [a["summary"] for a in shop.json("audit", "list", "--command", "tier recalc")]
+    assert summaries == [
+        "tier recalc as of 2026-11-30 08:00 Bangkok: 0 up, 0 down",
+        "tier recalc as of 2026-11-30 19:05 Bangkok: 0 up, 0 down",
+    ]
+    table = shop.ok("audit", "list", "--command", "tier recalc").stdout
+    assert "+00:00" not in table and "2026-11-30T" not in table
+
+
+def test_every_view_of_a_store_names_its_subscription(cli):
+    with freeze_time("2026-11-30T10:00:00+07:00"):
+        created = json.loads(cli.ok("store", "create", "cafe", "--name", "Cafe", fmt="json").stdout)
+        assert created["subscription"] == "none: not billed"
+        edited = json.loads(cli.ok("--store", "cafe", "store", "edit", "--phone", "02-123-4567", fmt="json").stdout)
+        assert edited["subscription"] == "none: not billed"
+        status = cli.json("--store", "cafe", "billing", "status")
+        assert (status["state"], status["subscription"]) == ("none", "none: not billed")
+        assert " subscription       none: not billed" in cli.ok("--store", "cafe", "billing", "status").stdout
+        cli.ok("--store", "cafe", "billing", "subscribe", "--date", "2026-11-30")
+        assert cli.json("--store", "cafe", "billing", "status")["subscription"] == "crm trial"
+        assert cli.json("--store", "cafe", "store", "show")["subscription"] == "crm trial"
+        edited = json.loads(cli.ok("--store", "cafe", "store", "edit", "--name", "Cafe Two", fmt="json").stdout)
+        assert edited["subscription"] == "crm trial"
+    with freeze_time("2026-12-15T10:00:00+07:00"):
+        cli.ok("--store", "cafe", "billing", "cancel", "--date", "2026-12-15")
+    with freeze_time("2027-01-02T10:00:00+07:00"):  # the trial ended with the cancellation
+        assert cli.json("--store", "cafe", "billing", "status")["subscription"] == "crm cancelled (service off)"
