@@ -8,6 +8,7 @@ from freezegun import freeze_time
 from sqlalchemy import text
 
 from crm_cli.cli.app import app
+from crm_cli.domain.errors import ExitCode
 
 NOW = "2026-11-24T10:00:00+07:00"
 FUTURE = "2027-01-02T19:00"
@@ -39,7 +40,7 @@ def test_every_command_with_as_of_refuses_the_future(shop, engine):
         shop.ok("tier", "set", "Gold", "--threshold", "10")
         before = _counts(engine)
         for path in paths:
-            err = shop.fails(5, *path, "--as-of", FUTURE)
+            err = shop.fails(ExitCode.INVALID_INPUT, *path, "--as-of", FUTURE)
             assert err == REFUSED, (path, err)
             assert "\n" not in err
         assert _counts(engine) == before  # nothing written, not even an audit record

@@ -7,6 +7,8 @@ from decimal import Decimal
 
 from freezegun import freeze_time
 
+from crm_cli.domain.errors import ExitCode
+
 
 def _inv(cli, month, *extra):
     return cli.json("billing", "invoice", "--month", month, *extra)
@@ -60,14 +62,14 @@ def test_pro_move_and_cancel(shop):
         shop.ok("billing", "subscribe", "--date", "2026-11-10")
         shop.ok("billing", "pro", "--date", "2027-02-10")
         shop.ok("billing", "cancel", "--pro", "--date", "2027-03-15")
-        err = shop.fails(4, "billing", "resume", "--date", "2027-03-20")
+        err = shop.fails(ExitCode.CONFLICT, "billing", "resume", "--date", "2027-03-20")
         assert "2027-04-01" in err
-        err = shop.fails(4, "billing", "subscribe", "--date", "2027-04-01")
+        err = shop.fails(ExitCode.CONFLICT, "billing", "subscribe", "--date", "2027-04-01")
         assert "resume" in err
     with freeze_time("2027-04-02T09:00:00+07:00"):
         feb = _inv(shop, "2027-02")
         mar = _inv(shop, "2027-03")
-        apr = shop.fails(4, "billing", "invoice", "--month", "2027-04")
+        apr = shop.fails(ExitCode.CONFLICT, "billing", "invoice", "--month", "2027-04")
     assert [l["plan"] for l in feb["lines"]] == ["crm", "pro"]
     assert (feb["subtotal"], feb["vat"], feb["total"]) == ("2149.00", "150.43", "2299.43")
     assert (mar["subtotal"], mar["total"]) == ("1780.00", "1904.60")
@@ -87,8 +89,8 @@ def test_invoice_files_and_all_stores(shop, tmp_path):
         assert sorted(r["number"] for r in again) == ["INV-2027-000001", "INV-2027-000002"]
         shop.ok("billing", "invoice", "--month", "2026-12", "--out", str(tmp_path / "cafe.pdf"))
         shop.ok("billing", "invoice", "--month", "2026-12", "--out", str(tmp_path / "cafe.json"))
-        shop.fails(5, "billing", "invoice", "--month", "2026-12", "--out", str(tmp_path / "cafe.txt"))
-        shop.fails(5, "billing", "invoice", "--month", "2026-13")
+        shop.fails(ExitCode.INVALID_INPUT, "billing", "invoice", "--month", "2026-12", "--out", str(tmp_path / "cafe.txt"))
+        shop.fails(ExitCode.INVALID_INPUT, "billing", "invoice", "--month", "2026-13")
         table = shop.ok("billing", "invoice", "--month", "2026-12").stdout
         assert "261.87" in table and "22" in table
     from openpyxl import load_workbook
@@ -108,7 +110,7 @@ def test_cancellation_suspends_and_resume_lifts(shop):
     with freeze_time("2027-01-01T19:00:00+07:00"):
         out = shop.ok("maintenance", "run", "--only", "suspensions").stdout
         assert "cafe: suspended" in out
-        err = shop.fails(7, "branch", "list")
+        err = shop.fails(ExitCode.STORE_SUSPENDED, "branch", "list")
         assert "suspended" in err and "billing resume" in err
         shop.ok("orders", "list")  # orders stay readable: the list says why they wait
         assert shop.json("billing", "status")["suspended"] is True
@@ -135,12 +137,12 @@ def test_overdue_invoice_suspends_until_paid(shop):
         assert "no changes" in shop.ok("maintenance", "run", "--only", "suspensions").stdout
     with freeze_time("2027-01-16T19:00:00+07:00"):
         shop.ok("maintenance", "run", "--only", "suspensions")
-        err = shop.fails(7, "branch", "list")
+        err = shop.fails(ExitCode.STORE_SUSPENDED, "branch", "list")
         assert "INV-2027-000001" in err
-        err = shop.fails(4, "billing", "resume", "--date", "2027-01-16")
+        err = shop.fails(ExitCode.CONFLICT, "billing", "resume", "--date", "2027-01-16")
         assert "crm billing pay INV-2027-000001" in err
         paid = shop.json("billing", "pay", "INV-2027-000001")
         assert paid["status"] == "paid"
         shop.ok("branch", "list")
-        shop.fails(4, "billing", "pay", "INV-2027-000001")
-        shop.fails(3, "billing", "pay", "INV-2027-999999")
+        shop.fails(ExitCode.CONFLICT, "billing", "pay", "INV-2027-000001")
+        shop.fails(ExitCode.NOT_FOUND, "billing", "pay", "INV-2027-999999")

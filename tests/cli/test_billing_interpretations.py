@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from freezegun import freeze_time
 
+from crm_cli.domain.errors import ExitCode
+
 HEADER = "order_id,phone,paid_at,amount,status,refund_amount\n"
 
 
@@ -20,7 +22,7 @@ def test_cancel_during_the_trial_ends_at_the_trial_end_with_no_charge(shop):
     with freeze_time("2026-12-09T23:59:00+07:00"):
         shop.ok("branch", "list")
     with freeze_time("2026-12-10T00:00:00+07:00"):
-        shop.fails(7, "branch", "list")
+        shop.fails(ExitCode.STORE_SUSPENDED, "branch", "list")
     with freeze_time("2027-01-02T10:00:00+07:00"):
         assert _inv(shop, "2026-11")["status"] == "no charges"
         assert _inv(shop, "2026-12")["status"] == "no charges"
@@ -31,7 +33,7 @@ def test_cancel_during_the_trial_in_an_earlier_month_ends_with_that_month(shop):
         shop.ok("billing", "subscribe", "--date", "2026-11-10")
         assert shop.json("billing", "cancel", "--date", "2026-11-20")["service_ends"] == "2026-11-30"
     with freeze_time("2026-12-01T00:00:00+07:00"):
-        shop.fails(7, "branch", "list")
+        shop.fails(ExitCode.STORE_SUSPENDED, "branch", "list")
     with freeze_time("2027-01-02T10:00:00+07:00"):
         assert _inv(shop, "2026-12")["status"] == "no charges"
 
@@ -45,12 +47,12 @@ def test_a_pro_cancellation_purges_from_the_month_after(shop):
     with freeze_time("2027-04-01T10:00:00+07:00"):
         mar = _inv(shop, "2027-03")
         assert [(line["plan"], line["amount"]) for line in mar["lines"]] == [("pro", "1780.00")]
-        shop.fails(7, "branch", "list")
+        shop.fails(ExitCode.STORE_SUSPENDED, "branch", "list")
     with freeze_time("2027-07-28T19:00:00+07:00"):
         assert "nothing to purge" in shop.ok("maintenance", "run", "--only", "purges").stdout
     with freeze_time("2027-07-29T19:00:00+07:00"):
         assert "cafe: purged" in shop.ok("maintenance", "run", "--only", "purges").stdout
-        shop.fails(3, "store", "show")
+        shop.fails(ExitCode.NOT_FOUND, "store", "show")
 
 
 def test_purge_on_the_last_day_of_the_cancellation_month_plus_90_days(shop):
@@ -94,7 +96,7 @@ def test_invoices_are_due_on_the_15th_and_paying_on_the_due_date_is_in_time(shop
     with freeze_time("2027-01-15T23:59:00+07:00"):
         shop.ok("branch", "list")
     with freeze_time("2027-01-16T00:00:00+07:00"):
-        assert "unpaid after its due date 2027-01-15" in shop.fails(7, "branch", "list")
+        assert "unpaid after its due date 2027-01-15" in shop.fails(ExitCode.STORE_SUSPENDED, "branch", "list")
         assert _inv(shop, "2026-12")["status"] == "overdue"
 
 
@@ -112,7 +114,7 @@ def test_a_late_invoice_gets_15_days_from_its_issue_day_and_does_not_suspend_the
         shop.ok("branch", "list")
     with freeze_time("2026-12-09T00:00:00+07:00"):
         assert "cafe: suspended" in shop.ok("maintenance", "run", "--only", "suspensions").stdout
-        shop.fails(7, "branch", "list")
+        shop.fails(ExitCode.STORE_SUSPENDED, "branch", "list")
 
 
 def test_invoice_numbers_follow_the_year_of_issue(shop):

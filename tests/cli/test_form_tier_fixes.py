@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 from freezegun import freeze_time
 
+from crm_cli.domain.errors import ExitCode
 from tests.services.test_tiers_helpers import earn, member
 
 NOW = "2026-11-24 03:00:00"
@@ -38,15 +39,15 @@ def test_question_edit_and_remove(shop, tmp_path):
                   "--optional", "--retention-days", "none")
     assert [c["value"] for c in q["choices"]] == ["coffee", "cocoa"] and q["required"] is False
     assert q["retention_days"] is None
-    assert "at least two" in shop.fails(5, "form", "question", "edit", "2", "--choice", "only")
-    assert "takes no --choice" in shop.fails(5, "form", "question", "edit", "3", "--choice", "a", "--choice", "b")
-    assert "already has the question" in shop.fails(4, "form", "question", "edit", "3", "--text", "Occupation")
-    assert shop.fails(3, "form", "question", "edit", "9", "--text", "X").startswith("error: question '9' not found")
+    assert "at least two" in shop.fails(ExitCode.INVALID_INPUT, "form", "question", "edit", "2", "--choice", "only")
+    assert "takes no --choice" in shop.fails(ExitCode.INVALID_INPUT, "form", "question", "edit", "3", "--choice", "a", "--choice", "b")
+    assert "already has the question" in shop.fails(ExitCode.CONFLICT, "form", "question", "edit", "3", "--text", "Occupation")
+    assert shop.fails(ExitCode.NOT_FOUND, "form", "question", "edit", "9", "--text", "X").startswith("error: question '9' not found")
     with freeze_time(NOW):
         shop.ok("member", "register", "0812345678", "--name", "Somsri", "--accept-terms",
                 "--answer", "Occupation=office", "--answer", "2=cocoa")
     # answered: needs --yes when not on a terminal
-    assert "--yes" in shop.fails(5, "form", "question", "remove", "2")
+    assert "--yes" in shop.fails(ExitCode.INVALID_INPUT, "form", "question", "remove", "2")
     out = shop.json("form", "question", "remove", "2", "--yes")
     assert out == {"number": 2, "text": "Favourite drinks", "answers_deleted": 1}
     rows = shop.json("form", "question", "list")
@@ -78,10 +79,10 @@ def test_tier_threshold_may_not_reorder_ranks(shop):
     shop.ok("tier", "set", "Silver", "--threshold", "100")
     shop.ok("tier", "set", "Gold", "--threshold", "500")
     shop.ok("tier", "set", "Platinum", "--threshold", "1000")
-    err = shop.fails(4, "tier", "set", "Silver", "-t", "600")
+    err = shop.fails(ExitCode.CONFLICT, "tier", "set", "Silver", "-t", "600")
     assert err == ("error: threshold 600 would change the rank of tier 'Silver' (rank 1): keep it below Gold (500), "
                    "or remove the tier and add it again at its new rank")
-    err = shop.fails(4, "tier", "set", "Gold", "-t", "50")
+    err = shop.fails(ExitCode.CONFLICT, "tier", "set", "Gold", "-t", "50")
     assert "keep it above Silver (100) and below Platinum (1000)" in err
     assert shop.json("tier", "set", "Gold", "-t", "700")["rank"] == 2  # inside its neighbours: fine
     assert [(t["name"], t["threshold"]) for t in shop.json("tier", "list")] == [

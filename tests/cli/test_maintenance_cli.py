@@ -12,6 +12,7 @@ from pathlib import Path
 
 from freezegun import freeze_time
 
+from crm_cli.domain.errors import ExitCode
 from crm_cli.services import maintenance
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,7 +65,7 @@ def test_only_and_bad_job_names(shop):
     with freeze_time("2027-01-01T19:00:00+07:00"):
         out = _lines(shop.ok("maintenance", "run", "--only", "retention", "--only", "expire").stdout)
         assert [line.split(":")[0] for line in out] == ["expire", "retention"]
-        assert "unknown maintenance job 'nap'" in shop.fails(5, "maintenance", "run", "--only", "nap")
+        assert "unknown maintenance job 'nap'" in shop.fails(ExitCode.INVALID_INPUT, "maintenance", "run", "--only", "nap")
 
 
 HOLDER = textwrap.dedent(
@@ -87,7 +88,7 @@ def test_lock_refuses_a_second_run_and_dies_with_its_process(shop):
     )
     try:
         assert proc.stdout.readline().strip() == "locked"
-        err = shop.fails(4, "maintenance", "run", "--only", "expire")
+        err = shop.fails(ExitCode.CONFLICT, "maintenance", "run", "--only", "expire")
         assert f"maintenance is already running (pid {proc.pid})" in err
     finally:
         proc.kill()  # no clean release: the lock must go with the process
@@ -159,8 +160,8 @@ def test_purge_after_90_days_dry_run_then_for_good(shop, engine):
         assert {t: n for t, n in after.items() if n} == {
             "invoice": before["invoice"], "invoice_line": before["invoice_line"],
             "subscription_event": before["subscription_event"]}
-        assert "not found" in shop.fails(3, "store", "show")
-        assert "not found" in shop.fails(3, "maintenance", "run", "--only", "purges")  # --store names a gone store
+        assert "not found" in shop.fails(ExitCode.NOT_FOUND, "store", "show")
+        assert "not found" in shop.fails(ExitCode.NOT_FOUND, "maintenance", "run", "--only", "purges")  # --store names a gone store
         assert "nothing to purge" in shop.ok("maintenance", "run", "--only", "purges", store=None).stdout
 
 

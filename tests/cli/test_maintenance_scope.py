@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from freezegun import freeze_time
 
+from crm_cli.domain.errors import ExitCode
+
 
 def _lines(out: str) -> list[str]:
     """The summary lines without the timestamp that starts each line in cron mode."""
@@ -34,7 +36,7 @@ def test_store_option_limits_every_job_to_that_store(shop):
         out = shop.ok("maintenance", "run", "--only", "suspensions", store="other").stdout
         assert _lines(out) == ["suspensions: ok: other: suspended (invoice INV-2026-000001 unpaid after its due date 2026-11-15)"]
         assert "cafe: suspended" in shop.ok("maintenance", "run", "--only", "suspensions", store=None).stdout
-    assert "not found" in shop.fails(3, "maintenance", "run", "--only", "invoices", store="nope")
+    assert "not found" in shop.fails(ExitCode.NOT_FOUND, "maintenance", "run", "--only", "invoices", store="nope")
 
 
 def test_stores_without_a_subscription_are_named_in_store_list_and_show(shop):

@@ -6,6 +6,8 @@ import json
 
 from freezegun import freeze_time
 
+from crm_cli.domain.errors import ExitCode
+
 
 def test_subscribe_defaults_to_today_in_bangkok_and_says_so(shop):
     with freeze_time("2026-11-24T23:30:00+00:00"):  # 06:30 on 2026-11-25 in Bangkok
@@ -20,6 +22,6 @@ def test_subscribe_defaults_to_today_in_bangkok_and_says_so(shop):
 
 def test_points_at_a_closed_branch_is_a_business_rule_refusal(shop):
     shop.ok("branch", "close", "Ari")
-    err = shop.fails(4, "points", "give", "0812345678", "--spend", "100", "--branch", "Ari")
+    err = shop.fails(ExitCode.CONFLICT, "points", "give", "0812345678", "--spend", "100", "--branch", "Ari")
     assert err == "error: branch 'Ari' is closed: use an open branch (see `crm branch list`)"
     shop.ok("points", "give", "0812345678", "--spend", "100", "--branch", "Siam")

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from freezegun import freeze_time
 
+from crm_cli.domain.errors import ExitCode
+
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_data"
 HEADER = "order_id,phone,paid_at,amount,status,refund_amount\n"
 
@@ -88,8 +90,8 @@ def test_bad_rows_are_all_reported_and_nothing_written(shop, tmp_path):
         assert "row 6, status 'shipped'" in err
         assert "nothing was imported" in err
         assert shop.json("orders", "list") == []
-        shop.fails(5, "orders", "import", str(feed), "--channel", "lazada")
-        shop.fails(5, "orders", "import", str(tmp_path / "missing.csv"), "--channel", "myshop")
+        shop.fails(ExitCode.INVALID_INPUT, "orders", "import", str(feed), "--channel", "lazada")
+        shop.fails(ExitCode.INVALID_INPUT, "orders", "import", str(tmp_path / "missing.csv"), "--channel", "myshop")
 
 
 def test_status_changes_claw_back_and_record_debt(shop, tmp_path):
@@ -134,7 +136,7 @@ def test_status_changes_claw_back_and_record_debt(shop, tmp_path):
         assert _balance(shop, "0812345678") == (0, 30)
         assert shop.json("orders", "sync")["points_clawed"] == 0
         # a cancelled order cannot come back as paid; nothing of the feed is written
-        err = shop.fails(5, "orders", "import", str(_feed(tmp_path, "d4.csv",
+        err = shop.fails(ExitCode.INVALID_INPUT, "orders", "import", str(_feed(tmp_path, "d4.csv",
                          "B1,0812345678,2026-11-10T09:00:00+07:00,1000.00,paid,",
                          "B3,0812345678,2026-11-12T10:00:00+07:00,100.00,paid,")), "--channel", "myshop")
         assert "cannot become paid" in err

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import pytest
 from freezegun import freeze_time
 
+from crm_cli.domain.errors import ExitCode
 from tests.services.test_tiers_helpers import earn, member
 
 NOW = "2026-11-24 03:00:00"
@@ -36,7 +37,7 @@ def test_short_ids_order_and_discount(rich):
     assert c.json("reward", "show", rid)["name"] == "Cake"
     assert c.json("reward", "show", rid[1:])["name"] == "Cake"
     assert c.json("reward", "edit", rid.lower(), "--cost", "110")["cost"] == 110
-    assert c.fails(3, "reward", "show", "R999999").startswith("error: reward 'R999999' not found")
+    assert c.fails(ExitCode.NOT_FOUND, "reward", "show", "R999999").startswith("error: reward 'R999999' not found")
     # without positions: by cost; positioned ones come first, in their order
     assert [r["name"] for r in c.json("reward", "list")] == ["Free latte", "Cake", "Tote bag"]
     c.ok("reward", "edit", tote["id"], "--position", "1")
@@ -46,7 +47,7 @@ def test_short_ids_order_and_discount(rich):
     assert c.json("reward", "edit", "Cake", "--position", "0")["position"] is None
     # discounts are validated and shown on the coupon
     for bad in ("0", "-5", "abc", "101%", "0%", "1.234", "2000000"):
-        assert c.fails(5, "reward", "edit", "Cake", "--discount", bad).startswith("error: invalid discount"), bad
+        assert c.fails(ExitCode.INVALID_INPUT, "reward", "edit", "Cake", "--discount", bad).startswith("error: invalid discount"), bad
     assert c.json("reward", "edit", "Cake", "--discount", "none")["discount"] is None
     red = c.json("reward", "redeem", latte["id"], "--phone", "0811111111")
     assert red["discount"] == "50.00 THB" and red["coupon_code"]
@@ -76,8 +77,8 @@ def test_redeem_key_redeems_once(rich, engine):
         assert conn.execute(text("SELECT COUNT(*) FROM redemption")).scalar_one() == 1
         assert conn.execute(text("SELECT COUNT(*) FROM ledger_entry WHERE kind = 'redeem'")).scalar_one() == 1
     # the same key for another reward or another phone is refused
-    assert "already used for another redemption" in c.fails(4, "reward", "redeem", "Mug", "--phone", "0811111111", "--key", "K-1")
-    assert "already used for another redemption" in c.fails(4, "reward", "redeem", "Free latte", "--phone", "0812222222", "--key", "K-1")
+    assert "already used for another redemption" in c.fails(ExitCode.CONFLICT, "reward", "redeem", "Mug", "--phone", "0811111111", "--key", "K-1")
+    assert "already used for another redemption" in c.fails(ExitCode.CONFLICT, "reward", "redeem", "Free latte", "--phone", "0812222222", "--key", "K-1")
     # another key is another redemption
     assert c.json("reward", "redeem", "Free latte", "--phone", "0811111111", "--key", "K-2")["balance"] == 340
-    assert c.fails(5, "reward", "redeem", "Mug", "--phone", "0811111111", "--key", " ").startswith("error: --key")
+    assert c.fails(ExitCode.INVALID_INPUT, "reward", "redeem", "Mug", "--phone", "0811111111", "--key", " ").startswith("error: --key")

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import pytest
 from freezegun import freeze_time
 
+from crm_cli.domain.errors import ExitCode
 from crm_cli.services.rewards import COUPON_ALPHABET
 from tests.services.test_tiers_helpers import earn, member, store_row
 
@@ -51,17 +52,17 @@ def test_catalogue_create_list_edit_hide(shop2):
     rows = c.json("reward", "list")
     assert [(x["name"], x["status"], x["stock_left"]) for x in rows] == [
         ("Xmas mug", "scheduled", None), ("Free latte", "available", 10), ("Tote bag", "hidden", None)]
-    assert "already exists" in c.fails(4, "reward", "create", "free latte", "--kind", "code", "--cost", "5")
-    assert "unknown reward kind" in c.fails(5, "reward", "create", "X", "--kind", "voucher", "--cost", "5")
-    assert "pool" in c.fails(5, "reward", "create", "Y", "--kind", "code", "--cost", "5", "--stock", "3")
-    assert "before" in c.fails(5, "reward", "create", "Z", "--kind", "code", "--cost", "5", "--from", "2026-12-02", "--to", "2026-12-01")
-    c.fails(3, "reward", "create", "Z", "--kind", "code", "--cost", "5", "--min-tier", "Gold")
+    assert "already exists" in c.fails(ExitCode.CONFLICT, "reward", "create", "free latte", "--kind", "code", "--cost", "5")
+    assert "unknown reward kind" in c.fails(ExitCode.INVALID_INPUT, "reward", "create", "X", "--kind", "voucher", "--cost", "5")
+    assert "pool" in c.fails(ExitCode.INVALID_INPUT, "reward", "create", "Y", "--kind", "code", "--cost", "5", "--stock", "3")
+    assert "before" in c.fails(ExitCode.INVALID_INPUT, "reward", "create", "Z", "--kind", "code", "--cost", "5", "--from", "2026-12-02", "--to", "2026-12-01")
+    c.fails(ExitCode.NOT_FOUND, "reward", "create", "Z", "--kind", "code", "--cost", "5", "--min-tier", "Gold")
     e = c.json("reward", "edit", "Free latte", "--stock", "5", "--per-member", "none", "--cost", "90")
     assert (e["stock_left"], e["per_member"], e["cost"]) == (5, None, 90)
     assert c.json("reward", "unhide", "Tote bag")["display"] == "shown"
     assert c.json("reward", "hide", "Free latte")["status"] == "hidden"
     assert c.json("reward", "show", "free latte")["description"] == "Any size"
-    c.fails(3, "reward", "show", "Nope")
+    c.fails(ExitCode.NOT_FOUND, "reward", "show", "Nope")
     assert c.json("reward", "edit", "Free latte", "--stock", "unlimited")["stock_left"] is None
 
 
@@ -83,13 +84,13 @@ def test_redeem_in_store_coupon_use_and_cancel(shop2, uow):
     c.ok("staff", "join", tok, "--name", "Nok", "--phone", "0891234567")
     used = c.json("coupon", "use", code[:4].lower() + "-" + code[4:], "--staff", "089-123-4567")
     assert (used["status"], used["branch"], used["staff"], used["reward"]) == ("used", "Ari", "Nok", "Free latte")
-    assert "already used" in c.fails(4, "coupon", "use", code)
-    assert "only an unused coupon" in c.fails(4, "coupon", "cancel", code)
-    c.fails(3, "coupon", "use", "ZZZZZZZZ")
+    assert "already used" in c.fails(ExitCode.CONFLICT, "coupon", "use", code)
+    assert "only an unused coupon" in c.fails(ExitCode.CONFLICT, "coupon", "cancel", code)
+    c.fails(ExitCode.NOT_FOUND, "coupon", "use", "ZZZZZZZZ")
     # cancel the unused one: points back as a refund, stock back (unlimited stays unlimited)
     cx = c.json("coupon", "cancel", cookie["coupon_code"])
     assert (cx["status"], cx["points_returned"], cx["balance"]) == ("cancelled", 20, 300)
-    assert "cancelled" in c.fails(4, "coupon", "use", cookie["coupon_code"])
+    assert "cancelled" in c.fails(ExitCode.CONFLICT, "coupon", "use", cookie["coupon_code"])
     assert _reward(c, "Free latte")["redeemed"] == 1 and _reward(c, "Cookie")["redeemed"] == 0
     # history shows the redeem and the refund
     with uow() as s:
@@ -106,36 +107,36 @@ def test_coupon_expiry_and_other_store(shop2):
         c.ok("reward", "create", "Free latte", "--kind", "in-store", "--cost", "80")
         code = c.json("reward", "redeem", "Free latte", "--phone", "0811111111")["coupon_code"]
         c.ok("store", "create", "bakery", "--name", "Bakery")
-        assert "another store" in c.fails(4, "coupon", "use", code, store="bakery")
+        assert "another store" in c.fails(ExitCode.CONFLICT, "coupon", "use", code, store="bakery")
     with freeze_time("2026-12-24 16:59:00"):  # 23:59 Bangkok on the last day: still fine
         c.json("coupon", "use", code, "--branch", "Siam")
     with freeze_time(NOW):
         code2 = c.json("reward", "redeem", "Free latte", "--phone", "0811111111")["coupon_code"]
     with freeze_time("2026-12-24 17:00:00"):
-        assert "expired on 2026-12-24" in c.fails(4, "coupon", "use", code2)
+        assert "expired on 2026-12-24" in c.fails(ExitCode.CONFLICT, "coupon", "use", code2)
 
 
 @freeze_time(NOW)
 def test_redeem_rules(shop2, uow):
     c = shop2
     c.ok("reward", "create", "Latte", "--kind", "in-store", "--cost", "100", "--per-member", "1", "--stock", "5")
-    assert "phone-only" in c.fails(4, "reward", "redeem", "Latte", "--phone", "0819999999")
-    c.fails(3, "reward", "redeem", "Latte", "--phone", "0815555555")
-    c.fails(5, "reward", "redeem", "Latte", "--phone", "12")
-    c.fails(3, "reward", "redeem", "Nope", "--phone", "0811111111")
+    assert "phone-only" in c.fails(ExitCode.CONFLICT, "reward", "redeem", "Latte", "--phone", "0819999999")
+    c.fails(ExitCode.NOT_FOUND, "reward", "redeem", "Latte", "--phone", "0815555555")
+    c.fails(ExitCode.INVALID_INPUT, "reward", "redeem", "Latte", "--phone", "12")
+    c.fails(ExitCode.NOT_FOUND, "reward", "redeem", "Nope", "--phone", "0811111111")
     c.ok("reward", "redeem", "Latte", "--phone", "0811111111")
-    assert "limit is 1 per member" in c.fails(4, "reward", "redeem", "Latte", "--phone", "0811111111")
+    assert "limit is 1 per member" in c.fails(ExitCode.CONFLICT, "reward", "redeem", "Latte", "--phone", "0811111111")
     c.ok("reward", "hide", "Latte")
-    assert "hidden" in c.fails(4, "reward", "redeem", "Latte", "--phone", "0812222222")
+    assert "hidden" in c.fails(ExitCode.CONFLICT, "reward", "redeem", "Latte", "--phone", "0812222222")
     c.ok("reward", "create", "Later", "--kind", "in-store", "--cost", "10", "--from", "2026-11-25")
-    assert "opens on 2026-11-25" in c.fails(4, "reward", "redeem", "Later", "--phone", "0812222222")
+    assert "opens on 2026-11-25" in c.fails(ExitCode.CONFLICT, "reward", "redeem", "Later", "--phone", "0812222222")
     c.ok("reward", "create", "Gone", "--kind", "in-store", "--cost", "10", "--to", "2026-11-23")
-    assert "ended on 2026-11-23" in c.fails(4, "reward", "redeem", "Gone", "--phone", "0812222222")
+    assert "ended on 2026-11-23" in c.fails(ExitCode.CONFLICT, "reward", "redeem", "Gone", "--phone", "0812222222")
     c.ok("reward", "create", "Big", "--kind", "in-store", "--cost", "301")
-    assert "not enough points" in c.fails(4, "reward", "redeem", "Big", "--phone", "0812222222")
+    assert "not enough points" in c.fails(ExitCode.CONFLICT, "reward", "redeem", "Big", "--phone", "0812222222")
     c.ok("reward", "create", "One", "--kind", "in-store", "--cost", "10", "--stock", "1")
     c.ok("reward", "redeem", "One", "--phone", "0812222222")
-    assert "out of stock" in c.fails(4, "reward", "redeem", "One", "--phone", "0811111111")
+    assert "out of stock" in c.fails(ExitCode.CONFLICT, "reward", "redeem", "One", "--phone", "0811111111")
     assert _reward(c, "One")["status"] == "out of stock"
     assert _balance(uow, "0812222222") == 290  # failed attempts took nothing
 
@@ -147,13 +148,13 @@ def test_min_tier(shop2, uow):
     c.ok("tier", "set", "Silver", "--threshold", "100")
     c.ok("tier", "set", "Gold", "--threshold", "500")
     c.ok("reward", "create", "VIP", "--kind", "in-store", "--cost", "50", "--min-tier", "gold")
-    assert "tier Gold and up" in c.fails(4, "reward", "redeem", "VIP", "--phone", "0811111111")
+    assert "tier Gold and up" in c.fails(ExitCode.CONFLICT, "reward", "redeem", "VIP", "--phone", "0811111111")
     with uow() as s:
         earn(s, "0811111111", 250)  # 550 earned: lifted to Gold at once
     assert c.json("reward", "redeem", "VIP", "--phone", "0811111111")["balance"] == 500
-    assert "minimum tier" in c.fails(4, "tier", "remove", "Gold")
+    assert "minimum tier" in c.fails(ExitCode.CONFLICT, "tier", "remove", "Gold")
     c.ok("tier", "off")
-    assert "switched off" in c.fails(4, "reward", "redeem", "VIP", "--phone", "0811111111")
+    assert "switched off" in c.fails(ExitCode.CONFLICT, "reward", "redeem", "VIP", "--phone", "0811111111")
     assert c.json("reward", "edit", "VIP", "--min-tier", "none")["min_tier"] is None
 
 
@@ -161,22 +162,22 @@ def test_min_tier(shop2, uow):
 def test_delivery_flow_cancel_and_export(shop2, uow, tmp_path):
     c = shop2
     c.ok("reward", "create", "Tote bag", "--kind", "delivery", "--cost", "100", "--stock", "2")
-    assert "--address" in c.fails(5, "reward", "redeem", "Tote bag", "--phone", "0812222222")
+    assert "--address" in c.fails(ExitCode.INVALID_INPUT, "reward", "redeem", "Tote bag", "--phone", "0812222222")
     d1 = c.json("reward", "redeem", "Tote bag", "--phone", "0811111111")  # address on file
     assert (d1["status"], d1["address"], d1["stock_left"]) == ("pending", "1 Sukhumvit Rd, Bangkok 10110", 1)
     d2 = c.json("reward", "redeem", "Tote bag", "--phone", "0812222222", "--address", "9 Ari Soi 1")
     i1, i2 = str(d1["delivery_id"]), str(d2["delivery_id"])
     assert [d["id"] for d in c.json("delivery", "list", "--status", "pending")] == [int(i1), int(i2)]
-    assert "can move to preparing, cancelled, not shipped" in c.fails(4, "delivery", "update", i1, "--status", "shipped", "--carrier", "X", "--tracking", "Y")
+    assert "can move to preparing, cancelled, not shipped" in c.fails(ExitCode.CONFLICT, "delivery", "update", i1, "--status", "shipped", "--carrier", "X", "--tracking", "Y")
     c.ok("delivery", "update", i1, "--status", "preparing")
-    assert "--carrier and --tracking" in c.fails(5, "delivery", "update", i1, "--status", "shipped", "--carrier", "Kerry")
+    assert "--carrier and --tracking" in c.fails(ExitCode.INVALID_INPUT, "delivery", "update", i1, "--status", "shipped", "--carrier", "Kerry")
     s = c.json("delivery", "update", i1, "--status", "shipped", "--carrier", "Kerry", "--tracking", "KEX1")
     assert (s["status"], s["carrier"], s["tracking"]) == ("shipped", "Kerry", "KEX1")
-    assert "shipped" in c.fails(4, "delivery", "update", i1, "--status", "cancelled")
+    assert "shipped" in c.fails(ExitCode.CONFLICT, "delivery", "update", i1, "--status", "cancelled")
     c.ok("delivery", "update", i1, "--status", "delivered")
-    assert "final" in c.fails(4, "delivery", "update", i1, "--status", "preparing")
-    c.fails(5, "delivery", "update", i1, "--status", "lost")
-    c.fails(3, "delivery", "update", "999", "--status", "preparing")
+    assert "final" in c.fails(ExitCode.CONFLICT, "delivery", "update", i1, "--status", "preparing")
+    c.fails(ExitCode.INVALID_INPUT, "delivery", "update", i1, "--status", "lost")
+    c.fails(ExitCode.NOT_FOUND, "delivery", "update", "999", "--status", "preparing")
     # cancel from pending: points and stock come back
     x = c.json("delivery", "update", i2, "--status", "cancelled")
     assert (x["status"], x["points_returned"]) == ("cancelled", 100)
@@ -189,7 +190,7 @@ def test_delivery_flow_cancel_and_export(shop2, uow, tmp_path):
     rows = list(load_workbook(out).active.iter_rows(values_only=True))
     assert rows[0][:3] == ("id", "redeemed_at_bangkok", "reward") and len(rows) == 3
     assert rows[1][6:9] == ("delivered", "Kerry", "KEX1")
-    c.fails(5, "delivery", "export", "--out", str(tmp_path / "x.csv"))
+    c.fails(ExitCode.INVALID_INPUT, "delivery", "export", "--out", str(tmp_path / "x.csv"))
 
 
 @freeze_time(NOW)
@@ -197,23 +198,23 @@ def test_code_pool(shop2, tmp_path):
     c = shop2
     c.ok("reward", "create", "Online 100 off", "--kind", "code", "--cost", "50")
     assert _reward(c, "Online 100 off")["stock_left"] == 0
-    assert "out of stock" in c.fails(4, "reward", "redeem", "Online 100 off", "--phone", "0811111111")
+    assert "out of stock" in c.fails(ExitCode.CONFLICT, "reward", "redeem", "Online 100 off", "--phone", "0811111111")
     txt = tmp_path / "codes.txt"
     txt.write_text("# batch 1\nAAA-1\n\nAAA-2\n", encoding="utf-8")
     assert c.json("reward", "codes", "Online 100 off", str(txt))["codes_left"] == 2
     dup = tmp_path / "dup.csv"
     dup.write_text("code\nBBB-1\nBBB-1\n", encoding="utf-8")
-    assert "duplicate" in c.fails(5, "reward", "codes", "Online 100 off", str(dup))
+    assert "duplicate" in c.fails(ExitCode.INVALID_INPUT, "reward", "codes", "Online 100 off", str(dup))
     again = tmp_path / "again.csv"
     again.write_text("code\nBBB-1\nAAA-2\n", encoding="utf-8")
-    assert "already in the pool" in c.fails(4, "reward", "codes", "Online 100 off", str(again))
+    assert "already in the pool" in c.fails(ExitCode.CONFLICT, "reward", "codes", "Online 100 off", str(again))
     good = tmp_path / "good.csv"
     good.write_text("code,note\nBBB-1,x\n", encoding="utf-8")
     assert c.json("reward", "codes", "Online 100 off", str(good))["stock_left"] == 3
     got = [c.json("reward", "redeem", "Online 100 off", "--phone", p)["pool_code"] for p in ("0811111111", "0811111111", "0812222222")]
     assert got == ["AAA-1", "AAA-2", "BBB-1"]
-    assert "out of stock" in c.fails(4, "reward", "redeem", "Online 100 off", "--phone", "0812222222")
+    assert "out of stock" in c.fails(ExitCode.CONFLICT, "reward", "redeem", "Online 100 off", "--phone", "0812222222")
     r = _reward(c, "Online 100 off")
     assert (r["stock_left"], r["redeemed"]) == (0, 3)
     c.ok("reward", "create", "Mug", "--kind", "in-store", "--cost", "5")
-    assert "code pools" in c.fails(5, "reward", "codes", "Mug", str(good))
+    assert "code pools" in c.fails(ExitCode.INVALID_INPUT, "reward", "codes", "Mug", str(good))

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from freezegun import freeze_time
 
+from crm_cli.domain.errors import ExitCode
+
 HEADER = "order_id,phone,paid_at,amount,status,refund_amount\n"
 SUSPENDED_JAN31 = (
     "store 'cafe' is suspended (MyCustomer | CRM cancelled on 2027-01-31, service ended 2027-01-31): "
@@ -52,7 +54,7 @@ def test_a_cancelled_store_is_refused_the_day_after_its_last_service_day_without
                     ("branch", "add", "Chidlom"),
                     ("points", "rule", "--points", "2", "--per", "25"),
                     ("branch", "list")):
-            assert shop.fails(7, *cmd) == f"error: {SUSPENDED_JAN31}"
+            assert shop.fails(ExitCode.STORE_SUSPENDED, *cmd) == f"error: {SUSPENDED_JAN31}"
         assert _flag(shop) is None  # no job has run: the refusal comes from the calendar
         shop.ok("store", "show")
         shop.ok("audit", "list")
@@ -73,7 +75,7 @@ def test_an_unpaid_invoice_suspends_from_the_day_after_its_due_date_until_paid(s
     with freeze_time("2027-01-15T23:59:00+07:00"):  # the due date is in time
         shop.ok("branch", "list")
     with freeze_time("2027-01-16T00:00:00+07:00"):
-        err = shop.fails(7, "branch", "list")
+        err = shop.fails(ExitCode.STORE_SUSPENDED, "branch", "list")
         assert "(invoice INV-2027-000001 unpaid after its due date 2027-01-15)" in err
         assert _flag(shop) is None
         assert shop.json("billing", "status")["service_active"] is False

@@ -9,6 +9,7 @@ from freezegun import freeze_time
 from sqlalchemy import text
 
 from crm_cli.cli.context import read_config
+from crm_cli.domain.errors import ExitCode
 
 NOW = "2026-11-24 03:00:00"
 
@@ -52,11 +53,11 @@ def test_store_delete(shop, engine):
     with freeze_time(NOW):
         shop.ok("points", "give", "0812345678", "--spend", "100")
     shop.ok("store", "create", "tea", "--name", "Tea House", "--no-use", store=None)
-    assert "--yes" in shop.fails(5, "store", "delete", "cafe", store=None)  # no terminal, no --yes
-    err = shop.fails(4, "store", "delete", "cafe", "--yes", store=None)
+    assert "--yes" in shop.fails(ExitCode.INVALID_INPUT, "store", "delete", "cafe", store=None)  # no terminal, no --yes
+    err = shop.fails(ExitCode.CONFLICT, "store", "delete", "cafe", "--yes", store=None)
     assert err == ("error: store 'cafe' has 1 member(s): deleting it erases them and their points; "
                    "add --purge to do so")
-    assert shop.fails(3, "store", "delete", "nope", "--yes", store=None).startswith("error: store 'nope' not found")
+    assert shop.fails(ExitCode.NOT_FOUND, "store", "delete", "nope", "--yes", store=None).startswith("error: store 'nope' not found")
 
     r = shop.ok("store", "delete", "tea", "--yes", store=None)  # no members: no --purge needed
     assert "store: tea (deleted)" in r.stderr and read_config()["store"] == "cafe"
@@ -67,7 +68,7 @@ def test_store_delete(shop, engine):
     assert "'cafe' was the current store" in r.stderr
     assert "store" not in read_config()
     assert shop.json("store", "list", store=None) == []
-    assert shop.fails(5, "branch", "list", store=None).startswith("error: no store selected")
+    assert shop.fails(ExitCode.INVALID_INPUT, "branch", "list", store=None).startswith("error: no store selected")
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM member")).scalar_one() == 0
         assert conn.execute(text("SELECT COUNT(*) FROM branch")).scalar_one() == 0

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import pytest
 from freezegun import freeze_time
 
+from crm_cli.domain.errors import ExitCode
 from tests.services.test_tiers_helpers import earn, member
 
 T0 = datetime(2026, 1, 10, 5, 0, tzinfo=timezone.utc)
@@ -35,21 +36,21 @@ def test_set_list_rank_and_update(tiered):
 
 
 def test_sixth_tier_and_duplicate_threshold_refused(tiered):
-    err = tiered.fails(4, "tier", "set", "Dup", "--threshold", "100")
+    err = tiered.fails(ExitCode.CONFLICT, "tier", "set", "Dup", "--threshold", "100")
     assert "already has threshold 100" in err
     for i, th in enumerate((1000, 2000, 3000)):
         tiered.ok("tier", "set", f"T{i}", "--threshold", str(th))
-    err = tiered.fails(4, "tier", "set", "Sixth", "--threshold", "9000")
+    err = tiered.fails(ExitCode.CONFLICT, "tier", "set", "Sixth", "--threshold", "9000")
     assert "at most 5 tiers" in err
     # updating one of the five is still fine
     tiered.ok("tier", "set", "T2", "--threshold", "3500")
-    assert tiered.fails(5, "tier", "set", "Neg", "--threshold", "-1")
+    assert tiered.fails(ExitCode.INVALID_INPUT, "tier", "set", "Neg", "--threshold", "-1")
 
 
 def test_cycle_bounds(tiered):
     assert tiered.json("tier", "cycle", "6")["tier_cycle_months"] == 6
-    assert "1 to 24" in tiered.fails(5, "tier", "cycle", "25")
-    tiered.fails(5, "tier", "cycle", "0")
+    assert "1 to 24" in tiered.fails(ExitCode.INVALID_INPUT, "tier", "cycle", "25")
+    tiered.fails(ExitCode.INVALID_INPUT, "tier", "cycle", "0")
 
 
 def test_earning_lifts_at_once_and_history(tiered, uow):
@@ -129,7 +130,7 @@ def test_remove_tier_drops_members_with_history(tiered, uow):
     hist = tiered.json("tier", "history", "0811111111")
     assert [(h["old_tier"], h["new_tier"], h["reason"]) for h in hist][-1] == ("Gold", "Silver", "tier removed")
     assert len(tiered.json("tier", "history", "0812222222")) == 1  # untouched
-    tiered.fails(3, "tier", "remove", "Gold")
+    tiered.fails(ExitCode.NOT_FOUND, "tier", "remove", "Gold")
 
 
 def test_off_hides_keeps_history_and_stops_lifting(tiered, uow):
@@ -140,7 +141,7 @@ def test_off_hides_keeps_history_and_stops_lifting(tiered, uow):
     assert off["tiers_enabled"] is False and off["tiers"] == 2
     r = tiered.ok("tier", "list")
     assert "off" in r.stderr
-    assert "switched off" in tiered.fails(4, "tier", "recalc")
+    assert "switched off" in tiered.fails(ExitCode.CONFLICT, "tier", "recalc")
     with uow() as s:
         earn(s, "0811111111", 900, at=T0)  # no lift while off
     assert len(tiered.json("tier", "history", "0811111111")) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from crm_cli.domain.errors import ExitCode
 from tests.engage.support import import_followers, many_followers, uid
 
 
@@ -28,7 +29,7 @@ def test_1201_recipients_are_three_multicasts(connected, tmp_path):
     listed = cli.json("campaign", "list")
     assert listed[0]["state"] == "inactive" and listed[0]["status"] == "sent"
     # sending again is refused and sends nothing
-    err = cli.fails(4, "campaign", "send", "hello")
+    err = cli.fails(ExitCode.CONFLICT, "campaign", "send", "hello")
     assert "already sent" in err
     assert len(_multicasts(line)) == 3
 
@@ -44,7 +45,7 @@ def test_blocked_followers_are_skipped_and_quota_refuses(connected, tmp_path):
     cli.ok("follower", "sync", "--profiles", "none")
     cli.ok("campaign", "create", "c1", "--all", "--text", "hi")
     line.quota_value = 0 + len(line.delivered)  # nothing left this month
-    err = cli.fails(4, "campaign", "send", "c1")
+    err = cli.fails(ExitCode.CONFLICT, "campaign", "send", "c1")
     assert "only 0 of this month's" in err
     assert not line.calls("POST", "/v2/bot/message/multicast")
     assert cli.json("campaign", "show", "c1")["status"] == "draft"
@@ -59,7 +60,7 @@ def test_quota_partial_sends_to_as_many_as_it_allows(connected, tmp_path):
     many_followers(cli, tmp_path, 7)
     line.quota_value = 5
     cli.ok("campaign", "create", "c", "--all", "--text", "hi")
-    assert "--partial" in cli.fails(4, "campaign", "send", "c")
+    assert "--partial" in cli.fails(ExitCode.CONFLICT, "campaign", "send", "c")
     res = cli.json("campaign", "send", "c", "--partial")
     assert res["recipients"] == 5 and res["skipped"] == 2 and "monthly quota" in res["note"]
     assert len(_multicasts(line)[0].json()["to"]) == 5
@@ -86,7 +87,7 @@ def test_line_down_after_two_batches_then_resume_sends_only_the_third(connected,
     # batches 1 and 2 go through; then LINE fails every retry of batch 3
     line.fail("POST", "/v2/bot/message/multicast", 200, times=2)
     line.fail("POST", "/v2/bot/message/multicast", 503, times=4)
-    err = cli.fails(10, "campaign", "send", "c")
+    err = cli.fails(ExitCode.UPSTREAM, "campaign", "send", "c")
     assert "stopped after 1,000 of 1,201" in err and "run `crm campaign send c` again" in err
     show = cli.json("campaign", "show", "c")
     assert show["status"] == "sending" and show["accepted"] == 1000 and show["pending"] == 201
@@ -157,10 +158,10 @@ def test_dry_run_writes_the_payloads_and_sends_nothing(connected, tmp_path):
 def test_create_checks_messages_and_schedule(connected, tmp_path):
     cli = connected
     cli.ok("segment", "create", "s")
-    assert "at most 5 messages" in cli.fails(5, "campaign", "create", "c", "--all", *sum((["--text", f"t{i}"] for i in range(6)), []))
-    assert "--preview" in cli.fails(5, "campaign", "create", "c", "--all", "--image", "https://x.example/a.jpg")
-    assert "--promo" in cli.fails(5, "campaign", "create", "c", "--all", "--text", "code {promo_code}")
-    assert "exactly one" in cli.fails(5, "campaign", "create", "c", "--segment", "s", "--all", "--text", "x")
+    assert "at most 5 messages" in cli.fails(ExitCode.INVALID_INPUT, "campaign", "create", "c", "--all", *sum((["--text", f"t{i}"] for i in range(6)), []))
+    assert "--preview" in cli.fails(ExitCode.INVALID_INPUT, "campaign", "create", "c", "--all", "--image", "https://x.example/a.jpg")
+    assert "--promo" in cli.fails(ExitCode.INVALID_INPUT, "campaign", "create", "c", "--all", "--text", "code {promo_code}")
+    assert "exactly one" in cli.fails(ExitCode.INVALID_INPUT, "campaign", "create", "c", "--segment", "s", "--all", "--text", "x")
     flex = tmp_path / "flex.json"
     flex.write_text(json.dumps({"type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": []}}))
     res = cli.json("campaign", "create", "c", "--segment", "s", "--flex", str(flex), "--alt-text", "News",

@@ -7,6 +7,7 @@ from io import BytesIO
 
 import pytest
 
+from crm_cli.domain.errors import ExitCode
 from tests.engage.support import many_followers
 from tests.fakeline.engage import mount
 
@@ -76,17 +77,17 @@ def test_create_default_link_1001_followers_in_3_requests_and_relink(connected, 
 def test_images_and_layouts_are_checked_before_anything_is_made(connected, menus, tmp_path):
     cli = connected
     lay = _layout(tmp_path)
-    assert "2500x600" in cli.fails(5, "richmenu", "create", "m", "--image", str(_png(tmp_path, (2500, 600))), "--layout", str(lay))
+    assert "2500x600" in cli.fails(ExitCode.INVALID_INPUT, "richmenu", "create", "m", "--image", str(_png(tmp_path, (2500, 600))), "--layout", str(lay))
     big = tmp_path / "big.png"
     big.write_bytes(b"\x89PNG" + b"0" * (1024 * 1024 + 1))
-    assert "at most 1 MB" in cli.fails(5, "richmenu", "create", "m", "--image", str(big), "--layout", str(lay))
+    assert "at most 1 MB" in cli.fails(ExitCode.INVALID_INPUT, "richmenu", "create", "m", "--image", str(big), "--layout", str(lay))
     gif = _png(tmp_path, name="m.gif", fmt="GIF")
-    assert "PNG or JPEG" in cli.fails(5, "richmenu", "create", "m", "--image", str(gif), "--layout", str(lay))
+    assert "PNG or JPEG" in cli.fails(ExitCode.INVALID_INPUT, "richmenu", "create", "m", "--image", str(gif), "--layout", str(lay))
     bad = _layout(tmp_path, [{"bounds": {"x": 0, "y": 0, "width": 2600, "height": 843}, "action": {"type": "none"}}])
-    assert "outside" in cli.fails(5, "richmenu", "create", "m", "--image", str(_png(tmp_path)), "--layout", str(bad))
+    assert "outside" in cli.fails(ExitCode.INVALID_INPUT, "richmenu", "create", "m", "--image", str(_png(tmp_path)), "--layout", str(bad))
     tagged_link = _layout(tmp_path, [{"bounds": {"x": 0, "y": 0, "width": 10, "height": 10},
                                       "action": {"type": "uri", "uri": "https://x.example"}, "tag": "t"}])
-    assert "cannot carry an action tag" in cli.fails(5, "richmenu", "create", "m", "--image", str(_png(tmp_path)),
+    assert "cannot carry an action tag" in cli.fails(ExitCode.INVALID_INPUT, "richmenu", "create", "m", "--image", str(_png(tmp_path)),
                                                      "--layout", str(tagged_link))
     assert not menus.menus and not connected.line.calls("POST", "/v2/bot/richmenu")
     jpeg = _png(tmp_path, (1200, 810), name="m.jpg", fmt="JPEG")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from freezegun import freeze_time
 
+from crm_cli.domain.errors import ExitCode
 from tests.engage.support import import_followers, uid
 
 A, B, C = "081-111-1111", "081-222-2222", "081-333-3333"
@@ -72,17 +73,17 @@ def test_filters_combine_and_are_evaluated_when_used(cli, shop, tmp_path):
         listed = shop.json("segment", "list")
         assert "coffee2" in [r["name"] for r in listed]
         shop.ok("segment", "remove", "coffee2")
-        assert shop.fails(3, "segment", "show", "coffee2") == "error: segment 'coffee2' not found: see `crm segment list`"
+        assert shop.fails(ExitCode.NOT_FOUND, "segment", "show", "coffee2") == "error: segment 'coffee2' not found: see `crm segment list`"
 
 
 def test_bad_filters_are_refused(shop):
-    assert "is more than" in shop.fails(5, "segment", "create", "x", "--min-points", "10", "--max-points", "5")
-    assert "both wanted and excluded" in shop.fails(5, "segment", "create", "x", "--tag", "a", "--not-tag", "a")
-    assert "no tier" in shop.fails(5, "segment", "create", "x", "--followers-only", "--tier", "Gold")
-    assert shop.fails(3, "segment", "create", "x", "--tier", "Platinum") == "error: tier 'Platinum' not found: see `crm tier list`"
-    assert "--birthday-month" in shop.fails(5, "segment", "create", "x", "--birthday-month", "13")
+    assert "is more than" in shop.fails(ExitCode.INVALID_INPUT, "segment", "create", "x", "--min-points", "10", "--max-points", "5")
+    assert "both wanted and excluded" in shop.fails(ExitCode.INVALID_INPUT, "segment", "create", "x", "--tag", "a", "--not-tag", "a")
+    assert "no tier" in shop.fails(ExitCode.INVALID_INPUT, "segment", "create", "x", "--followers-only", "--tier", "Gold")
+    assert shop.fails(ExitCode.NOT_FOUND, "segment", "create", "x", "--tier", "Platinum") == "error: tier 'Platinum' not found: see `crm tier list`"
+    assert "--birthday-month" in shop.fails(ExitCode.INVALID_INPUT, "segment", "create", "x", "--birthday-month", "13")
     shop.ok("segment", "create", "x")
-    assert "already exists" in shop.fails(4, "segment", "create", "x")
+    assert "already exists" in shop.fails(ExitCode.CONFLICT, "segment", "create", "x")
 
 
 def test_tags_of_two_kinds_are_listed_separately(shop, tmp_path):

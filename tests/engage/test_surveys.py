@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 from freezegun import freeze_time
 
+from crm_cli.domain.errors import ExitCode
 from tests.engage.support import import_followers, uid
 
 NOTICE = "เราเก็บคำตอบเพื่อปรับปรุงเมนู\nWe keep your answers to improve the menu."
@@ -69,21 +70,21 @@ def test_create_show_list_and_bad_input(shop, tmp_path):
     r = shop.json("survey", "create", "size", "--notice", str(notice), "--retention-days", "7", "--questions", str(qfile))
     assert [c["tag"] for c in r["questions"][0]["choices"]] == [None, "medium", "large"] and r["questions"][1]["required"]
 
-    assert "already exists" in shop.fails(4, "survey", "create", "taste", "--notice", str(notice), "--retention-days", "5",
+    assert "already exists" in shop.fails(ExitCode.CONFLICT, "survey", "create", "taste", "--notice", str(notice), "--retention-days", "5",
                                           "--question", "x")
-    assert "no question 3" in shop.fails(5, "survey", "create", "t2", "--notice", str(notice), "--retention-days", "5",
+    assert "no question 3" in shop.fails(ExitCode.INVALID_INPUT, "survey", "create", "t2", "--notice", str(notice), "--retention-days", "5",
                                          "--question", "a", "--choice", "3=x")
-    assert "at least two choices" in shop.fails(5, "survey", "create", "t2", "--notice", str(notice),
+    assert "at least two choices" in shop.fails(ExitCode.INVALID_INPUT, "survey", "create", "t2", "--notice", str(notice),
                                                 "--retention-days", "5", "--question", "a", "--choice", "1=x")
-    err = shop.fails(5, "survey", "create", "t2", "--notice", str(notice), "--retention-days", "5",
+    err = shop.fails(ExitCode.INVALID_INPUT, "survey", "create", "t2", "--notice", str(notice), "--retention-days", "5",
                      "--question", "evil\u202etxt.exe")
     assert "control character" in err and "\u202e" not in err
     empty = tmp_path / "empty.txt"
     empty.write_text("  \n", encoding="utf-8")
-    assert "notice file is empty" in shop.fails(5, "survey", "create", "t2", "--notice", str(empty),
+    assert "notice file is empty" in shop.fails(ExitCode.INVALID_INPUT, "survey", "create", "t2", "--notice", str(empty),
                                                 "--retention-days", "5", "--question", "a")
-    shop.fails(5, "survey", "create", "t2", "--notice", str(notice), "--retention-days", "0", "--question", "a")
-    assert "not found" in shop.fails(3, "survey", "show", "nope")
+    shop.fails(ExitCode.INVALID_INPUT, "survey", "create", "t2", "--notice", str(notice), "--retention-days", "0", "--question", "a")
+    assert "not found" in shop.fails(ExitCode.NOT_FOUND, "survey", "show", "nope")
 
 
 def test_send_pushes_the_link_once_through_the_campaign_sender(connected, tmp_path):
@@ -106,7 +107,7 @@ def test_send_pushes_the_link_once_through_the_campaign_sender(connected, tmp_pa
     assert not line.calls("POST", "/v2/bot/message/multicast")
     # the send is a campaign like the others, and nobody gets it twice
     assert [c["name"] for c in cli.json("campaign", "list")] == ["survey:taste:coffee"]
-    assert "already sent" in cli.fails(4, "survey", "send", "taste", "--segment", "coffee")
+    assert "already sent" in cli.fails(ExitCode.CONFLICT, "survey", "send", "taste", "--segment", "coffee")
     assert len(line.calls("POST", "/v2/bot/message/push")) == 2
     assert cli.json("survey", "show", "taste")["sends"] == ["survey:taste:coffee (sent)"]
 
@@ -118,7 +119,7 @@ def test_a_500_stops_the_send_and_the_next_run_resumes_with_the_same_key(connect
     cli.ok("segment", "create", "all")
     _survey(cli, tmp_path)
     line.fail("POST", "/v2/bot/message/push", 500, times=10)
-    err = cli.fails(10, "survey", "send", "taste", "--segment", "all", "--text", "Tell us: {link}")
+    err = cli.fails(ExitCode.UPSTREAM, "survey", "send", "taste", "--segment", "all", "--text", "Tell us: {link}")
     assert "run `crm campaign send survey:taste:all` again" in err
     line.faults.clear()
     res = cli.json("survey", "send", "taste", "--segment", "all")

@@ -193,7 +193,7 @@ def test_staff_member_cannot_act_outside_their_branch(shop, uow):
         ("points", "adjust", "0812345678", "--points", "10", "--reason", "x", "--staff", "0891112222"),
     ]
     for argv in refused:
-        err = shop.fails(6, *argv)
+        err = shop.fails(ExitCode.NOT_ALLOWED, *argv)
         assert err.startswith("error: ") and len(err.splitlines()) == 1, err
     assert _counts(uow) == before
     # at their own branch the same staff member may

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from crm_cli.domain.errors import ExitCode
 from tests.fakeline import events as ev
 from tests.fakeline.fixtures import SECRET
 
@@ -37,7 +38,7 @@ def test_sync_when_line_keeps_failing_writes_nothing(connected):
     cli, line = connected, connected.line
     line.add_follower()
     line.fail("GET", "/v2/bot/followers/ids", 500, times=10)
-    err = cli.fails(10, "follower", "sync")
+    err = cli.fails(ExitCode.UPSTREAM, "follower", "sync")
     assert err.startswith("error: LINE failed to list the followers (500")
     assert cli.json("follower", "list") == []
 
@@ -61,15 +62,15 @@ def test_tags_notes_link_show(connected):
     cli.ok("follower", "note", U1, "prefers oat milk")
     link = cli.json("follower", "link", U1, "0812345678")
     assert link == {"user_id": U1, "member_phone": "+66812345678", "member_name": None}
-    assert "already linked" in cli.fails(4, "follower", "link", U2, "0812345678")
+    assert "already linked" in cli.fails(ExitCode.CONFLICT, "follower", "link", U2, "0812345678")
     shown = cli.json("follower", "show", U1)
     assert shown["chat_tags"] == ["vip"] and shown["active_tags"] == ["coffee-lover"]
     assert shown["note"] == "prefers oat milk" and shown["member_phone"] == "+66812345678"
     assert [f["user_id"] for f in cli.json("follower", "list", "--tag", "coffee-lover")] == [U1]
     assert [f["user_id"] for f in cli.json("follower", "list", "--unlinked")] == [U2]
-    assert "not a LINE user ID" in cli.fails(5, "follower", "show", "nobody")
-    assert "no follower" in cli.fails(3, "follower", "show", U3)
-    assert "tag kind" in cli.fails(5, "follower", "tag", U1, "x", "--kind", "other")
+    assert "not a LINE user ID" in cli.fails(ExitCode.INVALID_INPUT, "follower", "show", "nobody")
+    assert "no follower" in cli.fails(ExitCode.NOT_FOUND, "follower", "show", U3)
+    assert "tag kind" in cli.fails(ExitCode.INVALID_INPUT, "follower", "tag", U1, "x", "--kind", "other")
     # every listing format
     for fmt in ("csv", "plain", "markdown", "table"):
         r = cli("follower", "list", fmt=fmt)
@@ -126,18 +127,18 @@ def test_autoreply_rules_match_and_stats(connected, served, tmp_path):
                                                 {"type": "message", "text": "menu",
                                                  "area": {"x": 520, "y": 0, "width": 520, "height": 1040}}]}))
     cli.ok("autoreply", "add", "promo", "--imagemap", str(imagemap), "--match", "contains")
-    assert "already exists" in cli.fails(4, "autoreply", "add", "MENU", "--text", "again")
-    assert "exactly one" in cli.fails(5, "autoreply", "add", "x", "--text", "a", "--image", "https://a.example/b.jpg")
-    assert "https://" in cli.fails(5, "autoreply", "add", "x", "--image", "http://insecure.example/a.jpg")
+    assert "already exists" in cli.fails(ExitCode.CONFLICT, "autoreply", "add", "MENU", "--text", "again")
+    assert "exactly one" in cli.fails(ExitCode.INVALID_INPUT, "autoreply", "add", "x", "--text", "a", "--image", "https://a.example/b.jpg")
+    assert "https://" in cli.fails(ExitCode.INVALID_INPUT, "autoreply", "add", "x", "--image", "http://insecure.example/a.jpg")
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"baseUrl": "https://x.example", "altText": "a", "baseSize": {"width": 1040, "height": 100},
                                "actions": [{"type": "uri", "linkUri": "https://a.example",
                                             "area": {"x": 0, "y": 0, "width": 2000, "height": 10}}]}))
-    assert "outside" in cli.fails(5, "autoreply", "add", "y", "--imagemap", str(bad))
+    assert "outside" in cli.fails(ExitCode.INVALID_INPUT, "autoreply", "add", "y", "--imagemap", str(bad))
 
     assert cli.json("autoreply", "test", "  Menu ")["keyword"] == "menu"
     assert cli.json("autoreply", "test", "iced coffee promo please")["keyword"] == "coffee"  # longest keyword wins
-    assert "no auto-reply answers" in cli.fails(3, "autoreply", "test", "hello")
+    assert "no auto-reply answers" in cli.fails(ExitCode.NOT_FOUND, "autoreply", "test", "hello")
 
     user = line.add_follower(display_name="Ploy")
     sent = []
@@ -155,7 +156,7 @@ def test_autoreply_rules_match_and_stats(connected, served, tmp_path):
     assert sum(d["hits"] for d in days) == 4 and days[0]["keyword"] == "menu"
     removed = cli.json("autoreply", "remove", "menu")
     assert removed["hits"] == 2
-    assert "no auto-reply" in cli.fails(3, "autoreply", "remove", "menu")
+    assert "no auto-reply" in cli.fails(ExitCode.NOT_FOUND, "autoreply", "remove", "menu")
     assert [s["keyword"] for s in cli.json("autoreply", "list")] == ["coffee", "promo"]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from crm_cli.domain.errors import ExitCode
 from tests.fakeline.fixtures import CHANNEL_ID, SECRET
 
 
@@ -27,22 +28,22 @@ def test_connect_checks_the_token_with_line_and_masks_secrets(connected):
 
 def test_connect_refused_token_stores_nothing_and_hides_it(shop, fake_line):
     bad = "x" * 40
-    err = shop.fails(10, "line", "connect", "--channel-id", CHANNEL_ID, "--channel-secret", SECRET,
+    err = shop.fails(ExitCode.UPSTREAM, "line", "connect", "--channel-id", CHANNEL_ID, "--channel-secret", SECRET,
                      "--access-token", bad)
     assert err == ("error: LINE refused the channel access token (401): reissue it in the LINE Developers console "
                    "and run `crm line connect` again")
     assert bad not in err
-    err = shop.fails(3, "line", "status", "--offline")
+    err = shop.fails(ExitCode.NOT_FOUND, "line", "status", "--offline")
     assert "no LINE channel" in err
 
 
 def test_connect_validates_shapes_without_echoing(shop, fake_line):
-    err = shop.fails(5, "line", "connect", "--channel-id", "abc", "--channel-secret", SECRET, "--access-token", "t" * 30)
+    err = shop.fails(ExitCode.INVALID_INPUT, "line", "connect", "--channel-id", "abc", "--channel-secret", SECRET, "--access-token", "t" * 30)
     assert "--channel-id" in err
-    err = shop.fails(5, "line", "connect", "--channel-id", CHANNEL_ID, "--channel-secret", "has space inside",
+    err = shop.fails(ExitCode.INVALID_INPUT, "line", "connect", "--channel-id", CHANNEL_ID, "--channel-secret", "has space inside",
                      "--access-token", "t" * 30)
     assert "has space" not in err
-    err = shop.fails(5, "line", "connect", "--channel-id", CHANNEL_ID, "--channel-secret", "-", "--access-token", "-")
+    err = shop.fails(ExitCode.INVALID_INPUT, "line", "connect", "--channel-id", CHANNEL_ID, "--channel-secret", "-", "--access-token", "-")
     assert "only one" in err
     assert not fake_line.calls()
 
@@ -57,11 +58,11 @@ def test_status_when_line_is_down_still_shows_the_connection(connected):
 def test_disconnect_then_webhook_unknown(connected):
     out = connected.json("line", "disconnect")
     assert out == {"store": "cafe", "channel_id": CHANNEL_ID, "connected": False}
-    assert "no LINE channel" in connected.fails(3, "line", "disconnect")
+    assert "no LINE channel" in connected.fails(ExitCode.NOT_FOUND, "line", "disconnect")
 
 
 def test_login_channel_pair(shop, fake_line, line_token):
-    err = shop.fails(5, "line", "connect", "--channel-id", CHANNEL_ID, "--channel-secret", SECRET,
+    err = shop.fails(ExitCode.INVALID_INPUT, "line", "connect", "--channel-id", CHANNEL_ID, "--channel-secret", SECRET,
                      "--access-token", line_token, "--login-channel-id", "1656000001")
     assert "go together" in err
     out = shop.json("line", "connect", "--channel-id", CHANNEL_ID, "--channel-secret", SECRET, "--access-token",

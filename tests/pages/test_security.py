@@ -8,6 +8,7 @@ import re
 
 import httpx
 
+from crm_cli.domain.errors import ExitCode
 from tests.pages.support import csrf, hidden, text
 
 
@@ -83,7 +84,7 @@ def test_own_data_only_csrf_cookies_and_errors(site):
     r = eve.post("/m/cafe/register", {"phone": "0833333333", "name": "Eve"}, csrf_from="/m/cafe")
     assert r.status_code == 409 and 'id="accept_terms-error">registration needs the member&#39;s consent' in r.text
     assert 'value="0833333333"' in r.text  # what was typed stays in the form
-    cli.fails(3, "member", "show", "0833333333")
+    cli.fails(ExitCode.NOT_FOUND, "member", "show", "0833333333")
     # a registered phone cannot be taken over from another LINE account
     r = eve.post("/m/cafe/register", {"phone": "0811111111", "name": "Eve", "accept_terms": "1"}, csrf_from="/m/cafe")
     assert r.status_code == 409 and "already a registered member" in text(r.text)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from crm_cli.domain.errors import ExitCode
+
 PHONE = "0812345678"
 
 
@@ -63,9 +65,9 @@ def test_keys_authenticate_per_branch_and_revoke(shop, served):
     assert give(served, key, phone=PHONE, spend="100.00").json()["branch"] == "Ari"
     shop.ok("apikey", "revoke", "1")
     assert give(served, key, phone=PHONE, spend="100.00").status_code == 401
-    assert "already revoked" in shop.fails(4, "apikey", "revoke", "1")
-    assert "no API key 9" in shop.fails(3, "apikey", "revoke", "9")
-    assert "branch 'Nowhere' not found" in shop.fails(3, "apikey", "create", "--branch", "Nowhere")
+    assert "already revoked" in shop.fails(ExitCode.CONFLICT, "apikey", "revoke", "1")
+    assert "no API key 9" in shop.fails(ExitCode.NOT_FOUND, "apikey", "revoke", "9")
+    assert "branch 'Nowhere' not found" in shop.fails(ExitCode.NOT_FOUND, "apikey", "create", "--branch", "Nowhere")
 
 
 def test_concurrent_same_receipt_gives_once(shop, served):

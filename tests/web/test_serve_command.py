@@ -11,6 +11,8 @@ import time
 
 import httpx
 
+from crm_cli.domain.errors import ExitCode
+
 
 def test_crm_serve_process_answers_and_stops_cleanly(cli, fake_line, tmp_path):
     cli.ok("store", "create", "cafe", "--name", "Cafe")
@@ -52,7 +54,7 @@ def test_crm_serve_refuses_a_busy_port(cli):
     s.listen()
     port = s.getsockname()[1]
     try:
-        err = cli.fails(5, "serve", "--port", str(port))
+        err = cli.fails(ExitCode.INVALID_INPUT, "serve", "--port", str(port))
         assert err.startswith(f"error: cannot listen on 127.0.0.1:{port}:")
     finally:
         s.close()
