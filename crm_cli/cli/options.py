@@ -10,8 +10,6 @@ from typing import Annotated, Any, Callable, Optional
 import typer
 
 from crm_cli.cli import complete
-
-
 from crm_cli.domain.errors import InvalidInput
 
 PhoneArg = Annotated[str, typer.Argument(help="Phone number in any Thai form, e.g. 081-234-5678 or +66812345678.")]
