@@ -455,6 +455,11 @@ def invoice_store_id(session, number: str) -> int | None:
 
 def pay_invoice(session, *, number: str, paid_at: datetime, now: datetime) -> tuple[InvoiceView, SuspensionChange]:
     """Record the payment of an invoice; lifts a suspension that no longer has a reason."""
+    if paid_at > now:  # a payment dated ahead would read "paid" while the store is still held off
+        raise InvalidInput(
+            f"payment date {paid_at.astimezone(BKK):%Y-%m-%d %H:%M} Bangkok is in the future "
+            f"(now {now.astimezone(BKK):%Y-%m-%d %H:%M}): record a payment once it has been made"
+        )
     inv = session.exec(select(Invoice).where(Invoice.number == number.strip().upper())).first()
     if inv is None:
         raise NotFound(f"invoice {number} not found: see `crm billing invoice --month YYYY-MM`")

@@ -62,3 +62,19 @@ def test_every_view_of_a_store_names_its_subscription(cli):
         cli.ok("--store", "cafe", "billing", "cancel", "--date", "2026-12-15")
     with freeze_time("2027-01-02T10:00:00+07:00"):  # the trial ended with the cancellation
         assert cli.json("--store", "cafe", "billing", "status")["subscription"] == "crm cancelled (service off)"
+
+
+def test_a_payment_dated_in_the_future_is_refused(shop):
+    with freeze_time("2026-11-24T10:00:00+07:00"):
+        shop.ok("billing", "subscribe", "--date", "2026-11-10")
+    with freeze_time("2027-01-01T19:00:00+07:00"):
+        shop.ok("maintenance", "run", "--only", "invoices")
+    with freeze_time("2027-01-20T10:00:00+07:00"):  # overdue since 2027-01-16: the store is held off
+        err = shop.fails(5, "billing", "pay", "INV-2027-000001", "--date", "2028-01-19")  # a mistyped year
+        assert err == ("error: payment date 2028-01-19 00:00 Bangkok is in the future (now 2027-01-20 10:00): "
+                       "record a payment once it has been made")
+        status = shop.json("billing", "status")
+        assert status["unpaid_invoices"] == ["INV-2027-000001"] and status["service_active"] is False
+        paid = json.loads(shop.ok("billing", "pay", "INV-2027-000001", "--date", "2027-01-20T09:30", fmt="json").stdout)
+        assert (paid["status"], paid["paid_at"]) == ("paid", "2027-01-20T02:30:00+00:00")
+        assert shop.json("billing", "status")["service_active"] is True
