@@ -44,10 +44,12 @@ def maintenance_run(
     failed = [r.job for r in results if r.status != "ok"]
     if not dry_run:
         from crm_cli.db.uow import unit_of_work
+        from crm_cli.domain.plain import bangkok_minute
 
-        with unit_of_work(engine, write=True) as session:
-            audit.record(session, store_id=None, actor=st.actor_name(), command=st.command, now=st.now(),
-                         summary=f"maintenance as of {when.isoformat()}: " + "; ".join(f"{r.job} {r.status}" for r in results))
+        with unit_of_work(engine, write=True) as session:  # a --store run is recorded against that store
+            audit.record(session, store_id=store_id, actor=st.actor_name(), command=st.command, now=st.now(),
+                         summary=f"maintenance as of {bangkok_minute(when)} Bangkok: "
+                         + "; ".join(f"{r.job} {r.status}" for r in results))
     if (st.fmt or "table") == "table":
         import sys
 

@@ -78,3 +78,17 @@ def test_a_payment_dated_in_the_future_is_refused(shop):
         paid = json.loads(shop.ok("billing", "pay", "INV-2027-000001", "--date", "2027-01-20T09:30", fmt="json").stdout)
         assert (paid["status"], paid["paid_at"]) == ("paid", "2027-01-20T02:30:00+00:00")
         assert shop.json("billing", "status")["service_active"] is True
+
+
+def test_maintenance_audit_record_gives_bangkok_time_and_the_store_of_a_store_run(shop, cli):
+    cli.store = None
+    cli.ok("store", "create", "other", "--name", "Other", "--no-use")
+    with freeze_time("2026-11-30T19:00:20+07:00"):
+        cli.ok("maintenance", "run", "--only", "expire")
+        cli.ok("--store", "other", "maintenance", "run", "--only", "expire", "--as-of", "2026-11-30T18:30")
+    every = [(a["store"], a["summary"]) for a in cli.json("audit", "list", "--all-stores", "--command", "maintenance")]
+    assert every == [("other", "maintenance as of 2026-11-30 18:30 Bangkok: expire ok"),
+                     (None, "maintenance as of 2026-11-30 19:00 Bangkok: expire ok")]
+    assert [a["summary"] for a in cli.json("--store", "other", "audit", "list", "--command", "maintenance")] == [
+        "maintenance as of 2026-11-30 18:30 Bangkok: expire ok"]
+    assert cli.json("--store", "cafe", "audit", "list", "--command", "maintenance") == []
