@@ -160,6 +160,8 @@ def billing_status(session, *, store_id: int, now: datetime) -> StatusInfo:
         st = rules.status(events, today)
         # events dated later (a scheduled cancellation) show in the cancellation fields
         ahead = rules.status(events, max([today] + [e.day for e in events]))
+        # ... and a cancellation in force stays shown while a resume is only scheduled
+        cancel = ahead if ahead.cancelled_on is not None else st
     except rules.BillingRuleError as exc:  # pragma: no cover - stored events were validated
         raise to_conflict(exc) from None
     service = service_now(session, store_id=store_id, now=now, events=events)
@@ -169,7 +171,7 @@ def billing_status(session, *, store_id: int, now: datetime) -> StatusInfo:
     return StatusInfo(
         store=s.slug, plan=st.plan, state=st.state, subscription=_subscription_label(events, st, service),
         service_active=service.active, trial_end=st.trial_end,
-        paid_from=st.paid_from, cancelled_on=ahead.cancelled_on, service_ends=ahead.service_ends,
+        paid_from=st.paid_from, cancelled_on=cancel.cancelled_on, service_ends=cancel.service_ends,
         purge_after=ahead.purge_after, next_charge_month=st.next_charge_month,
         suspended=service.suspended, suspended_reason=service.reason if service.suspended else None,
         unpaid_invoices=list(unpaid),

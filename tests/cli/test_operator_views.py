@@ -92,3 +92,18 @@ def test_maintenance_audit_record_gives_bangkok_time_and_the_store_of_a_store_ru
     assert [a["summary"] for a in cli.json("--store", "other", "audit", "list", "--command", "maintenance")] == [
         "maintenance as of 2026-11-30 18:30 Bangkok: expire ok"]
     assert cli.json("--store", "cafe", "audit", "list", "--command", "maintenance") == []
+
+
+def test_billing_status_keeps_showing_a_cancellation_in_force_while_a_resume_is_only_scheduled(shop):
+    with freeze_time("2026-08-01T10:00:00+07:00"):
+        shop.ok("billing", "subscribe", "--date", "2026-08-01")
+    with freeze_time("2026-10-15T10:00:00+07:00"):
+        shop.ok("billing", "cancel", "--date", "2026-10-15")
+    with freeze_time("2026-11-30T10:00:00+07:00"):
+        shop.ok("billing", "resume", "--date", "2027-03-01")
+        status = shop.json("billing", "status")
+        assert (status["state"], status["service_active"]) == ("cancelled", False)
+        assert (status["cancelled_on"], status["service_ends"]) == ("2026-10-15", "2026-10-31")
+        assert status["suspended_reason"] == "MyCustomer | CRM cancelled on 2026-10-15, service ended 2026-10-31"
+        assert status["purge_after"] is None  # the scheduled resume withdraws the purge
+        assert status["events"][-1] == "2027-03-01 resume"
