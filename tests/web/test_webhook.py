@@ -158,7 +158,9 @@ def test_slow_line_does_not_delay_the_answer(connected, served):
     t0 = time.monotonic()
     r = post(served, ev.follow(user), ev.text(user, "hi", reply_token=line.new_reply_token(user)))
     assert r.status_code == 200
-    assert time.monotonic() - t0 < 1.0
+    # waiting on LINE would take at least 2 s (two tries of 0.5 s for the profile, two for the
+    # reply); the answer comes before any of that
+    assert time.monotonic() - t0 < 1.5
     chat = cli.json("chat", "show", user)  # stored at once
     assert [m["direction"] for m in chat] == ["in", "out"]
     assert served.http.get("/healthz").status_code == 200
