@@ -220,12 +220,19 @@ _mount()
 
 def main(prog_name: str | None = None) -> None:
     try:
-        app(prog_name=prog_name)
-    finally:
-        from crm_cli.cli.context import dispose_engines
+        try:
+            app(prog_name=prog_name)
+        finally:
+            from crm_cli.cli.context import dispose_engines
 
-        dispose_engines()
-        _flush_stdout()
+            dispose_engines()
+            _flush_stdout()
+    except KeyboardInterrupt:
+        # Ctrl-C outside a command's own handling (while starting, or while closing the
+        # database after an interrupted command): the same documented exit, no traceback
+        from crm_cli.domain.errors import Interrupted
+
+        raise SystemExit(Interrupted.exit_code) from None
 
 
 def _flush_stdout() -> None:
