@@ -21,11 +21,11 @@ demo: $(STAMP)
 
 ## The whole suite, every database test on SQLite and PostgreSQL
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -n 4 --dist loadfile
 
 ## The suite plus the larger fault-injection variants
 test-all: $(STAMP)
-	CRM_TEST_ALL=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile
+	CRM_TEST_ALL=1 $(BIN)/python -m pytest -q -n 4 --dist loadfile
 
 ## Lint: ruff, then mypy (strict on crm_cli/domain; elsewhere no error beyond .ci/mypy-baseline.txt)
 lint: $(STAMP)
