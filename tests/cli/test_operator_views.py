@@ -7,6 +7,8 @@ import json
 
 from freezegun import freeze_time
 
+from crm_cli.domain.errors import ExitCode
+
 
 def test_points_check_keeps_its_figures_in_csv_plain_and_markdown(shop):
     shop.ok("points", "give", "0812345678", "--spend", "250", "--branch", "Siam")
@@ -70,7 +72,7 @@ def test_a_payment_dated_in_the_future_is_refused(shop):
     with freeze_time("2027-01-01T19:00:00+07:00"):
         shop.ok("maintenance", "run", "--only", "invoices")
     with freeze_time("2027-01-20T10:00:00+07:00"):  # overdue since 2027-01-16: the store is held off
-        err = shop.fails(5, "billing", "pay", "INV-2027-000001", "--date", "2028-01-19")  # a mistyped year
+        err = shop.fails(ExitCode.INVALID_INPUT, "billing", "pay", "INV-2027-000001", "--date", "2028-01-19")  # a mistyped year
         assert err == ("error: payment date 2028-01-19 00:00 Bangkok is in the future (now 2027-01-20 10:00): "
                        "record a payment once it has been made")
         status = shop.json("billing", "status")
