@@ -1,0 +1,83 @@
+"""Shell completion speed: one TAB press is one `crm` process answering
+`_CRM_COMPLETE=complete_bash`; this prints its wall and CPU time (median of --repeat runs)
+on a small SQLite store and, with --pg-url, on PostgreSQL, beside `crm --help`.
+
+    .venv/bin/python bench/bench_completion.py [--repeat 15] [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+CRM = [sys.executable, "-m", "crm_cli"]
+
+
+def run(args: list[str], env: dict[str, str]) -> tuple[float, float]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run(CRM + args, env=env, check=True, capture_output=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def measure(label: str, args: list[str], env: dict[str, str], repeat: int) -> None:
+    runs = [run(args, env) for _ in range(repeat)]
+    wall = statistics.median(r[0] for r in runs)
+    cpu = statistics.median(r[1] for r in runs)
+    print(f"{label:<34} wall {wall * 1000:7.1f} ms   cpu {cpu * 1000:7.1f} ms")
+
+
+def setup(db: str, env: dict[str, str]) -> None:
+    for args in (["store", "create", "cafe", "--name", "Cafe"], ["branch", "add", "Siam"], ["branch", "add", "Ari"]):
+        subprocess.run(CRM + ["--db", db, "--store", "cafe", "--quiet"] + args, env=env, check=True, capture_output=True)
+
+
+def complete_env(env: dict[str, str], db: str) -> dict[str, str]:
+    line = f"crm --db {db} --store cafe branch close "
+    return dict(env, _CRM_COMPLETE="complete_bash", COMP_WORDS=line, COMP_CWORD=str(len(line.split(" ")) - 1))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=15)
+    ap.add_argument("--pg-url", default=None)
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, CRM_CONFIG_DIR=str(Path(tmp) / "cfg"), CRM_DATA_DIR=str(Path(tmp) / "data"))
+        print(f"load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} cores, median of {a.repeat}")
+        measure("crm --help", ["--help"], env, a.repeat)
+        db = f"sqlite:///{tmp}/bench.sqlite3"
+        subprocess.run(CRM + ["--db", db, "db", "upgrade"], env=env, check=True, capture_output=True)
+        setup(db, env)
+        measure("complete a branch name (SQLite)", [], complete_env(env, db), a.repeat)
+        if a.pg_url:
+            from sqlalchemy import create_engine, text
+            from sqlalchemy.engine import make_url
+
+            name = f"crm_bench_completion_{uuid.uuid4().hex[:8]}"
+            admin = create_engine(a.pg_url, isolation_level="AUTOCOMMIT")
+            with admin.connect() as c:
+                c.execute(text(f'CREATE DATABASE "{name}"'))
+            try:
+                url = make_url(a.pg_url).set(database=name).render_as_string(hide_password=False)
+                subprocess.run(CRM + ["--db", url, "db", "upgrade"], env=env, check=True, capture_output=True)
+                setup(url, env)
+                measure("complete a branch name (PostgreSQL)", [], complete_env(env, url), a.repeat)
+            finally:
+                with admin.connect() as c:
+                    c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
