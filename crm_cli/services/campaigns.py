@@ -30,6 +30,7 @@ from typing import Callable
 
 from sqlalchemy import and_, func, insert, or_, select, update
 
+from crm_cli.db import dialect
 from crm_cli.db.models import Campaign, CampaignBatch, PromoPool, Segment
 from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
 from crm_cli.domain.segments import SegmentSpec
@@ -373,9 +374,7 @@ def request_ids(session, *, store_id: int, name: str) -> list[str]:
 
 
 def _locked(session, campaign_id: int) -> Campaign:
-    q = select(Campaign).where(Campaign.id == campaign_id)
-    if session.get_bind().dialect.name == "postgresql":
-        q = q.with_for_update()
+    q = dialect.for_update(select(Campaign).where(Campaign.id == campaign_id), session)
     c = session.execute(q.execution_options(populate_existing=True)).scalars().first()
     assert c is not None
     return c
@@ -531,8 +530,7 @@ def _claim(engine, campaign_id: int, *, now: datetime, takeover: bool, limit: in
                     or_(CampaignBatch.status == "pending",
                         and_(CampaignBatch.status == "sending", CampaignBatch.claimed_at <= stale)))
              .order_by(CampaignBatch.seq).limit(limit))
-        if session.get_bind().dialect.name == "postgresql":
-            q = q.with_for_update(skip_locked=True)
+        q = dialect.skip_locked(q, session)
         rows = session.execute(q).all()
         if rows:
             session.execute(update(CampaignBatch).where(CampaignBatch.id.in_([r.id for r in rows]))

@@ -18,6 +18,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm import join as orm_join
 from sqlalchemy.orm import outerjoin as orm_outerjoin
 
+from crm_cli.db import dialect
 from crm_cli.db.models import Branch, LedgerEntry, LineFollower, LineFollowerTag, Member, MemberTag, Segment, Store, Tier
 from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
 from crm_cli.domain.segments import SegmentChange, SegmentSpec, apply_change, validate
@@ -236,7 +237,7 @@ def count_select(session, *, store_id: int, spec: SegmentSpec, now: datetime):
 
     reach_ids = select(LineFollower.member_id).where(LineFollower.store_id == store_id, LineFollower.member_id.is_not(None),
                                                      LineFollower.status != "blocked")
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect.is_postgresql(session):
         r = reach_ids.distinct().subquery("reach")
         mc = counted(select(func.count().label("n"), func.count(r.c.member_id).label("r")),
                      orm_outerjoin(Member, r, r.c.member_id == Member.id)).subquery("mc")
@@ -282,7 +283,7 @@ class SegmentMember:
 
 
 def count_spec(session, *, store_id: int, spec: SegmentSpec, now: datetime, label: str = "") -> SegmentCount:
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect.is_postgresql(session):
         # the planner's guess for a filtered million-row count crosses the JIT threshold, and
         # compiling the plan costs more (0.4 s) than it saves; this transaction only
         from sqlalchemy import text
