@@ -246,10 +246,12 @@ class FollowerNote:
 
 def set_note(session, *, store_id: int, user_id: str, text: str) -> FollowerNote:
     f = get(session, store_id, user_id)
-    note = (text or "").strip()
-    if len(note) > 2000:
-        raise InvalidInput("the note is too long (at most 2,000 characters)")
-    f.note = note or None
+    from crm_cli.domain import member_fields
+
+    # the member-field rule: control and direction characters refused, line breaks kept;
+    # an empty note clears it
+    note = member_fields.note(text) if (text or "").strip() else None
+    f.note = note
     session.add(f)
     session.flush()
     return FollowerNote(user_id=f.user_id, note=f.note)

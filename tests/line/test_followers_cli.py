@@ -59,6 +59,13 @@ def test_tags_notes_link_show(connected):
     cli.ok("follower", "tag", U1, "coffee-lover", "--kind", "active")
     out = cli.json("follower", "untag", U1, "regular")
     assert out["changed"] == ["regular"] and out["tags"] == ["vip"]
+    # operators' text on a follower follows the member-field rule at the door
+    for hostile in ("Evil\x1b[31mRED", "a\u202egnp", "bell\x07", "c1\x9b31m"):
+        err = cli.fails(ExitCode.INVALID_INPUT, "follower", "note", U1, hostile)
+        assert "note" in err and "\x1b" not in err
+        assert "tag" in cli.fails(ExitCode.INVALID_INPUT, "follower", "tag", U1, hostile)
+    cli.ok("follower", "note", U1, "line one\nline two")  # a note keeps its line breaks
+    assert cli.json("follower", "show", U1)["note"] == "line one\nline two"
     cli.ok("follower", "note", U1, "prefers oat milk")
     link = cli.json("follower", "link", U1, "0812345678")
     assert link == {"user_id": U1, "member_phone": "+66812345678", "member_name": None}
