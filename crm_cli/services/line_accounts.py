@@ -152,21 +152,7 @@ def _confirm_imported(session, *, store_id: int, member: Member, user_id: str, d
         member.birthday = bday
     if mail is not None:
         member.email = mail
-    member.consent_terms_version = terms.version
-    member.consent_at = now
-    member.last_activity_at = now
-    session.add(member)
-    tags: list[str] = []
-    from crm_cli.db.models import MemberAnswer
-
-    for a in checked:
-        for v in a.values:
-            session.add(MemberAnswer(member_id=member.id, question_id=a.question_id, value=v, created_at=now))
-        for t in a.tags:
-            if t not in tags:
-                tags.append(t)
-    session.flush()
-    members._add_tags(session, member.id, tags, kind="active")
+    members.record_consent(session, member, terms_version=terms.version, checked=checked, now=now)
     _link(session, store_id=store_id, member=member, user_id=user_id, display_name=display_name, now=now)
     pts = ledger.balance(session, member.id, now)
     return SignUp(kind="confirmed", phone=member.phone, name=clean_name, terms_version=terms.version, merged_points=pts,

@@ -141,6 +141,24 @@ def status_of(m: Member) -> str:
 # ---------------------------------------------------------------- registration
 
 
+def record_consent(session, m: Member, *, terms_version: int, checked, now: datetime) -> None:
+    """Consent to the terms version, the form's answers, and the tags their choices attach
+    (active tags): the one way a sign-up is recorded, from the CLI and from the member pages."""
+    m.consent_terms_version = terms_version
+    m.consent_at = now
+    m.last_activity_at = now
+    session.add(m)
+    tags: list[str] = []
+    for a in checked:
+        for v in a.values:
+            session.add(MemberAnswer(member_id=m.id, question_id=a.question_id, value=v, created_at=now))
+        for t in a.tags:
+            if t not in tags:
+                tags.append(t)
+    session.flush()
+    _add_tags(session, m.id, tags, kind="active")
+
+
 def register(
     session,
     *,
@@ -188,19 +206,7 @@ def register(
     m.name, m.gender, m.birthday, m.email, m.address, m.line_display_name = clean_name, g, bday, mail, addr, lname
     m.source = "form"
     m.registered_branch_id = branch_id
-    m.consent_terms_version = terms.version
-    m.consent_at = now
-    m.last_activity_at = now
-    session.add(m)
-    tags: list[str] = []
-    for a in checked:
-        for v in a.values:
-            session.add(MemberAnswer(member_id=m.id, question_id=a.question_id, value=v, created_at=now))
-        for t in a.tags:
-            if t not in tags:
-                tags.append(t)
-    session.flush()
-    _add_tags(session, m.id, tags, kind="active")
+    record_consent(session, m, terms_version=terms.version, checked=checked, now=now)
     welcome = _give_welcome(session, store_id=store_id, member_id=m.id, phone=e164, now=now, actor=actor)
     session.flush()
     session.refresh(m)
