@@ -27,7 +27,7 @@ def _fold(text: str) -> str:
     return " ".join((text or "").split()).casefold()
 
 
-def _https(url: str, what: str) -> str:
+def https_url(url: str, what: str) -> str:
     u = (url or "").strip()
     if not u.startswith("https://") or len(u) > 2000 or any(c.isspace() for c in u):
         raise InvalidInput(f"{what} must be an https:// URL of at most 2,000 characters")
@@ -42,8 +42,8 @@ def text_message(text: str) -> dict:
 
 
 def image_message(url: str, preview: str | None = None) -> dict:
-    original = _https(url, "--image")
-    return {"type": "image", "originalContentUrl": original, "previewImageUrl": _https(preview, "--preview") if preview else original}
+    original = https_url(url, "--image")
+    return {"type": "image", "originalContentUrl": original, "previewImageUrl": https_url(preview, "--preview") if preview else original}
 
 
 def imagemap_message(raw: str) -> dict:
@@ -58,7 +58,7 @@ def imagemap_message(raw: str) -> dict:
     m.setdefault("type", "imagemap")
     if m["type"] != "imagemap":
         raise InvalidInput("the imagemap file's 'type' must be 'imagemap'")
-    _https(m.get("baseUrl") if isinstance(m.get("baseUrl"), str) else "", "imagemap baseUrl")
+    https_url(m.get("baseUrl") if isinstance(m.get("baseUrl"), str) else "", "imagemap baseUrl")
     alt = m.get("altText")
     if not isinstance(alt, str) or not alt.strip() or len(alt) > 1500:
         raise InvalidInput("imagemap altText must be 1 to 1,500 characters")

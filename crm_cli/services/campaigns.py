@@ -35,6 +35,7 @@ from crm_cli.db.models import Campaign, CampaignBatch, PromoPool, Segment
 from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
 from crm_cli.domain.segments import SegmentSpec
 from crm_cli.domain.timeutil import bkk_date
+from crm_cli.services.autoreplies import https_url, text_message  # noqa: F401 (campaigns.text_message builds a campaign message)
 
 MAX_MESSAGES = 5
 MULTICAST_MAX = 500
@@ -54,30 +55,16 @@ NAME_MAX = 120
 # ---------------------------------------------------------------- messages
 
 
-def _https(url: str | None, what: str) -> str:
-    u = (url or "").strip()
-    if not u.startswith("https://") or len(u) > 2000:
-        raise InvalidInput(f"{what} must be an https:// URL of at most 2,000 characters")
-    return u
-
-
-def text_message(text: str) -> dict:
-    t = (text or "").strip()
-    if not t or len(t) > 5000:
-        raise InvalidInput("--text must be 1 to 5,000 characters")
-    return {"type": "text", "text": t}
-
-
 def image_message(url: str, preview: str | None) -> dict:
     if not preview:
         raise InvalidInput("--image needs --preview URL (the preview image LINE shows first)")
-    return {"type": "image", "originalContentUrl": _https(url, "--image"), "previewImageUrl": _https(preview, "--preview")}
+    return {"type": "image", "originalContentUrl": https_url(url, "--image"), "previewImageUrl": https_url(preview, "--preview")}
 
 
 def video_message(url: str, preview: str | None) -> dict:
     if not preview:
         raise InvalidInput("--video needs --preview URL (the preview image LINE shows first)")
-    return {"type": "video", "originalContentUrl": _https(url, "--video"), "previewImageUrl": _https(preview, "--preview")}
+    return {"type": "video", "originalContentUrl": https_url(url, "--video"), "previewImageUrl": https_url(preview, "--preview")}
 
 
 def imagemap_message(raw: str) -> dict:
