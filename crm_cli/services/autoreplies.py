@@ -27,7 +27,7 @@ def _fold(text: str) -> str:
     return " ".join((text or "").split()).casefold()
 
 
-def https_url(url: str, what: str) -> str:
+def https_url(url: str | None, what: str) -> str:
     u = (url or "").strip()
     if not u.startswith("https://") or len(u) > 2000 or any(c.isspace() for c in u):
         raise InvalidInput(f"{what} must be an https:// URL of at most 2,000 characters")
