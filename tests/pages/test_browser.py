@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 CHROMIUM = os.environ.get("CRM_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -81,7 +82,7 @@ def test_member_and_staff_in_the_browser(site, browser, backend, tmp_path):
     page.get_by_role("button", name="สมัครสมาชิก").click()
     assert page.locator("#points").inner_text() == "20"
     assert page.locator("#tier").inner_text() == "Silver"
-    assert "สมชาย ใจดี" in page.content()
+    expect(page.locator("body")).to_contain_text("สมชาย ใจดี")  # waits until the page shows it
     m = cli.json("member", "show", "0812345678")
     assert m["status"] == "registered" and m["tags"] == ["iced"]
 
@@ -89,7 +90,7 @@ def test_member_and_staff_in_the_browser(site, browser, backend, tmp_path):
     cli.ok("points", "give", "0812345678", "--spend", "2500", "--branch", "Siam")
     page.reload()
     assert page.locator("#points").inner_text() == "120"
-    assert "Gold" in page.content()
+    expect(page.locator("body")).to_contain_text("Gold")  # waits until the page shows it
     assert page.locator("img.qr").evaluate("i => i.naturalWidth") > 100  # the member QR drew
     _fits(page)
     _shot(page, tmp_path, "member-card")
@@ -108,7 +109,7 @@ def test_member_and_staff_in_the_browser(site, browser, backend, tmp_path):
     _fits(page)
     _shot(page, tmp_path, "rewards")
     page.locator("li.reward", has_text="กาแฟฟรี 1 แก้ว").get_by_role("link", name="แลก").click()
-    assert "แต้มคงเหลือหลังแลก: 100" in page.content()
+    expect(page.locator("body")).to_contain_text("แต้มคงเหลือหลังแลก: 100")  # waits until the page shows it
     page.get_by_role("button", name="ยืนยันการแลก").click()
     code = page.locator("#coupon-code").inner_text()
     assert re.fullmatch(r"[A-Z0-9-]{6,20}", code)
@@ -139,7 +140,7 @@ def test_member_and_staff_in_the_browser(site, browser, backend, tmp_path):
     p3.get_by_label("ชื่อ-นามสกุล").fill("นก พนักงาน")
     p3.get_by_label("เบอร์โทรศัพท์").fill("0811111111")
     p3.get_by_role("button", name="เข้าร่วม").click()
-    assert "เข้าร่วมเป็นพนักงานเรียบร้อย" in p3.content()
+    expect(p3.locator("body")).to_contain_text("เข้าร่วมเป็นพนักงานเรียบร้อย")  # waits until the page shows it
     p3.get_by_label("เบอร์โทรหรือ QR สมาชิก").fill("0898765432")
     p3.get_by_label("ยอดซื้อ (บาท)").fill("350")
     p3.get_by_role("button", name="ให้แต้ม").click()
