@@ -39,7 +39,9 @@ def test_a_sender_killed_mid_request_then_resumed_never_sends_twice(connected, t
     line.fail("POST", "/v2/bot/message/multicast", 200, delay=3.0)  # batch 3 hangs: the sender dies waiting
     proc = _sender(cli, tmp_path, line)
     deadline = time.monotonic() + 30
-    while _batches(cli).get("accepted", 0) < 2 or _batches(cli).get("sending", 0) < 1:
+    # killed once batch 3 is marked sending AND its request has reached LINE (it is hanging there)
+    while (_batches(cli).get("accepted", 0) < 2 or _batches(cli).get("sending", 0) < 1
+           or line.faults):  # the hanging answer's fault is taken when batch 3's request arrives
         assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.poll() is not None else "timeout"
         time.sleep(0.05)
     proc.kill()
