@@ -113,7 +113,10 @@ def test_ctrl_c_exits_130_and_writes_nothing(shop, db_url, engine, tmp_path):
             time.sleep(0.005)
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=60)
-        assert proc.returncode == ExitCode.INTERRUPTED, err
+        # a shell reports 130 both for exit(130) and for a process that ended on SIGINT
+        # (-2 here), which Python chooses when the interrupt lands while it is shutting down
+        assert proc.returncode in (ExitCode.INTERRUPTED, -signal.SIGINT), err
+        assert "Traceback" not in err
         with engine.connect() as conn:
             assert conn.execute(text("SELECT COUNT(*) FROM member")).scalar_one() == 0
     else:
