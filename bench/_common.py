@@ -312,6 +312,26 @@ def sqlite_drop_indexes(conn, tables: Sequence[str]) -> list[str]:
     return [sql for _, sql in rows]
 
 
+def sqlite_finish_bulk(conn, creates: Sequence[str]) -> None:
+    """End a bulk load: recreate the dropped indexes, commit, analyze, close."""
+    for sql in creates:
+        conn.execute(sql)
+    conn.execute("COMMIT")
+    conn.execute("ANALYZE")
+    conn.close()
+
+
+def pg_migrated_database(admin_url: str, name: str):
+    """(Re)create database ``name`` and run the migrations; returns (url, engine)."""
+    from crm_cli.db.engine import DbTarget, make_engine
+    from crm_cli.db.schema import upgrade
+
+    url = pg_create_database(admin_url, name)
+    engine = make_engine(DbTarget(url=url, embedded_default=False))
+    upgrade(engine)
+    return url, engine
+
+
 def pg_create_database(admin_url: str, name: str) -> str:
     """(Re)create database ``name`` on the server of ``admin_url``; returns its URL."""
     from sqlalchemy import create_engine, text

@@ -93,23 +93,15 @@ def build_sqlite(path: Path, n: int) -> float:
 
     for sql in _sql(n, series, ts, "mod_"):
         conn.execute(sql.replace("mod_(m, ", "(m % ").replace("mod_(", "("))
-    for sql in creates:
-        conn.execute(sql)
-    conn.execute("COMMIT")
-    conn.execute("ANALYZE")
-    conn.close()
+    c.sqlite_finish_bulk(conn, creates)
     return time.perf_counter() - t
 
 
 def build_pg(admin_url: str, n: int) -> tuple[str, float]:
     from sqlalchemy import text
 
-    from crm_cli.db.engine import DbTarget, make_engine
-    from crm_cli.db.schema import upgrade
 
-    url = c.pg_create_database(admin_url, PG_DB)
-    engine = make_engine(DbTarget(url=url, embedded_default=False))
-    upgrade(engine)
+    url, engine = c.pg_migrated_database(admin_url, PG_DB)
     t = time.perf_counter()
     series = ("generate_series(1, {hi}) AS {name}", "lpad(m::text, 8, '0')", "DATE '1990-01-01' + (m % 365)",
               "lpad(to_hex(m), 32, '0')")

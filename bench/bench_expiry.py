@@ -126,23 +126,15 @@ def build_sqlite(path: Path, n: int, months: int) -> float:
 
     for sql in _statements(n, months, _ts_sqlite, series):
         conn.execute(sql)
-    for sql in creates:
-        conn.execute(sql)
-    conn.execute("COMMIT")
-    conn.execute("ANALYZE")
-    conn.close()
+    c.sqlite_finish_bulk(conn, creates)
     return time.perf_counter() - t
 
 
 def build_pg(admin_url: str, db: str, n: int, months: int) -> tuple[str, float]:
     from sqlalchemy import text
 
-    from crm_cli.db.engine import DbTarget, make_engine
-    from crm_cli.db.schema import upgrade
 
-    url = c.pg_create_database(admin_url, db)
-    engine = make_engine(DbTarget(url=url, embedded_default=False))
-    upgrade(engine)
+    url, engine = c.pg_migrated_database(admin_url, db)
     t = time.perf_counter()
 
     def series(name: str, lo: int, hi: int) -> str:

@@ -177,23 +177,15 @@ def build_sqlite(path: Path, n: int) -> float:
              ms(m) AS (SELECT 1 UNION ALL SELECT m + 1 FROM ms WHERE m < {n})
         {_alloc_select(n)} FROM ms, js WHERE {ALLOC_WHERE} ORDER BY 1, 2"""
     )
-    for sql in creates:
-        conn.execute(sql)
-    conn.execute("COMMIT")
-    conn.execute("ANALYZE")
-    conn.close()
+    c.sqlite_finish_bulk(conn, creates)
     return time.perf_counter() - t
 
 
 def build_pg(admin_url: str, n: int) -> tuple[str, float]:
     from sqlalchemy import text
 
-    from crm_cli.db.engine import DbTarget, make_engine
-    from crm_cli.db.schema import upgrade
 
-    url = c.pg_create_database(admin_url, PG_DB)
-    engine = make_engine(DbTarget(url=url, embedded_default=False))
-    upgrade(engine)
+    url, engine = c.pg_migrated_database(admin_url, PG_DB)
     t = time.perf_counter()
     with engine.begin() as conn:
         conn.exec_driver_sql("SET LOCAL session_replication_role = replica")  # no FK triggers while loading
