@@ -216,6 +216,13 @@ def build_pg(admin_url: str, n: int) -> tuple[str, float]:
             conn.exec_driver_sql(sql)
         for table in ("store", "tier", "member", "ledger_entry", "lot_allocation"):
             conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
+        # the replica role also silenced the trigger that queues lots for expiry: queue them
+        # as migration 0007 does for an existing ledger
+        conn.exec_driver_sql(
+            "INSERT INTO lot_expiry (lot_entry_id, store_id, expires_at) "
+            "SELECT e.id, e.store_id, e.expires_at FROM ledger_entry e "
+            "WHERE e.points > 0 AND e.expires_at IS NOT NULL AND e.points - COALESCE("
+            "(SELECT SUM(a.points) FROM lot_allocation a WHERE a.lot_entry_id = e.id), 0) > 0")
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM ANALYZE")
     engine.dispose()
