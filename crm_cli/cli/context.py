@@ -23,7 +23,7 @@ from typing import Any, Iterator
 
 import typer
 
-from crm_cli.domain.errors import InvalidInput, NotFound, StoreSuspended
+from crm_cli.domain.errors import InvalidInput
 
 # Start-up: on first use pydantic scans the entry points of every installed
 # distribution for plugins (10-20 ms per command); crm uses none.
@@ -174,27 +174,14 @@ class AppState:
             )
         return slug
 
-    def load_store(self, session, *, allow_suspended: bool = False) -> StoreRef:
-        from sqlmodel import select
+    def load_store(self, bind, *, allow_suspended: bool = False) -> StoreRef:
+        """The selected store, refused when it does not exist or its service is off (unless
+        ``allow_suspended``). ``bind``: the unit of work's Session or Core connection; the
+        service state comes from the events and invoices, not from the nightly job's flag."""
+        from crm_cli.services import store_state
 
-        from crm_cli.db.models import Store
-
-        slug = self.store_slug_resolved()
-        row = session.exec(select(Store).where(Store.slug == slug)).first()
-        if row is None or row.purged_at is not None:
-            raise NotFound(f"store '{slug}' not found: see `crm store list`")
-        # the service state comes from the events and invoices, not from the nightly job's flag
-        from crm_cli.services.billing import service_now
-
-        service = service_now(session, store_id=row.id, now=self.now())
-        ref = StoreRef(id=row.id, slug=row.slug, name=row.name, suspended=service.suspended)
-        if ref.suspended and not allow_suspended:
-            reason = f" ({service.reason})" if service.reason else ""
-            raise StoreSuspended(
-                f"store '{slug}' is suspended{reason}: its CRM service is not active; "
-                f"resume it with `crm billing resume --date YYYY-MM-DD`"
-            )
-        return ref
+        found = store_state.by_slug(bind, self.store_slug_resolved(), now=self.now(), allow_suspended=allow_suspended)
+        return StoreRef(id=found.id, slug=found.slug, name=found.name, suspended=found.suspended)
 
     # ------------------------------------------------------------------ transactions
     @contextmanager

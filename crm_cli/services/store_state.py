@@ -1,0 +1,146 @@
+"""A store by slug or id with its CRM service state, read through SQLAlchemy Core.
+
+Every command loads its store first, and whether the store's service is on is decided
+here: the rule is :func:`crm_cli.domain.billing.service_state` over the store's
+subscription events and the invoices that can hold the service off at that moment
+(docs/billing.md). The queries are plain SQL on ``bind`` -- an ORM Session or a Core
+Connection of the same unit of work, both answer ``execute`` -- so a command that needs
+no ORM (``crm points balance``, ``crm store list``) never builds the model classes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from crm_cli.domain import billing as rules
+from crm_cli.domain.errors import Conflict, NotFound, StoreSuspended
+
+NO_SUBSCRIPTION = "no MyCustomer | CRM subscription: the store is not billed"
+
+
+@dataclass(frozen=True)
+class StoreState:
+    """The store's identity and earning settings, and its service state at the moment asked."""
+
+    id: int
+    slug: str
+    name: str
+    earn_points: int
+    earn_per: Decimal
+    welcome_points: int
+    expiry_policy: str
+    expiry_months: int | None
+    tiers_enabled: bool
+    import_max_rows: int
+    service: rules.ServiceState
+
+    @property
+    def suspended(self) -> bool:
+        """Off after having been subscribed: store commands are refused (exit 7)."""
+        return self.service.suspended
+
+
+# ---------------------------------------------------------------- statements (built once, typed like the tables)
+
+
+@lru_cache(maxsize=None)
+def _statements() -> dict[str, Any]:
+    from sqlalchemy import Boolean, Date, bindparam, text
+
+    from crm_cli.db.types import Money, UTCDateTime
+
+    store = (
+        "SELECT id, slug, name, earn_points, earn_per, welcome_points, expiry_policy, expiry_months, "
+        "tiers_enabled, import_max_rows, purged_at FROM store WHERE "
+    )
+    store_types = dict(earn_per=Money(), tiers_enabled=Boolean(), purged_at=UTCDateTime())
+    return {
+        "by_slug": text(store + "slug = :slug").columns(**store_types),
+        "by_id": text(store + "id = :id").columns(**store_types),
+        "events": text(
+            "SELECT kind, day, at FROM subscription_event WHERE store_id = :store_id ORDER BY day, id"
+        ).columns(day=Date(), at=UTCDateTime()),
+        "open_invoices": text(
+            "SELECT number, due_date, paid_at FROM invoice WHERE store_id = :store_id AND due_date < :day "
+            "AND (paid_at IS NULL OR paid_at > :at) ORDER BY due_date"
+        ).bindparams(bindparam("day", type_=Date()), bindparam("at", type_=UTCDateTime()))
+        .columns(due_date=Date(), paid_at=UTCDateTime()),
+    }
+
+
+# ---------------------------------------------------------------- service state
+
+
+def subscription_events(bind, store_id: int) -> list[rules.SubscriptionEvent]:
+    """The store's subscription events in day order (same day: recording order)."""
+    rows = bind.execute(_statements()["events"], {"store_id": store_id}).all()
+    return [rules.SubscriptionEvent(kind, day, at) for kind, day, at in rows]
+
+
+def open_invoices(bind, store_id: int, *, at: datetime) -> list[rules.InvoiceFact]:
+    """The store's invoices that can hold the service off at ``at``: due before its Bangkok
+    day and not paid by then (earliest due first)."""
+    from crm_cli.domain.timeutil import bkk_date
+
+    rows = bind.execute(_statements()["open_invoices"], {"store_id": store_id, "day": bkk_date(at), "at": at}).all()
+    return [rules.InvoiceFact(number, due, paid) for number, due, paid in rows]
+
+
+def service_state(bind, *, store_id: int, now: datetime,
+                  events: list[rules.SubscriptionEvent] | None = None) -> rules.ServiceState:
+    """Is the store's CRM service on at ``now``? One query for the events, one for the open invoices."""
+    if events is None:
+        events = subscription_events(bind, store_id)
+    if not events:
+        return rules.ServiceState(rules.NOT_SUBSCRIBED, NO_SUBSCRIPTION)
+    try:
+        return rules.service_state(events, open_invoices(bind, store_id, at=now), now)
+    except rules.BillingRuleError as exc:  # pragma: no cover - stored events were validated
+        raise Conflict(exc.message) from None
+
+
+def suspended_error(slug: str, service: rules.ServiceState) -> StoreSuspended:
+    """The one-line refusal of a command on a store whose service is off."""
+    reason = f" ({service.reason})" if service.reason else ""
+    return StoreSuspended(
+        f"store '{slug}' is suspended{reason}: its CRM service is not active; "
+        f"resume it with `crm billing resume --date YYYY-MM-DD`"
+    )
+
+
+# ---------------------------------------------------------------- the store
+
+
+def _state(bind, row, *, now: datetime, allow_suspended: bool) -> StoreState:
+    service = service_state(bind, store_id=row.id, now=now)
+    if service.suspended and not allow_suspended:
+        raise suspended_error(row.slug, service)
+    return StoreState(
+        id=row.id, slug=row.slug, name=row.name, earn_points=row.earn_points, earn_per=row.earn_per,
+        welcome_points=row.welcome_points, expiry_policy=row.expiry_policy, expiry_months=row.expiry_months,
+        tiers_enabled=bool(row.tiers_enabled), import_max_rows=row.import_max_rows, service=service,
+    )
+
+
+def by_slug(bind, slug: str, *, now: datetime, allow_suspended: bool = False) -> StoreState:
+    """The store named ``slug`` with its service state at ``now``.
+
+    NotFound when there is no such store (or it was purged); StoreSuspended when its
+    service is off, unless ``allow_suspended``.
+    """
+    row = bind.execute(_statements()["by_slug"], {"slug": slug}).first()
+    if row is None or row.purged_at is not None:
+        raise NotFound(f"store '{slug}' not found: see `crm store list`")
+    return _state(bind, row, now=now, allow_suspended=allow_suspended)
+
+
+def by_id(bind, store_id: int, *, now: datetime, allow_suspended: bool = False) -> StoreState:
+    """The store with id ``store_id``, as :func:`by_slug`."""
+    row = bind.execute(_statements()["by_id"], {"id": store_id}).first()
+    if row is None or row.purged_at is not None:
+        raise NotFound("store not found: see `crm store list`")
+    return _state(bind, row, now=now, allow_suspended=allow_suspended)
