@@ -202,13 +202,17 @@ class AppState:
             self.info(f"store: {written}")  # the operator always sees which store was changed
 
     @contextmanager
-    def reading(self, *, store: bool = True, allow_suspended: bool = False) -> Iterator["Tx"]:
-        from crm_cli.db.uow import unit_of_work
+    def reading(self, *, store: bool = True, allow_suspended: bool = False, core: bool = False) -> Iterator["Tx"]:
+        """A read-only unit of work. ``core``: the transaction as a SQLAlchemy Core connection
+        (``tx.conn``) instead of an ORM session, for reads that need no model classes (the
+        start-up of `crm points balance` and `crm store list`)."""
+        from crm_cli.db.uow import connection, unit_of_work
 
-        with unit_of_work(self.engine(), write=False) as session:
-            tx = Tx(session=session, state=self)
+        opened = connection if core else unit_of_work
+        with opened(self.engine(), write=False) as bind:
+            tx = Tx(session=bind, state=self)
             if store:
-                tx.store = self.load_store(session, allow_suspended=allow_suspended)
+                tx.store = self.load_store(bind, allow_suspended=allow_suspended)
             yield tx
 
     # ------------------------------------------------------------------ output
@@ -236,6 +240,11 @@ class Tx:
     summary: str = ""
     _extra_store_id: int | None = field(default=None, repr=False)
     store_label: str | None = None  # names the store written to when its row no longer does (deleted)
+
+    @property
+    def conn(self) -> Any:
+        """The unit of work's connection or session (both run Core statements)."""
+        return self.session
 
     def audit(self, summary: str, *, store_id: int | None = None) -> None:
         self.summary = summary

@@ -143,11 +143,11 @@ def points_balance(
 
     Example: crm points balance 0812345678
     """
-    from crm_cli.services import points as svc
+    from crm_cli.services import balance as svc  # plain SQL: no model classes to build at start-up
 
     st = state(ctx)
-    with st.reading() as tx:
-        info = svc.balance(tx.session, store_id=tx.store.id, phone=phone, now=st.now(), limit=lots)
+    with st.reading(core=True) as tx:
+        info = svc.balance(tx.conn, store_id=tx.store.id, phone=phone, now=st.now(), limit=lots)
     import dataclasses
 
     from crm_cli.cli.render import Document, Section

@@ -60,22 +60,22 @@ def store_use(ctx: typer.Context, slug: Annotated[str, typer.Argument(autocomple
 @app.command("list")
 def store_list(ctx: typer.Context) -> None:
     """List every store in the database. Example: crm store list --format json"""
-    from crm_cli.services import stores
+    from crm_cli.services import store_state  # plain SQL: no model classes to build at start-up
 
     st = state(ctx)
-    with st.reading(store=False) as tx:
-        rows = stores.list_stores(tx.session, now=st.now())
+    with st.reading(store=False, core=True) as tx:
+        rows = store_state.list_stores(tx.conn, now=st.now())
     st.render(rows, columns=["slug", "name", "phone", "branches", "staff", "members", "subscription", "suspended"])
 
 
 @app.command("show")
 def store_show(ctx: typer.Context) -> None:
     """Show the current store and its settings. Example: crm --store coffee store show"""
-    from crm_cli.services import stores
+    from crm_cli.services import store_state
 
     st = state(ctx)
-    with st.reading(allow_suspended=True) as tx:
-        info = stores.show_store(tx.session, store_id=tx.store.id, now=st.now())
+    with st.reading(allow_suspended=True, core=True) as tx:
+        info = store_state.store_info(tx.conn, tx.store.id, with_terms=True, now=st.now())
     st.render(info)
 
 

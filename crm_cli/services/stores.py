@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -12,68 +12,18 @@ from sqlmodel import select
 
 from crm_cli.db.models import Branch, Member, Staff, StaffInvite, Store
 from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
+from crm_cli.services import store_state
 from crm_cli.services.common import get_branch, get_staff, get_store, new_token, phone, token_hash
+from crm_cli.services.store_state import StoreInfo
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 INVITE_DAYS = 7
 ROLES = ("admin", "staff")
 
 
-@dataclass(frozen=True)
-class StoreInfo:
-    slug: str
-    name: str
-    phone: str | None
-    email: str | None
-    link_base: str
-    earn_points: int
-    earn_per: Decimal
-    welcome_points: int
-    expiry_policy: str
-    expiry_months: int | None
-    tiers_enabled: bool
-    tier_cycle_months: int
-    import_max_rows: int
-    point_value: str | None  # THB per point for `report liability`, exact ("0.05", "0.0125"); None until set
-    branches: int
-    staff: int
-    members: int
-    suspended: bool
-    suspended_reason: str | None
-    created_at: datetime
-    terms: str | None = None
-    subscription: str | None = None  # e.g. "crm active", "none: not billed" (see billing.subscription_summary)
-
-
 def _store_info(session, s: Store, *, with_terms: bool = False, now: datetime | None = None) -> StoreInfo:
-    branches = session.exec(select(func.count()).select_from(Branch).where(Branch.store_id == s.id, Branch.closed_at.is_(None))).one()
-    staff = session.exec(select(func.count()).select_from(Staff).where(Staff.store_id == s.id, Staff.active.is_(True))).one()
-    members = session.exec(select(func.count()).select_from(Member).where(Member.store_id == s.id, Member.registered_at.is_not(None))).one()
-    info = StoreInfo(
-        slug=s.slug, name=s.name, phone=s.phone, email=s.email, link_base=s.link_base,
-        earn_points=s.earn_points, earn_per=s.earn_per, welcome_points=s.welcome_points,
-        expiry_policy=s.expiry_policy, expiry_months=s.expiry_months,
-        tiers_enabled=s.tiers_enabled, tier_cycle_months=s.tier_cycle_months,
-        import_max_rows=s.import_max_rows, point_value=_point_value(s.point_value), branches=branches, staff=staff, members=members,
-        suspended=s.suspended_at is not None, suspended_reason=s.suspended_reason,
-        created_at=s.created_at, terms=s.terms if with_terms else None,
-    )
-    return info if now is None else replace(info, **_service_fields(session, s, now))
-
-
-def _service_fields(session, s: Store, now: datetime) -> dict:
-    """Suspension and subscription as the calendar has them at ``now`` (not the nightly job's record)."""
-    from crm_cli.services.billing import subscription_summary
-
-    label, service = subscription_summary(session, store_id=s.id, now=now)
-    return dict(suspended=service.suspended, suspended_reason=service.reason if service.suspended else None,
-                subscription=label)
-
-
-def _point_value(d: Decimal | None) -> str | None:
-    from crm_cli.domain.points import tidy_point_value
-
-    return None if d is None else format(tidy_point_value(d), "f")
+    """The store as `crm store show` prints it, read back from the database (flush first)."""
+    return store_state.store_info(session, s.id, with_terms=with_terms, now=now)
 
 
 def _check_email(email: str | None) -> str | None:
@@ -97,13 +47,13 @@ def create_store(session, *, slug: str, name: str, phone_raw: str | None, email:
     return s.id, _store_info(session, s, now=now)
 
 
-def show_store(session, *, store_id: int, now: datetime | None = None) -> StoreInfo:
-    return _store_info(session, get_store(session, store_id), with_terms=True, now=now)
+def show_store(bind, *, store_id: int, now: datetime | None = None) -> StoreInfo:
+    """``bind``: a Session or a Core connection (plain SQL, see store_state)."""
+    return store_state.store_info(bind, store_id, with_terms=True, now=now)
 
 
-def list_stores(session, *, now: datetime | None = None) -> list[StoreInfo]:
-    rows = session.exec(select(Store).where(Store.purged_at.is_(None)).order_by(Store.slug)).all()
-    return [_store_info(session, s, now=now) for s in rows]
+def list_stores(bind, *, now: datetime | None = None) -> list[StoreInfo]:
+    return store_state.list_stores(bind, now=now)
 
 
 def store_exists(session, slug: str) -> bool:
