@@ -58,3 +58,13 @@ def connection(engine, *, write: bool = True, dry_run: bool = False) -> Iterator
             raise
         finally:
             conn.info.pop("crm_begin", None)
+
+
+def execute(bind, statement, params: dict | None = None):
+    """Run a Core statement (``text()`` with typed columns) in the unit of work, on its ORM
+    Session or its Core connection. A Session flushes first, as its own ORM queries do
+    (``Session.execute`` does not autoflush for a Core statement), so the query sees what
+    the transaction has added."""
+    if getattr(bind, "autoflush", False):
+        bind.flush()
+    return bind.execute(statement, params or {})

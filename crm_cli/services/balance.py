@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+from crm_cli.db.uow import execute
 from crm_cli.domain.errors import NotFound
 
 
@@ -84,18 +85,18 @@ def balance(bind, *, store_id: int, phone: str, now: datetime, limit: int = 10) 
     from crm_cli.domain.member_fields import phone as normalize
 
     sql = _statements()
-    m = bind.execute(sql["member"], {"store_id": store_id, "phone": normalize(phone)}).first()
+    m = execute(bind, sql["member"], {"store_id": store_id, "phone": normalize(phone)}).first()
     if m is None:
         raise NotFound(f"no member or points account for {phone} in this store")
     views = [
         lot_view(entry_id=r.id, kind=r.kind, points=r.points, remaining=int(r.rem), created_at=r.created_at,
                  expires_at=r.expires_at)
-        for r in bind.execute(sql["lots"], {"member_id": m.id, "now": now}).all()
+        for r in execute(bind, sql["lots"], {"member_id": m.id, "now": now}).all()
     ]
     dated = [v for v in views if v.expires_at is not None]
     nxt = dated[0].expires_on if dated else None
     nxt_points = sum(v.remaining for v in dated if v.expires_on == nxt) if nxt else 0
-    debt = bind.execute(sql["debt"], {"member_id": m.id}).scalar_one()
+    debt = execute(bind, sql["debt"], {"member_id": m.id}).scalar_one()
     return BalanceInfo(
         phone=m.phone or "", registered=m.registered_at is not None, balance=sum(v.remaining for v in views),
         debt=int(debt), next_expiry_on=nxt, next_expiry_points=nxt_points, lots=views[:limit],

@@ -16,6 +16,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from crm_cli.db.uow import execute
 from crm_cli.domain import billing as rules
 from crm_cli.domain.errors import Conflict, NotFound, StoreSuspended
 
@@ -119,7 +120,7 @@ def _statements() -> dict[str, Any]:
 
 def subscription_events(bind, store_id: int) -> list[rules.SubscriptionEvent]:
     """The store's subscription events in day order (same day: recording order)."""
-    rows = bind.execute(_statements()["events"], {"store_id": store_id}).all()
+    rows = execute(bind, _statements()["events"], {"store_id": store_id}).all()
     return [rules.SubscriptionEvent(kind, day, at) for kind, day, at in rows]
 
 
@@ -128,7 +129,7 @@ def open_invoices(bind, store_id: int, *, at: datetime) -> list[rules.InvoiceFac
     day and not paid by then (earliest due first)."""
     from crm_cli.domain.timeutil import bkk_date
 
-    rows = bind.execute(_statements()["open_invoices"], {"store_id": store_id, "day": bkk_date(at), "at": at}).all()
+    rows = execute(bind, _statements()["open_invoices"], {"store_id": store_id, "day": bkk_date(at), "at": at}).all()
     return [rules.InvoiceFact(number, due, paid) for number, due, paid in rows]
 
 
@@ -174,7 +175,7 @@ def by_slug(bind, slug: str, *, now: datetime, allow_suspended: bool = False) ->
     NotFound when there is no such store (or it was purged); StoreSuspended when its
     service is off, unless ``allow_suspended``.
     """
-    row = bind.execute(_statements()["by_slug"], {"slug": slug}).first()
+    row = execute(bind, _statements()["by_slug"], {"slug": slug}).first()
     if row is None or row.purged_at is not None:
         raise NotFound(f"store '{slug}' not found: see `crm store list`")
     return _state(bind, row, now=now, allow_suspended=allow_suspended)
@@ -182,7 +183,7 @@ def by_slug(bind, slug: str, *, now: datetime, allow_suspended: bool = False) ->
 
 def by_id(bind, store_id: int, *, now: datetime, allow_suspended: bool = False) -> StoreState:
     """The store with id ``store_id``, as :func:`by_slug`."""
-    row = bind.execute(_statements()["by_id"], {"id": store_id}).first()
+    row = execute(bind, _statements()["by_id"], {"id": store_id}).first()
     if row is None or row.purged_at is not None:
         raise NotFound("store not found: see `crm store list`")
     return _state(bind, row, now=now, allow_suspended=allow_suspended)
@@ -241,7 +242,7 @@ def _info(bind, r, *, with_terms: bool, now: datetime | None) -> StoreInfo:
 def store_info(bind, store_id: int, *, with_terms: bool = False, now: datetime | None = None) -> StoreInfo:
     """One store with its counts (open branches, active staff, registered members); with
     ``now``, its suspension and subscription as the calendar has them at that moment."""
-    r = bind.execute(_statements()["info_one"], {"id": store_id}).first()
+    r = execute(bind, _statements()["info_one"], {"id": store_id}).first()
     if r is None:
         raise NotFound("store not found: see `crm store list`")
     return _info(bind, r, with_terms=with_terms, now=now)
@@ -249,4 +250,4 @@ def store_info(bind, store_id: int, *, with_terms: bool = False, now: datetime |
 
 def list_stores(bind, *, now: datetime | None = None) -> list[StoreInfo]:
     """Every store (not purged) by slug, as :func:`store_info` without the terms."""
-    return [_info(bind, r, with_terms=False, now=now) for r in bind.execute(_statements()["info_all"]).all()]
+    return [_info(bind, r, with_terms=False, now=now) for r in execute(bind, _statements()["info_all"]).all()]
