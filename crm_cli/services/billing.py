@@ -27,6 +27,7 @@ from crm_cli.db.models import Invoice, InvoiceLine, Store, SubscriptionEventRow
 from crm_cli.domain import billing as rules
 from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
 from crm_cli.domain.timeutil import BKK, bkk_date
+from crm_cli.services import store_state
 
 
 def to_conflict(exc: rules.BillingRuleError) -> Conflict:
@@ -114,41 +115,17 @@ def invoice_facts(session, store_id: int, *, open_at: datetime | None = None) ->
     return [rules.InvoiceFact(n, d, p) for n, d, p in session.exec(q.order_by(Invoice.due_date)).all()]
 
 
-NO_SUBSCRIPTION = "no MyCustomer | CRM subscription: the store is not billed"
-
-
 def service_now(session, *, store_id: int, now: datetime,
                 events: list[rules.SubscriptionEvent] | None = None) -> rules.ServiceState:
-    """Is the store's CRM service on at ``now``? One query for the events, one for the open invoices."""
-    if events is None:
-        events = load_events(session, store_id)
-    if not events:
-        return rules.ServiceState(rules.NOT_SUBSCRIBED, NO_SUBSCRIPTION)
-    try:
-        return rules.service_state(events, invoice_facts(session, store_id, open_at=now), now)
-    except rules.BillingRuleError as exc:  # pragma: no cover - stored events were validated
-        raise to_conflict(exc) from None
+    """Is the store's CRM service on at ``now``? (store_state.service_state: the events and the
+    invoices open at that moment, one query each.)"""
+    return store_state.service_state(session, store_id=store_id, now=now, events=events)
 
 
 def subscription_summary(session, *, store_id: int, now: datetime) -> tuple[str, rules.ServiceState]:
     """A short label of the store's subscription at ``now`` ("none: not billed", "crm trial",
     "pro active", "crm cancelled", ...) and its service state."""
-    events = load_events(session, store_id)
-    service = service_now(session, store_id=store_id, now=now, events=events)
-    if not events:
-        return _subscription_label(events, None, service), service
-    return _subscription_label(events, rules.status(events, bkk_date(now)), service), service
-
-
-def _subscription_label(events, st, service: rules.ServiceState) -> str:
-    if not events:
-        return "none: not billed"
-    if st.state == "none":
-        return f"none: subscribes on {min(e.day for e in events).isoformat()}"
-    label = f"{st.plan} {st.state}"
-    if service.suspended:
-        label += " (service off)"
-    return label
+    return store_state.subscription_summary(session, store_id=store_id, now=now)
 
 
 def billing_status(session, *, store_id: int, now: datetime) -> StatusInfo:
@@ -169,7 +146,7 @@ def billing_status(session, *, store_id: int, now: datetime) -> StatusInfo:
         select(Invoice.number).where(Invoice.store_id == store_id, Invoice.paid_at.is_(None)).order_by(Invoice.month)
     ).all()
     return StatusInfo(
-        store=s.slug, plan=st.plan, state=st.state, subscription=_subscription_label(events, st, service),
+        store=s.slug, plan=st.plan, state=st.state, subscription=store_state.subscription_label(events, st, service),
         service_active=service.active, trial_end=st.trial_end,
         paid_from=st.paid_from, cancelled_on=cancel.cancelled_on, service_ends=cancel.service_ends,
         purge_after=ahead.purge_after, next_charge_month=st.next_charge_month,
