@@ -9,21 +9,13 @@ SQLite: a row trigger (``FOR EACH ROW``, inside the engine). PostgreSQL: a state
 trigger over the inserted rows (transition table), one INSERT ... SELECT per statement,
 so bulk loads (COPY, INSERT ... SELECT) pay one statement, not one call per row.
 
-The table is filled from the ledger: every lot with an expiry date and points left.
-
-Revision ID: 0007_lot_expiry
-Revises: 0006_engage
-Create Date: 2026-11-30
+The table is filled from the ledger: every lot with an expiry date and points left (2026-11-30).
 """
 from alembic import op
-import sqlalchemy as sa
-import crm_cli.db.types
 
+from crm_cli.migrations.helpers import Step, integer, key, migration, moment, table
 
-revision = '0007_lot_expiry'
-down_revision = '0006_engage'
-branch_labels = None
-depends_on = None
+revision, down_revision = '0007_lot_expiry', '0006_engage'
 
 _REMAINDER = "e.points - COALESCE((SELECT SUM(a.points) FROM lot_allocation a WHERE a.lot_entry_id = e.id), 0)"
 
@@ -53,33 +45,34 @@ END
 """
 
 
-def upgrade() -> None:
-    op.create_table('lot_expiry',
-    sa.Column('lot_entry_id', sa.Integer(), autoincrement=False, nullable=False),
-    sa.Column('store_id', sa.Integer(), nullable=False),
-    sa.Column('expires_at', crm_cli.db.types.UTCDateTime(), nullable=False),
-    sa.PrimaryKeyConstraint('lot_entry_id')
-    )
-    with op.batch_alter_table('lot_expiry', schema=None) as batch_op:
-        batch_op.create_index('ix_lot_expiry_due', ['expires_at', 'store_id'], unique=False)
+class _Queue:
+    """The queue's first rows (from the ledger) and the trigger that keeps it filled."""
 
-    op.execute(
-        "INSERT INTO lot_expiry (lot_entry_id, store_id, expires_at) "
-        "SELECT e.id, e.store_id, e.expires_at FROM ledger_entry e "
-        f"WHERE e.points > 0 AND e.expires_at IS NOT NULL AND {_REMAINDER} > 0"
-    )
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(_PG_FUNCTION)
-        op.execute(_PG_TRIGGER)
-    else:
-        op.execute(_SQLITE_TRIGGER)
+    def apply(self) -> None:
+        op.execute(
+            "INSERT INTO lot_expiry (lot_entry_id, store_id, expires_at) "
+            "SELECT e.id, e.store_id, e.expires_at FROM ledger_entry e "
+            f"WHERE e.points > 0 AND e.expires_at IS NOT NULL AND {_REMAINDER} > 0"
+        )
+        if op.get_bind().dialect.name == "postgresql":
+            op.execute(_PG_FUNCTION)
+            op.execute(_PG_TRIGGER)
+        else:
+            op.execute(_SQLITE_TRIGGER)
+
+    def revert(self) -> None:
+        op.execute("DROP TRIGGER IF EXISTS trg_ledger_lot_expiry" + (
+            " ON ledger_entry" if op.get_bind().dialect.name == "postgresql" else ""))
+        if op.get_bind().dialect.name == "postgresql":
+            op.execute("DROP FUNCTION IF EXISTS lot_expiry_enqueue()")
 
 
-def downgrade() -> None:
-    op.execute("DROP TRIGGER IF EXISTS trg_ledger_lot_expiry" + (
-        " ON ledger_entry" if op.get_bind().dialect.name == "postgresql" else ""))
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP FUNCTION IF EXISTS lot_expiry_enqueue()")
-    with op.batch_alter_table('lot_expiry', schema=None) as batch_op:
-        batch_op.drop_index('ix_lot_expiry_due')
-    op.drop_table('lot_expiry')
+def _steps() -> list[Step]:
+    return [
+        table('lot_expiry', key('lot_entry_id'), integer('store_id'), moment('expires_at'),
+              primary=['lot_entry_id'], indexes={'ix_lot_expiry_due': ['expires_at', 'store_id']}),
+        _Queue(),
+    ]
+
+
+upgrade, downgrade = migration(_steps)

@@ -6,19 +6,12 @@ RETURNING``; a lift inserts for the member it just moved), with the store they b
 store purges delete the history before the members. The two foreign keys
 (``member_id`` -> member, ``store_id`` -> store) therefore only re-checked what the
 statement had just read, one trigger call per row: at 190,666 moves on PostgreSQL that was
-1.6 s of a 7 s recalculation. The indexes on both columns stay.
-
-Revision ID: 0009_tier_history_fk
-Revises: 0008_segment_indexes
-Create Date: 2026-11-30
+1.6 s of a 7 s recalculation. The indexes on both columns stay (2026-11-30).
 """
 from alembic import op
 
 
-revision = '0009_tier_history_fk'
-down_revision = '0008_segment_indexes'
-branch_labels = None
-depends_on = None
+revision, down_revision = '0009_tier_history_fk', '0008_segment_indexes'
 
 #: SQLite keeps foreign keys unnamed: reflect them under these names to drop them
 _NAMES = {"fk": "%(table_name)s_%(column_0_name)s_fkey"}
