@@ -62,9 +62,11 @@ class AuditRow:
 
 
 def record(session, *, store_id: int | None, actor: str, command: str, summary: str, now: datetime) -> None:
-    session.add(AuditLog(store_id=store_id, actor=actor, command=command, summary=redact_phones(summary)[:2000],
-                        created_at=now))
-    session.flush()
+    """Write one audit record: a Core INSERT on the unit of work's Session (flushed first) or connection."""
+    from crm_cli.db.uow import execute
+
+    execute(session, AuditLog.metadata.tables["audit_log"].insert().values(
+        store_id=store_id, actor=actor, command=command, summary=redact_phones(summary)[:2000], created_at=now))
 
 
 def list_audit(session, *, store_id: int | None, limit: int = 100, command: str | None = None) -> list[AuditRow]:

@@ -51,6 +51,11 @@ def get_store(session, store_id: int) -> Store:
 
 def get_branch(session, store_id: int, name: str, *, open_only: bool = True) -> Branch:
     row = session.exec(select(Branch).where(Branch.store_id == store_id, Branch.name == name)).first()
+    return check_branch(row, name, open_only=open_only)
+
+
+def check_branch(row, name: str, *, open_only: bool = True):
+    """The branch row found for ``name`` (anything with ``closed_at``), or why it cannot be used."""
     if row is None:
         raise NotFound(f"branch '{name}' not found: see `crm branch list`")
     if open_only and row.closed_at is not None:  # a business rule, not bad input: exit 4
@@ -61,6 +66,11 @@ def get_branch(session, store_id: int, name: str, *, open_only: bool = True) -> 
 def get_staff(session, store_id: int, raw_phone: str, *, active_only: bool = True) -> Staff:
     p = phone(raw_phone)
     row = session.exec(select(Staff).where(Staff.store_id == store_id, Staff.phone == p)).first()
+    return check_staff(row, raw_phone, active_only=active_only)
+
+
+def check_staff(row, raw_phone: str, *, active_only: bool = True):
+    """The staff row found for ``raw_phone`` (anything with ``active``), or why it cannot act."""
     if row is None:
         raise NotFound(f"staff member {raw_phone} not found in this store: see `crm staff list`")
     if active_only and not row.active:
@@ -78,7 +88,12 @@ def resolve_actor(session, store_id: int, *, branch: str | None, staff: str | No
     branch_row = get_branch(session, store_id, branch) if branch else None
     if staff is None:
         return (branch_row.id if branch_row else None), None
-    s = get_staff(session, store_id, staff)
+    return actor_ids(branch_row, get_staff(session, store_id, staff), staff)
+
+
+def actor_ids(branch_row, s, staff: str) -> tuple[int | None, int]:
+    """(branch id, staff id) for staff row ``s`` acting at ``branch_row`` (None: not named),
+    with the role rule of :func:`resolve_actor`."""
     if s.role != "admin":
         if branch_row is not None and branch_row.id != s.branch_id:
             raise PermissionDenied(
