@@ -14,10 +14,18 @@ p99, max, requests per second over the run, errors (any answer but 200, or a fai
 and the server process's CPU per request. Goals on PostgreSQL at 1,000,000 members:
 give p50 <= 15 ms, p99 <= 60 ms, no error.
 
+The server runs with --workers W (default: 1 and 2, each in turn on the same data); its
+CPU is that of the whole process tree (the supervisor and its workers).
+
+Building the 1,000,000-member databases takes minutes: --keep-pg / --keep-sqlite leave them
+in place (PostgreSQL database crm_bench_counter, SQLite file in the temporary directory),
+--reuse uses them again when they hold the requested number of members.
+
 Usage:
     .venv/bin/python bench/bench_counter.py                     # PostgreSQL 1,000,000; SQLite 100,000
     .venv/bin/python bench/bench_counter.py --quick             # 20,000 members each
     .venv/bin/python bench/bench_counter.py --pg-members 200000 --no-sqlite --requests 100
+    .venv/bin/python bench/bench_counter.py --reuse --keep-pg --keep-sqlite --workers 2
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ import _common as c  # noqa: E402
 import bench_points as bp  # noqa: E402
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG_DB = "crm_bench_counter"
 
 
 def free_port() -> int:
@@ -54,19 +63,35 @@ def prepare(url: str) -> str:
     """A branch and an API key for the bench store; returns the key."""
     env = dict(os.environ, CRM_ACTOR="bench")
     env.pop("CRM_DATABASE_URL", None)
-    c.run_once(c.crm_argv("--db", url, "--store", "bench", "branch", "add", "Counter"), env=env)
+    c.run_once(c.crm_argv("--db", url, "--store", "bench", "branch", "add", "Counter"), env=env,
+               check=False)  # already there when the database is reused
     _, _, out = c.run_once(c.crm_argv("--db", url, "--store", "bench", "--format", "json", "apikey", "create",
                                       "--branch", "Counter", "--label", "bench"), env=env)
     return json.loads(out)["key"]
 
 
+def existing_members(url: str) -> int | None:
+    """Members of the bench store in an existing database (None: no such database or store)."""
+    from sqlalchemy import create_engine
+
+    try:
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            n = conn.exec_driver_sql("SELECT COUNT(*) FROM member WHERE store_id = 1").scalar()
+        engine.dispose()
+        return int(n)
+    except Exception:  # noqa: BLE001 - missing database or schema: build it
+        return None
+
+
 class Server:
-    def __init__(self, url: str):
+    def __init__(self, url: str, workers: int = 1):
         self.port = free_port()
         env = dict(os.environ, CRM_ACTOR="bench")
         env.pop("CRM_DATABASE_URL", None)
         self.proc = subprocess.Popen(
-            c.crm_argv("--db", url, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"),
+            c.crm_argv("--db", url, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
+                       "--workers", str(workers)),
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.base = f"http://127.0.0.1:{self.port}"
 
@@ -86,8 +111,21 @@ class Server:
         raise RuntimeError("crm serve did not answer /healthz")
 
     def cpu(self) -> float:
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """CPU seconds (user + system) of the server and every process under it (its workers)."""
+        stats = {}
+        for d in Path("/proc").iterdir():
+            if d.name.isdigit():
+                try:
+                    stats[int(d.name)] = (d / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+        tree, grew = {self.proc.pid}, True
+        while grew:
+            more = {pid for pid, f in stats.items() if int(f[1]) in tree} - tree
+            grew = bool(more)
+            tree |= more
+        ticks = sum(int(stats[pid][11]) + int(stats[pid][12]) for pid in tree if pid in stats)
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -156,7 +194,10 @@ def main(argv=None) -> int:
     ap.add_argument("--pg-url", default=os.environ.get("CRM_BENCH_PG_URL", PG_DEFAULT))
     ap.add_argument("--no-pg", action="store_true")
     ap.add_argument("--no-sqlite", action="store_true")
-    ap.add_argument("--keep-pg", action="store_true", help=f"leave database {bp.PG_DB} in place")
+    ap.add_argument("--keep-pg", action="store_true", help=f"leave database {PG_DB} in place")
+    ap.add_argument("--keep-sqlite", action="store_true", help="leave the SQLite file in place")
+    ap.add_argument("--reuse", action="store_true", help="use the kept databases when they have the members asked")
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="crm serve --workers, each in turn")
     ap.add_argument("--no-write", action="store_true")
     a = ap.parse_args(argv)
     pg_n = a.pg_members or (20_000 if a.quick else 1_000_000)
@@ -169,49 +210,55 @@ def main(argv=None) -> int:
         path = None
         if db == "SQLite":
             path = Path(tempfile.gettempdir()) / f"crm_bench_counter_{n}.sqlite3"
-            took = bp.build_sqlite(path, n)
             url = f"sqlite:///{path}"
         else:
-            url, took = bp.build_pg(a.pg_url, n)
-        builds.append(f"{db}: {n:,} members / {n * bp.ROWS_PER_MEMBER:,} ledger rows, built in {took:.0f} s")
+            from sqlalchemy.engine import make_url
+
+            url = make_url(a.pg_url).set(database=PG_DB).render_as_string(hide_password=False)
+        if a.reuse and (db != "SQLite" or path.exists()) and existing_members(url) == n:
+            builds.append(f"{db}: {n:,} members / {n * bp.ROWS_PER_MEMBER:,} ledger rows (built before, reused)")
+        else:
+            took = bp.build_sqlite(path, n) if db == "SQLite" else bp.build_pg(a.pg_url, n, PG_DB)[1]
+            builds.append(f"{db}: {n:,} members / {n * bp.ROWS_PER_MEMBER:,} ledger rows, built in {took:.0f} s")
         print("  " + builds[-1], flush=True)
-        server = None
+        data[db] = {"members": n}
         try:
             key = prepare(url)
-            server = Server(url)
-            server.wait()
-            load(server, key, "card", n, a.clients, 10, seed=0)  # warm-up: imports, pools, caches
-            data[db] = {"members": n}
-            for seed, kind in enumerate(("give", "card", "give"), 1):
-                r = load(server, key, kind, n, a.clients, reqs, seed=seed)
-                label = kind if seed < 3 else "give (again)"
-                data[db][label] = r
-                goal = ""
-                if db == "PostgreSQL" and kind == "give":
-                    met = r["p50_ms"] <= 15 and r["p99_ms"] <= 60 and r["errors"] == 0
-                    goal = ("met" if met else "MISSED") + " (p50 <= 15 ms, p99 <= 60 ms, no error)"
-                rows.append([db, f"{n:,}", label, f"{r['requests']:,}", f"{r['p50_ms']:.1f} ms",
-                             f"{r['p90_ms']:.1f} ms", f"{r['p99_ms']:.1f} ms", f"{r['max_ms']:.0f} ms",
-                             f"{r['per_second']:.0f}", str(r["errors"]), f"{r['server_cpu_ms_per_request']:.1f} ms",
-                             r["load"], goal])
-                print(f"  {label}: p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, {r['per_second']:.0f}/s, "
-                      f"errors {r['errors']} {r['first_errors']}, server CPU {r['server_cpu_ms_per_request']:.1f} ms/req, "
-                      f"load {r['load']}", flush=True)
+            for workers in a.workers:
+                server = Server(url, workers)
+                try:
+                    server.wait()
+                    load(server, key, "card", n, a.clients, 10, seed=0)  # warm-up: imports, pools, caches
+                    for seed, kind in enumerate(("give", "card", "give"), 1):
+                        r = load(server, key, kind, n, a.clients, reqs, seed=seed + 10 * workers + int(time.time()))
+                        label = (kind if seed < 3 else "give (again)") + f", {workers} worker{'s' if workers > 1 else ''}"
+                        data[db][label] = r
+                        goal = ""
+                        if db == "PostgreSQL" and kind == "give":
+                            met = r["p50_ms"] <= 15 and r["p99_ms"] <= 60 and r["errors"] == 0
+                            goal = ("met" if met else "MISSED") + " (p50 <= 15 ms, p99 <= 60 ms, no error)"
+                        rows.append([db, f"{n:,}", label, f"{r['requests']:,}", f"{r['p50_ms']:.1f} ms",
+                                     f"{r['p90_ms']:.1f} ms", f"{r['p99_ms']:.1f} ms", f"{r['max_ms']:.0f} ms",
+                                     f"{r['per_second']:.0f}", str(r["errors"]),
+                                     f"{r['server_cpu_ms_per_request']:.2f} ms", r["load"], goal])
+                        print(f"  {label}: p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, {r['per_second']:.0f}/s, "
+                              f"errors {r['errors']} {r['first_errors']}, server CPU "
+                              f"{r['server_cpu_ms_per_request']:.2f} ms/req, load {r['load']}", flush=True)
+                finally:
+                    server.stop()
         finally:
-            if server is not None:
-                server.stop()
             if db == "PostgreSQL" and not a.keep_pg:
-                c.pg_drop_database(a.pg_url, bp.PG_DB)
-            if path is not None:
+                c.pg_drop_database(a.pg_url, PG_DB)
+            if path is not None and not a.keep_sqlite:
                 for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
                     p.unlink(missing_ok=True)
     md = "\n\n".join([
         "## Counter latency (`crm serve`, 8 concurrent clients)",
-        f"`bench/bench_counter.py`: the points benchmark's store ({'; '.join(builds)}), one `crm serve` process "
-        f"on 127.0.0.1, {a.clients} client threads in the benchmark process, each on one keep-alive connection "
+        f"`bench/bench_counter.py`: the points benchmark's store ({'; '.join(builds)}), `crm serve` "
+        f"on 127.0.0.1 with {' and then '.join(f'--workers {w}' for w in a.workers)}, {a.clients} client threads in the benchmark process, each on one keep-alive connection "
         f"sending {reqs} requests back to back (give: an existing member, spend 350.00, a new idempotency key; "
         "card: `GET /api/v1/members/PHONE`). Latency as the client sees it; requests/s over the whole run; "
-        "server CPU per request from /proc. The clients, the server and PostgreSQL share the 2 cores.",
+        "server CPU per request from /proc (the server process and its workers). The clients, the server and PostgreSQL share the 2 cores.",
         c.table(["database", "members", "requests", "n", "p50", "p90", "p99", "max", "per second", "errors",
                  "server CPU / request", "load avg", "goal"], rows),
     ])

@@ -181,11 +181,11 @@ def build_sqlite(path: Path, n: int) -> float:
     return time.perf_counter() - t
 
 
-def build_pg(admin_url: str, n: int) -> tuple[str, float]:
+def build_pg(admin_url: str, n: int, name: str = PG_DB) -> tuple[str, float]:
+    """(Re)create database ``name`` with the generated store; returns its URL and the load time."""
     from sqlalchemy import text
 
-
-    url, engine = c.pg_migrated_database(admin_url, PG_DB)
+    url, engine = c.pg_migrated_database(admin_url, name)
     t = time.perf_counter()
     with engine.begin() as conn:
         conn.exec_driver_sql("SET LOCAL session_replication_role = replica")  # no FK triggers while loading

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlmodel import select
 
-from crm_cli.db.models import ApiKey, Branch, Store
+from crm_cli.db.models import ApiKey, Branch
 from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
 from crm_cli.services import common
 
@@ -46,6 +46,26 @@ class KeyIdentity:
     store_id: int
     store_slug: str
     branch: str
+    last_used_at: datetime | None = None
+
+
+#: how stale ``last_used_at`` may get before a request writes it again: a key's row is not
+#: rewritten (and locked to the end of the transaction) by every request of a busy counter
+TOUCH_EVERY_SECONDS = 60
+_AUTH: list = []
+
+
+def _auth_query():
+    if not _AUTH:
+        from sqlalchemy import bindparam, select
+
+        k, b, s = (ApiKey.metadata.tables[name] for name in ("api_key", "branch", "store"))
+        _AUTH.append(
+            select(k.c.id, k.c.revoked_at, k.c.last_used_at, b.c.name, b.c.closed_at, s.c.id, s.c.slug, s.c.purged_at)
+            .select_from(k.join(b, b.c.id == k.c.branch_id).join(s, s.c.id == k.c.store_id))
+            .where(k.c.key_hash == bindparam("h"))
+        )
+    return _AUTH[0]
 
 
 def create(session, *, store_id: int, branch: str, label: str | None, now: datetime) -> ApiKeyCreated:
@@ -85,21 +105,23 @@ def revoke(session, *, store_id: int, key_id: int, now: datetime) -> ApiKeyRow:
 
 
 def authenticate(session, *, key: str) -> KeyIdentity | None:
-    """The key's store and branch, or None (unknown, revoked, closed branch, purged store)."""
+    """The key's store and branch, or None (unknown, revoked, closed branch, purged store).
+    One Core query (key, branch and store) on the session's connection."""
     if not key or not key.startswith(PREFIX) or len(key) > 200:
         return None
-    row = session.exec(select(ApiKey, Branch, Store).join(Branch, Branch.id == ApiKey.branch_id)
-                       .join(Store, Store.id == ApiKey.store_id).where(ApiKey.key_hash == key_hash(key))).first()
+    row = session.connection().execute(_auth_query(), {"h": key_hash(key)}).first()
     if row is None:
         return None
-    k, b, s = row
-    if k.revoked_at is not None or b.closed_at is not None or s.purged_at is not None:
+    key_id, revoked, last_used, branch, closed, store_id, slug, purged = row
+    if revoked is not None or closed is not None or purged is not None:
         return None
-    return KeyIdentity(id=k.id, store_id=s.id, store_slug=s.slug, branch=b.name)
+    return KeyIdentity(id=key_id, store_id=store_id, store_slug=slug, branch=branch, last_used_at=last_used)
 
 
-def touch(session, *, key_id: int, now: datetime) -> None:
-    k = session.get(ApiKey, key_id)
-    k.last_used_at = now
-    session.add(k)
-    session.flush()
+def touch(session, *, key_id: int, now: datetime, last_used_at: datetime | None = None) -> None:
+    """Record that the key was used at ``now``; with ``last_used_at`` (what the key's row
+    said when it was read) only when that is more than :data:`TOUCH_EVERY_SECONDS` old."""
+    if last_used_at is not None and (now - last_used_at).total_seconds() < TOUCH_EVERY_SECONDS:
+        return
+    table = ApiKey.metadata.tables["api_key"]
+    session.connection().execute(table.update().where(table.c.id == key_id).values(last_used_at=now))

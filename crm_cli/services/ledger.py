@@ -63,6 +63,17 @@ def fingerprint(*parts) -> str:
     return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:32]
 
 
+def check_fingerprint(idem: tuple[str, str], fp: str | None, *, entry_id: int, points: int,
+                      stored_fp: str | None) -> None:
+    """Conflict when the entry written under ``idem`` came from a different request."""
+    if fp is not None and stored_fp is not None and stored_fp != fp:
+        source, key = idem
+        raise Conflict(
+            f"key '{key}' was already used for a different {source} entry (#{entry_id}, {points:+d} points); "
+            "use a new key, or correct the first entry with `crm points adjust`"
+        )
+
+
 def _existing(session, store_id: int, idem: tuple[str, str] | None, fp: str | None) -> LedgerEntry | None:
     if idem is None:
         return None
@@ -72,11 +83,8 @@ def _existing(session, store_id: int, idem: tuple[str, str] | None, fp: str | No
             LedgerEntry.store_id == store_id, LedgerEntry.idem_source == source, LedgerEntry.idem_key == key
         )
     ).first()
-    if row is not None and fp is not None and row.fingerprint is not None and row.fingerprint != fp:
-        raise Conflict(
-            f"key '{key}' was already used for a different {source} entry (#{row.id}, {row.points:+d} points); "
-            "use a new key, or correct the first entry with `crm points adjust`"
-        )
+    if row is not None:
+        check_fingerprint(idem, fp, entry_id=row.id, points=row.points, stored_fp=row.fingerprint)
     return row
 
 
@@ -212,6 +220,156 @@ def credit(
             session.flush()
     _touch(session, member_id, now)
     return Posted(entry.id, kind, points, entry.expires_at, duplicate=False, settled_debt=settled)
+
+
+# ---------------------------------------------------------------- a credit in a few statements (Core)
+
+
+@dataclass(frozen=True)
+class TierProbe:
+    """Ask :func:`credit_locked` for the tier the member reaches with the credit: the
+    store's tier window starts at ``window_start``; ``current_tier_id`` is the member's tier."""
+
+    window_start: datetime
+    current_tier_id: int | None
+
+
+@dataclass(frozen=True)
+class Credited:
+    """What :func:`credit_locked` wrote and what the account looks like after it."""
+
+    entry_id: int  # 0: the idempotency key was taken by a concurrent request, nothing written
+    balance: int  # after the credit and any debt it settled
+    settled_debt: int
+    earned: int | None  # points earned in the tier window, the credit included (with a TierProbe)
+    reached: tuple[int, str, int] | None  # (id, name, threshold) of the highest tier reached
+    current: tuple[str, int] | None  # (name, threshold) of the member's tier before the credit
+
+
+_COUNTED = ", ".join(f"'{k}'" for k in EARNED_KINDS)
+#: the account before the credit (the member's row is locked): outstanding debt and balance
+#: (remainders of the unexpired lots), and with a tier probe the points earned in the window
+#: with the credit (less what refunds clawed back, never below 0) and the tiers involved
+_ACCOUNT_SQL = """
+    SELECT (SELECT COALESCE(SUM(d.debt), 0) FROM ledger_entry d WHERE d.member_id = :mid) AS debt,
+           (SELECT COALESCE(SUM(r.rem), 0) FROM (
+                SELECT l.points - COALESCE((SELECT SUM(a.points) FROM lot_allocation a
+                                            WHERE a.lot_entry_id = l.id), 0) AS rem
+                FROM ledger_entry l
+                WHERE l.member_id = :mid AND l.points > 0 AND (l.expires_at IS NULL OR l.expires_at > :now)) r
+            WHERE r.rem > 0) AS balance"""
+_TIER_SQL = """
+    SELECT w.debt, w.balance, w.earned, t.id AS tier_id, t.name AS tier_name, t.threshold AS tier_threshold,
+           ct.name AS current_name, ct.threshold AS current_threshold FROM (
+        SELECT a.debt, a.balance, CASE WHEN a.earned > 0 THEN a.earned ELSE 0 END AS earned FROM (
+            SELECT acc.debt, acc.balance,
+                   (SELECT COALESCE(SUM(e.points), 0) FROM ledger_entry e
+                    WHERE e.member_id = :mid AND e.points > 0 AND e.kind IN ({kinds})
+                      AND e.created_at >= :ws AND e.created_at <= :now)
+                   + :pts - COALESCE((SELECT cw.clawed FROM ({clawed}) cw), 0) AS earned
+            FROM ({account}) acc) a) w
+    LEFT JOIN tier t ON t.id = (SELECT t2.id FROM tier t2 WHERE t2.store_id = :sid AND t2.threshold <= w.earned
+                                ORDER BY t2.threshold DESC LIMIT 1)
+    LEFT JOIN tier ct ON ct.id = :cur_tier"""
+_INSERT_SQL = """
+    INSERT INTO ledger_entry (store_id, member_id, kind, points, debt, expires_at, created_at, branch_id, staff_id,
+                              channel, reason, spend, idem_source, idem_key, fingerprint, actor)
+    VALUES (:sid, :mid, :kind, :pts, 0, :exp, :now, :branch_id, :staff_id, :channel, :reason, :spend,
+            :idem_source, :idem_key, :fp, :actor)
+    ON CONFLICT DO NOTHING RETURNING id"""
+_TOUCH_SQL = "UPDATE member SET last_activity_at = :now WHERE id = :mid"
+_STATEMENTS: dict[tuple[str, bool], tuple] = {}
+
+
+def _credit_statements(conn, with_tier: bool):
+    """(account, insert, touch) on SQLite; (merged, None, None) on PostgreSQL: the insert,
+    ``last_activity_at`` and the account in one statement (its snapshot is taken after the
+    member lock, and the account query sees the ledger as it was before the insert)."""
+    from sqlalchemy.types import Integer
+
+    from crm_cli.db.types import Money
+
+    pg = dialect.is_postgresql(conn)
+    cached = _STATEMENTS.get((dialect.name(conn), with_tier))
+    if cached is not None:
+        return cached
+    account = _ACCOUNT_SQL
+    if with_tier:
+        from crm_cli.services.tiers import _CLAWED_SQL, _ref_ix
+
+        plus = "" if pg else "+"
+        clawed = _CLAWED_SQL.format(member="AND c.member_id = :mid", plus=plus, ref_ix=_ref_ix(plus))
+        account = _TIER_SQL.format(kinds=_COUNTED, clawed=clawed.replace(":asof", ":now"), account=_ACCOUNT_SQL)
+    binds = [bindparam("now", type_=UTCDateTime()), bindparam("exp", type_=UTCDateTime()),
+             bindparam("ws", type_=UTCDateTime()), bindparam("spend", type_=Money()), bindparam("pts", type_=Integer())]
+
+    def typed(sql: str):
+        t = text(sql)
+        return t.bindparams(*[b for b in binds if f":{b.key}" in sql])
+
+    if pg:
+        merged = typed(f"""
+            WITH ins AS ({_INSERT_SQL}),
+                 tch AS ({_TOUCH_SQL} AND EXISTS (SELECT 1 FROM ins))
+            SELECT (SELECT id FROM ins) AS entry_id, acc.* FROM ({account}) acc""")
+        out = (merged, None, None)
+    else:
+        out = (typed(account), typed(_INSERT_SQL), typed(_TOUCH_SQL))
+    _STATEMENTS[(dialect.name(conn), with_tier)] = out
+    return out
+
+
+def credit_locked(conn, *, store_id: int, member_id: int, kind: str, points: int, now: datetime,
+                  expires_at: datetime | None, channel: str, branch_id: int | None = None,
+                  staff_id: int | None = None, reason: str | None = None, spend=None,
+                  idem: tuple[str, str] | None = None, fp: str | None = None, actor: str | None = None,
+                  tier: TierProbe | None = None) -> Credited:
+    """:func:`credit` for a hot path, on a Core connection: the lot, the debt it settles and
+    ``last_activity_at`` written, and the balance after it returned, in one statement on
+    PostgreSQL (three on SQLite) plus two only when there is debt to settle.
+
+    The caller holds the member lock (``common.lock_member``) and has looked the key up;
+    a key a concurrent request wrote meanwhile comes back as ``entry_id`` 0 (nothing written).
+    """
+    if kind not in CREDIT_KINDS:
+        raise InvalidInput(f"cannot credit with kind '{kind}'")
+    if points <= 0:
+        raise InvalidInput("a credit on this path must be positive")
+    params = {
+        "sid": store_id, "mid": member_id, "kind": kind, "pts": points, "exp": expires_at, "now": now,
+        "branch_id": branch_id, "staff_id": staff_id, "channel": channel, "reason": reason, "spend": spend,
+        "idem_source": idem[0] if idem else None, "idem_key": idem[1] if idem else None, "fp": fp, "actor": actor,
+        "ws": tier.window_start if tier else None, "cur_tier": tier.current_tier_id if tier else None,
+    }
+    merged, insert, touch = _credit_statements(conn, tier is not None)
+    if insert is None:
+        row = conn.execute(merged, params).one()
+        entry_id, acc = row[0], row[1:]
+    else:
+        acc = conn.execute(merged, params).one()
+        entry_id = conn.execute(insert, params).scalar()
+        if entry_id is not None:
+            conn.execute(touch, params)
+    if entry_id is None:
+        return Credited(0, 0, 0, None, None, None)
+    debt, before = int(acc[0]), int(acc[1])
+    settled = min(debt, points) if debt > 0 else 0
+    if settled:
+        table = LedgerEntry.metadata.tables["ledger_entry"]
+        settle_id = conn.execute(table.insert().values(
+            store_id=store_id, member_id=member_id, kind="settle", points=-settled, debt=-settled, created_at=now,
+            branch_id=branch_id, staff_id=staff_id, channel="system",
+            reason=f"settles debt from earlier clawback (entry #{entry_id})", ref_entry_id=entry_id, actor=actor,
+        ).returning(table.c.id)).scalar_one()
+        conn.execute(LotAllocation.metadata.tables["lot_allocation"].insert().values(debit_entry_id=settle_id, lot_entry_id=entry_id,
+                                                             points=settled))
+    counts = expires_at is None or expires_at > now
+    balance = before + (points if counts else 0) - settled
+    if tier is None:
+        return Credited(entry_id, balance, settled, None, None, None)
+    reached = (int(acc[3]), acc[4], int(acc[5])) if acc[3] is not None else None
+    current = (acc[6], int(acc[7])) if acc[6] is not None else None
+    return Credited(entry_id, balance, settled, int(acc[2]), reached, current)
 
 
 def debit(

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm_cli.web.context import to_json, web_state
+from crm_cli.web.context import api_unit, to_json
 
 router = APIRouter(prefix="/api/v1")
 
@@ -34,23 +34,6 @@ def _unauthorized() -> JSONResponse:
                         status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
 
-def _authenticated(request: Request, authorization: Optional[str], command: str):
-    """The request's AppState for the key's store and branch, or None when the key is not valid."""
-    from crm_cli.services import apikeys
-
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None, None
-    st = web_state(request, command=command, actor="api")
-    with st.reading(store=False) as tx:
-        ident = apikeys.authenticate(tx.session, key=token.strip())
-    if ident is None:
-        return None, None
-    st.store_slug = ident.store_slug
-    st.actor = f"apikey:{ident.id}"
-    return st, ident
-
-
 @router.get("/members/{phone}")
 def api_member_card(phone: str, request: Request, lots: int = 10, authorization: Optional[str] = Header(default=None)):
     """The member's card: balance, debt, next expiry and the lots in spending order, as
@@ -58,30 +41,27 @@ def api_member_card(phone: str, request: Request, lots: int = 10, authorization:
     from crm_cli.domain.errors import InvalidInput
     from crm_cli.services import points as svc
 
-    st, _ident = _authenticated(request, authorization, "api members show")
-    if st is None:
-        return _unauthorized()
-    if not 0 <= lots <= 100:
-        raise InvalidInput(f"lots must be 0 to 100, got {lots}")
-    with st.reading() as tx:
-        info = svc.balance(tx.session, store_id=tx.store.id, phone=phone[:40], now=st.now(), limit=lots)
+    with api_unit(request, authorization=authorization, command="api members show", write=False) as tx:
+        if tx is None:
+            return _unauthorized()
+        if not 0 <= lots <= 100:
+            raise InvalidInput(f"lots must be 0 to 100, got {lots}")
+        info = svc.balance(tx.session, store_id=tx.store_id, phone=phone[:40], now=tx.now, limit=lots)
     return to_json(info)
 
 
 @router.post("/points/give")
 def api_points_give(req: GiveRequest, request: Request, authorization: Optional[str] = Header(default=None)):
-    from crm_cli.services import apikeys
+    """Points for a purchase at the key's branch: `crm points give`'s service, in one transaction
+    with the key check, the key's use and the audit record."""
     from crm_cli.services import points as svc
     from crm_cli.services.audit import mask_phone
 
-    st, ident = _authenticated(request, authorization, "api points give")
-    if st is None:
-        return _unauthorized()
-    with st.transaction() as tx:
-        res = svc.give_for_spend(tx.session, store_id=tx.store.id, phone=req.phone, spend=req.spend,
-                                 branch=ident.branch, staff=req.staff, key=req.key, now=st.now(),
-                                 actor=st.actor_name())
-        apikeys.touch(tx.session, key_id=ident.id, now=st.now())
+    with api_unit(request, authorization=authorization, command="api points give", write=True) as tx:
+        if tx is None:
+            return _unauthorized()
+        res = svc.give_for_spend(tx.session, store_id=tx.store_id, phone=req.phone, spend=req.spend,
+                                 branch=tx.branch, staff=req.staff, key=req.key, now=tx.now, actor=tx.actor)
         tx.audit(f"{'replayed' if res.duplicate else 'gave'} {res.points} points to {mask_phone(res.phone)} "
-                 f"for {res.spend:.2f} THB at {ident.branch}" + (f" (key {req.key})" if req.key else ""))
+                 f"for {res.spend:.2f} THB at {tx.branch}" + (f" (key {req.key})" if req.key else ""))
     return to_json(res)

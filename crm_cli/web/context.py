@@ -15,8 +15,10 @@ PostgreSQL database behind a load balancer.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from datetime import datetime
+from typing import Any, Callable, Iterator
 
 from crm_cli.cli.context import AppState
 
@@ -30,6 +32,13 @@ class WebConfig:
     line_client: Callable[[str], Any] | None = None
     max_body: int = 1024 * 1024
     extra: dict = field(default_factory=dict)
+    _engine: Any = field(default=None, repr=False)
+
+    def engine(self):
+        """The database engine of this app (made, and the schema checked, on first use)."""
+        if self._engine is None:
+            self._engine = AppState(db_url=self.db_url, quiet=True).engine()
+        return self._engine
 
     def messaging_api(self, access_token: str):
         if self.line_client is not None:
@@ -46,6 +55,67 @@ def config(request) -> WebConfig:
 def web_state(request, *, store: str | None = None, command: str, actor: str) -> AppState:
     """A fresh AppState for one request (engines are shared per database URL)."""
     return AppState(db_url=config(request).db_url, store_slug=store, quiet=True, actor=actor, command=command)
+
+
+@dataclass
+class ApiTx:
+    """One counter-API request's unit of work: the session, and the key's store and branch."""
+
+    session: Any
+    now: datetime
+    store_id: int
+    store_slug: str
+    branch: str
+    key_id: int
+    actor: str
+    summary: str = ""
+
+    def audit(self, summary: str) -> None:
+        self.summary = summary
+
+
+def bearer(authorization: str | None) -> str | None:
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+@contextmanager
+def api_unit(request, *, authorization: str | None, command: str, write: bool) -> Iterator[ApiTx | None]:
+    """One transaction for a counter-API request: the key (with its branch and store), the
+    store's service state, the route's work, then (``write``) the key's use and the audit
+    record, committed together. Yields None when the key is not valid (nothing is written);
+    a store whose service is off is refused as the CLI refuses it (StoreSuspended)."""
+    from crm_cli.db.uow import unit_of_work
+    from crm_cli.services import apikeys
+
+    token = bearer(authorization)
+    if token is None:
+        yield None
+        return
+    now = AppState().now()
+    with unit_of_work(config(request).engine(), write=write) as session:
+        ident = apikeys.authenticate(session, key=token)
+        if ident is None:
+            yield None
+            return
+        _refuse_suspended(session, ident.store_id, ident.store_slug, now)
+        tx = ApiTx(session=session, now=now, store_id=ident.store_id, store_slug=ident.store_slug,
+                   branch=ident.branch, key_id=ident.id, actor=f"apikey:{ident.id}")
+        yield tx
+        if write:
+            from crm_cli.services.audit import record
+
+            apikeys.touch(session, key_id=ident.id, now=now, last_used_at=ident.last_used_at)
+            record(session, store_id=ident.store_id, actor=tx.actor, command=command, summary=tx.summary, now=now)
+
+
+def _refuse_suspended(session, store_id: int, slug: str, now: datetime) -> None:
+    from crm_cli.services import store_state
+
+    service = store_state.service_state(session.connection(), store_id=store_id, now=now)
+    if service.suspended:
+        raise store_state.suspended_error(slug, service)
 
 
 def to_json(data: Any) -> Any:
