@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import bindparam, text, update
 from sqlmodel import select
@@ -20,7 +21,7 @@ from crm_cli.db import dialect
 from crm_cli.db.models import Branch, LedgerEntry, Member, QrClaim, Staff, Store, WelcomeGrant
 from crm_cli.db.types import UTCDateTime
 from crm_cli.domain.errors import CheckFailed, Conflict, InsufficientPoints, InvalidInput, NotFound, StoreSuspended
-from crm_cli.domain.expiry import validate_policy
+from crm_cli.domain.expiry import lot_expires_at, validate_policy
 from crm_cli.domain.points import parse_amount, points_for_spend
 from crm_cli.services import common, ledger
 from crm_cli.services.balance import BalanceInfo
@@ -137,6 +138,94 @@ def _replayed_give(session, entry: LedgerEntry, now: datetime) -> GiveResult:
     )
 
 
+#: everything a give needs to know before it writes, in one query: the store's rule, the
+#: branch and staff named (and the staff member's own branch), the account of the phone and
+#: the id of the entry already written under the idempotency key (read from the key's index
+#: alone: SQLite's statistics call that index unselective when most entries have no key)
+_GIVE_CONTEXT_SQL = """
+    SELECT s.purged_at, s.earn_points, s.earn_per, s.expiry_policy, s.expiry_months, s.tiers_enabled,
+           s.tier_cycle_months,
+           b.id AS b_id, b.name AS b_name, b.closed_at AS b_closed,
+           f.id AS f_id, f.name AS f_name, f.role AS f_role, f.active AS f_active, f.branch_id AS f_branch,
+           fb.name AS fb_name,
+           m.id AS m_id, m.registered_at, m.erased_at, m.tier_id,
+           (SELECT e.id FROM ledger_entry e WHERE e.store_id = s.id AND e.idem_source = 'counter'
+            AND e.idem_key = :key) AS e_id
+    FROM store s
+    LEFT JOIN branch b ON b.store_id = s.id AND b.name = :branch
+    LEFT JOIN staff f ON f.store_id = s.id AND f.phone = :staff
+    LEFT JOIN branch fb ON fb.id = f.branch_id
+    LEFT JOIN member m ON m.store_id = s.id AND m.phone = :phone
+    WHERE s.id = :sid"""
+_GIVE_STATEMENTS: dict[str, Any] = {}
+
+
+def _give_context():
+    stmt = _GIVE_STATEMENTS.get("context")
+    if stmt is None:
+        from sqlalchemy.types import Boolean
+
+        from crm_cli.db.types import Money
+
+        stmt = text(_GIVE_CONTEXT_SQL).columns(
+            purged_at=UTCDateTime(), earn_per=Money(), tiers_enabled=Boolean(), b_closed=UTCDateTime(),
+            f_active=Boolean(), registered_at=UTCDateTime(), erased_at=UTCDateTime(),
+        )
+        _GIVE_STATEMENTS["context"] = stmt
+    return stmt
+
+
+def _account_id(conn, store_id: int, e164: str, now: datetime) -> tuple[int, bool]:
+    """The account of a phone that had none when the give began: created as a phone-only
+    account, or the one a concurrent request created meanwhile (then not locked yet)."""
+    table = Member.metadata.tables["member"]
+    made = conn.execute(
+        dialect.insert_ignore(conn, table, index_elements=["store_id", "phone"])
+        .values(store_id=store_id, phone=e164, source="points", created_at=now).returning(table.c.id)
+    ).scalar()
+    if made is not None:
+        return made, True
+    return conn.execute(select(table.c.id).where(table.c.store_id == store_id, table.c.phone == e164)).scalar_one(), False
+
+
+_LIFT_SQL = ("UPDATE member SET tier_id = :tier_id WHERE id = :mid",
+             "INSERT INTO tier_history (store_id, member_id, old_tier, new_tier, earned_points, reason, created_at) "
+             "VALUES (:sid, :mid, :old, :new, :earned, 'earn', :now)")
+
+
+def _lift_statements(conn) -> list:
+    key = f"lift:{dialect.name(conn)}"
+    stmts = _GIVE_STATEMENTS.get(key)
+    if stmts is None:
+        now = bindparam("now", type_=UTCDateTime())
+        if dialect.is_postgresql(conn):  # one round trip
+            stmts = [text(f"WITH up AS ({_LIFT_SQL[0]}) {_LIFT_SQL[1]}").bindparams(now)]
+        else:
+            stmts = [text(_LIFT_SQL[0]), text(_LIFT_SQL[1]).bindparams(now)]
+        _GIVE_STATEMENTS[key] = stmts
+    return stmts
+
+
+def _lift_tier(conn, *, store_id: int, member_id: int, got: ledger.Credited, now: datetime) -> str | None:
+    """Earning lifts a member at once, never lowers (as :func:`crm_cli.services.tiers.lift_on_earn`),
+    and the move is recorded in ``tier_history``."""
+    if got.reached is None or (got.current is not None and got.current[1] >= got.reached[2]):
+        return None
+    tier_id, name, _ = got.reached
+    params = {"tier_id": tier_id, "mid": member_id, "sid": store_id, "old": got.current[0] if got.current else None,
+              "new": name, "earned": got.earned or 0, "now": now}
+    for stmt in _lift_statements(conn):
+        conn.execute(stmt, params)
+    return name
+
+
+def _replay_key(session, store_id: int, idem: tuple[str, str] | None, fp: str | None, now: datetime) -> GiveResult:
+    earlier = ledger.replay(session, store_id, idem, fp)  # Conflict when the key came with another request
+    if earlier is None:  # pragma: no cover - the key's entry was seen in this transaction
+        raise NotFound("the entry written under this key is gone")
+    return _replayed_give(session, earlier, now)
+
+
 def give_for_spend(session, *, store_id: int, phone: str, spend: str, now: datetime, branch: str | None = None,
                    staff: str | None = None, key: str | None = None, actor: str | None = None) -> GiveResult:
     """Points for a purchase at the counter, from the store's earning rule.
@@ -144,39 +233,109 @@ def give_for_spend(session, *, store_id: int, phone: str, spend: str, now: datet
     A phone that is not a registered member collects points as a phone-only account.
     With ``key`` the same request twice writes nothing the second time and returns the
     original; the same key with another phone or amount is a Conflict.
+
+    The counter's hot path (the CLI, the counter API and the staff page all come here):
+    Core statements on the session's connection, one query for everything read before
+    writing, the member lock, then one statement (PostgreSQL) writing the lot and
+    ``last_activity_at`` and returning the debt, the balance and the tier reached; debt
+    settlement and a tier lift add statements only when they happen.
     """
+    from types import SimpleNamespace
+
+    from sqlalchemy.orm import Session
+
+    from crm_cli.domain.tiers import window_start
+
     p = common.phone(phone)
     amount = parse_amount(spend)
     if key is not None:
         key = key.strip()
         if not key or len(key) > 200:
             raise InvalidInput("--key must be 1 to 200 characters")
-    branch_id, staff_id = common.resolve_actor(session, store_id, branch=branch, staff=staff)
-    store = _store(session, store_id)
+    staff_phone, staff_error = None, None
+    if staff is not None:
+        try:
+            staff_phone = common.phone(staff)
+        except InvalidInput as exc:  # reported after the branch, as the lookups did
+            staff_error = exc
+    session.flush()
+    conn = session.connection()
+    c = conn.execute(_give_context(), {"sid": store_id, "branch": branch, "staff": staff_phone, "phone": p,
+                                       "key": key}).first()
+    if c is None or c.purged_at is not None:
+        raise NotFound("store not found: see `crm store list`")
+    branch_row = common.check_branch(SimpleNamespace(id=c.b_id, name=c.b_name, closed_at=c.b_closed)
+                                     if c.b_id is not None else None, branch) if branch else None
+    branch_id, staff_id = (branch_row.id if branch_row else None), None
+    if staff is not None:
+        if staff_error is not None:
+            raise staff_error
+        s = common.check_staff(SimpleNamespace(id=c.f_id, role=c.f_role, active=c.f_active, branch_id=c.f_branch)
+                               if c.f_id is not None else None, staff)
+        branch_id, staff_id = common.actor_ids(branch_row, s, staff)
+    b_name = c.b_name if branch_id is not None and branch_id == c.b_id else c.fb_name if branch_id else None
+    s_name = c.f_name if staff_id is not None else None
     idem = ("counter", key) if key else None
     fp = ledger.fingerprint("counter", p, amount) if key else None
-    earlier = ledger.replay(session, store_id, idem, fp)
-    if earlier is not None:
-        return _replayed_give(session, earlier, now)
-    pts = points_for_spend(amount, store.earn_points, store.earn_per)
-    b_name, s_name = _names(session, branch_id, staff_id)
-    if pts == 0 and key is None:
-        m = common.find_member(session, store_id, p)
-        return GiveResult(phone=p, spend=amount, points=0, balance=ledger.balance(session, m.id, now) if m else 0,
-                          expires_at=None, branch=b_name, staff=s_name, channel="counter", entry_id=0, duplicate=False)
-    m = common.get_or_create_account(session, store_id, p, now=now)
+    if c.e_id is not None:  # the key was used before: the same request again, or a Conflict
+        return _replay_key(session, store_id, idem, fp, now)
+    pts = points_for_spend(amount, c.earn_points, c.earn_per)
+    if pts == 0:
+        if key is None:
+            have = ledger.balance(session, c.m_id, now) if c.m_id is not None else 0
+            return GiveResult(phone=p, spend=amount, points=0, balance=have, expires_at=None, branch=b_name,
+                              staff=s_name, channel="counter", entry_id=0, duplicate=False)
+        return _give_nothing_with_key(session, store_id=store_id, phone=p, amount=amount, now=now,
+                                      branch=(branch_id, b_name), staff=(staff_id, s_name), idem=idem, fp=fp,
+                                      actor=actor)
+    member_id, registered, erased, tier_id = c.m_id, c.registered_at, c.erased_at, c.tier_id
+    locked = False
+    if member_id is None:
+        member_id, locked = _account_id(conn, store_id, p, now)
+        registered = erased = tier_id = None
+    if not locked and dialect.is_postgresql(conn):
+        fresh = conn.execute(text("SELECT registered_at, erased_at, tier_id FROM member WHERE id = :id FOR UPDATE"),
+                             {"id": member_id}).one()
+        registered, erased, tier_id = fresh[0], fresh[1], fresh[2]
+    probe = None
+    if c.tiers_enabled and registered is not None and erased is None:
+        probe = ledger.TierProbe(window_start=window_start(c.tier_cycle_months, now), current_tier_id=tier_id)
+    exp = lot_expires_at(c.expiry_policy, c.expiry_months, now)
+    got = ledger.credit_locked(
+        conn, store_id=store_id, member_id=member_id, kind="earn", points=pts, now=now, expires_at=exp,
+        channel="counter", branch_id=branch_id, staff_id=staff_id, reason=f"spend {amount:.2f} THB", spend=amount,
+        idem=idem, fp=fp, actor=actor, tier=probe,
+    )
+    if not got.entry_id:  # a concurrent request with the same key committed first
+        return _replay_key(session, store_id, idem, fp, now)
+    tier = _lift_tier(conn, store_id=store_id, member_id=member_id, got=got, now=now) if probe else None
+    cached = session.identity_map.get(Session.identity_key(Member, member_id))
+    if cached is not None:  # the ORM's copy of the member is out of date (last activity, tier)
+        session.expire(cached)
+    return GiveResult(
+        phone=p, spend=amount, points=pts, balance=got.balance, expires_at=exp, branch=b_name, staff=s_name,
+        channel="counter", entry_id=got.entry_id, duplicate=False, new_tier=tier,
+    )
+
+
+def _give_nothing_with_key(session, *, store_id: int, phone: str, amount: Decimal, now: datetime,
+                           branch: tuple[int | None, str | None], staff: tuple[int | None, str | None],
+                           idem: tuple[str, str] | None, fp: str | None, actor: str | None) -> GiveResult:
+    """A spend below the rule's unit with a key: a 0-point entry keeps the key (the ORM ledger path)."""
+    store = _store(session, store_id)
+    m = common.get_or_create_account(session, store_id, phone, now=now)
     common.lock_member(session, m.id)
     posted = ledger.credit(
-        session, store=store, member_id=m.id, kind="earn", points=pts, now=now, channel="counter",
-        branch_id=branch_id, staff_id=staff_id, spend=amount, idem=idem, fp=fp, actor=actor,
+        session, store=store, member_id=m.id, kind="earn", points=0, now=now, channel="counter",
+        branch_id=branch[0], staff_id=staff[0], spend=amount, idem=idem, fp=fp, actor=actor,
         reason=f"spend {amount:.2f} THB",
     )
-    if posted.duplicate:  # a concurrent request with the same key committed first
+    if posted.duplicate:
         return _replayed_give(session, session.get(LedgerEntry, posted.entry_id), now)
-    tier = ledger_lift(session, store, m.id, now)
     return GiveResult(
-        phone=p, spend=amount, points=pts, balance=ledger.balance(session, m.id, now), expires_at=posted.expires_at,
-        branch=b_name, staff=s_name, channel="counter", entry_id=posted.entry_id, duplicate=False, new_tier=tier,
+        phone=phone, spend=amount, points=0, balance=ledger.balance(session, m.id, now), expires_at=posted.expires_at,
+        branch=branch[1], staff=staff[1], channel="counter", entry_id=posted.entry_id, duplicate=False,
+        new_tier=ledger_lift(session, store, m.id, now),
     )
 
 
