@@ -10,8 +10,9 @@ commit and dry-run rollback as every other command; see :class:`Db`).
 How a file is written, in ONE transaction (a crash or kill leaves the database unchanged):
 
 1. the file is streamed and every row validated (``crm_cli.fileio.member_rows``);
-2. the good rows go into a temporary staging table with ``executemany`` in batches
-   of 10,000 while the file is read (memory stays bounded);
+2. a store with members already (or any store on SQLite): the good rows go into a
+   temporary staging table in batches of 10,000 while the file is read (memory stays
+   bounded; COPY on PostgreSQL, ``executemany`` on SQLite), then
 3. one UPDATE marks the staged phones that already exist in the store;
 4. with ``--on-existing error`` (default) those are reported as bad rows too; every
    problem of the whole file is reported in one run and nothing is written;
@@ -21,6 +22,12 @@ How a file is written, in ONE transaction (a crash or kill leaves the database u
 6. one ``INSERT INTO ledger_entry ... SELECT`` writes the imported points as lots of
    kind ``import``, expiring per the store's policy from the import day, with the
    idempotency key ``import:<member id>``: re-running a file never doubles points.
+
+A store without members on PostgreSQL (a first migration) skips the staging: each batch
+of good rows is COPYed straight into ``member`` and ``ledger_entry`` (same values, same
+lots) by a worker thread while the next batch is read, under a savepoint that is rolled
+back when any row turns out bad (:class:`_DirectWriter`). The ``ledger_entry`` statement
+triggers (``lot_expiry`` queue, ``ledger_summary``) run once per COPY, over its rows.
 """
 
 from __future__ import annotations
@@ -121,6 +128,22 @@ class Db:
     def rows(self, sql: str, params: dict | None = None) -> list[tuple]:
         params = params or {}
         return [tuple(r) for r in self.sa.execute(self._stmt(sql, params), params)]
+
+    def raw_moment(self, dt: datetime | None):
+        """``dt`` as the driver receives it for a :class:`~crm_cli.db.types.UTCDateTime`
+        column (naive UTC; text on SQLite), for rows written without SQLAlchemy's binding."""
+        if dt is None:
+            return None
+        from crm_cli.db.types import UTCDateTime
+
+        dialect = self.sa.dialect
+        process = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+        return process(dt) if process is not None else dt
+
+    def new_ids(self, sequence: str, n: int) -> list[int]:
+        """``n`` fresh values of a PostgreSQL sequence, in increasing order."""
+        return [r[0] for r in self.sa.exec_driver_sql(
+            "SELECT nextval(%(s)s::regclass) FROM generate_series(1, %(n)s)", {"s": sequence, "n": int(n)})]
 
     def copy(self, table: str, columns: tuple[str, ...], seq: list[tuple]) -> None:
         """Bulk rows into a table: COPY on PostgreSQL (streams; executemany there keeps every
@@ -266,6 +289,102 @@ def _stage_batch(db: Db, batch: list, first_seq: int) -> None:
     db.copy("import_stage", _STAGE_COLUMNS, params)
 
 
+class _DirectWriter:
+    """Writes validated rows straight into ``member`` and ``ledger_entry`` with COPY on
+    PostgreSQL, batch by batch while the file is read, for a store that has no members yet
+    (a first migration): no phone can already exist, so nothing needs staging, and the
+    member ids come from the member sequence. The COPYs run on a worker thread, so the
+    server inserts one batch while this process reads and checks the next (the thread waits
+    on the server without holding the interpreter). Everything is written under a savepoint
+    that is rolled back as soon as the file turns out to have a bad row: a failed import
+    returns its errors having written nothing, as the staged path does.
+
+    (On SQLite the staged ``INSERT ... SELECT`` is faster than row-by-row ``executemany``
+    into the real tables: their triggers and foreign keys make every row a statement of its
+    own there, so SQLite keeps the staged path.)"""
+
+    _MEMBER = ("id", "store_id", "phone", "registered_at", "name", "gender", "birthday", "email",
+               "registered_branch_id", "source", "created_at", "last_activity_at")
+    _LOT = ("store_id", "member_id", "kind", "points", "debt", "expires_at", "created_at", "branch_id",
+            "channel", "reason", "idem_source", "idem_key", "actor")
+
+    def __init__(self, db: Db, *, store_id: int, branch_id: int, now: datetime, expires: datetime | None,
+                 reason: str, actor: str | None):
+        import queue
+        import threading
+
+        self.db = db
+        self.now = db.raw_moment(now)
+        self.expires = db.raw_moment(expires)
+        self.store_id, self.branch_id, self.reason, self.actor = store_id, branch_id, reason, actor
+        self.sequence = db.rows("SELECT pg_get_serial_sequence('member', 'id')")[0][0]
+        self.savepoint = db.sa.begin_nested()
+        self.created = 0
+        self.points = 0
+        self.failure: BaseException | None = None
+        self._queue: queue.Queue = queue.Queue(maxsize=2)  # bounded: at most ~3 batches in memory
+        self._thread = threading.Thread(target=self._work, name="member-import-copy", daemon=True)
+        self._thread.start()
+
+    def write(self, batch: list) -> None:
+        """Queue one batch (the connection belongs to the worker until :meth:`finish`)."""
+        if self.failure is not None:
+            raise self.failure
+        self._queue.put(batch)
+
+    def _work(self) -> None:
+        while True:
+            batch = self._queue.get()
+            if batch is None:
+                return
+            if self.failure is None:
+                try:
+                    self._copy(batch)
+                except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
+                    self.failure = exc
+
+    def _copy(self, batch: list) -> None:
+        ids = self.db.new_ids(self.sequence, len(batch))
+        sid, bid, now = self.store_id, self.branch_id, self.now
+        self.db.copy("member", self._MEMBER, [
+            (i, sid, r.phone, now, r.name, r.gender, r.birthday, r.email, bid, "import", now, now)
+            for i, r in zip(ids, batch)
+        ])
+        exp, reason, actor = self.expires, self.reason, self.actor
+        lots = [(sid, i, "import", r.points, 0, exp, now, bid, "import", reason, "import", str(i), actor)
+                for i, r in zip(ids, batch) if r.points > 0]
+        if lots:
+            self.db.copy("ledger_entry", self._LOT, lots)
+        self.created += len(batch)
+        self.points += sum(lot[3] for lot in lots)
+
+    def _stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    def discard(self) -> None:
+        """Wait for the worker and undo everything written."""
+        self._stop()
+        self.savepoint.rollback()
+
+    def finish(self) -> None:
+        """Wait for the last batch; raise what the worker met (the caller rolls back)."""
+        self._stop()
+        if self.failure is not None:
+            self.savepoint.rollback()
+            raise self.failure
+        self.savepoint.commit()
+
+
+def _flush(db: Db, direct: _DirectWriter | None, batch: list, good: int, errors: list) -> None:
+    """Write (direct) or stage one batch of good rows; once the file has a bad row, a direct
+    import stops writing (it will be rolled back) and only goes on validating."""
+    if direct is None:
+        _stage_batch(db, batch, good - len(batch) + 1)
+    elif not errors:
+        direct.write(batch)
+
+
 def _drop_stage(db: Db) -> None:
     db.run("DROP TABLE IF EXISTS import_stage" if db.dialect == "postgresql" else "DROP TABLE IF EXISTS temp.import_stage")
 
@@ -306,43 +425,68 @@ def import_members(
     bid = branch_id(db, store_id=store.id, name=branch)
     advance = progress.advance if progress is not None else (lambda n: None)
 
-    # 1-2: stream, validate, stage the good rows in batches
-    _create_stage(db)
+    if default_points is not None and not 0 <= default_points <= MAX_POINTS:
+        raise InvalidInput(f"--default-points must be 0 to {MAX_POINTS:,}")
+    exp = lot_expires_at(store.expiry_policy, store.expiry_months, now)
+    reason = f"imported from {path.name}"[:500]
+    # 1-2: stream and validate; on PostgreSQL a store without members gets the rows written
+    # directly (_DirectWriter), otherwise they are staged in batches for the checks below
+    store_has_members = bool(db.rows("SELECT 1 FROM member WHERE store_id = :sid LIMIT 1", {"sid": store.id}))
+    direct = None
+    if not store_has_members and db.dialect == "postgresql":
+        direct = _DirectWriter(db, store_id=store.id, branch_id=bid, now=now, expires=exp, reason=reason,
+                               actor=actor)
+    else:
+        _create_stage(db)
     info = ReadInfo()
     errors: list[ImportError_] = []
     batch: list = []
     good = bad_rows = 0
     last_bad = None
-    if default_points is not None and not 0 <= default_points <= MAX_POINTS:
-        raise InvalidInput(f"--default-points must be 0 to {MAX_POINTS:,}")
     phone_only: list[int] = []
-    for item in _stream(path, max_rows=cap, today=bkk_date(now), advance=advance, info=info,
-                        default_points=default_points, skipped=phone_only):
-        if item.__class__ is MemberRow:
-            batch.append(item)
-            good += 1
-            if len(batch) >= BATCH:
-                _stage_batch(db, batch, good - len(batch) + 1)
-                batch = []
-        else:
-            errors.append(ImportError_(row=item.row, column=item.column, value=item.value, message=item.message))
-            if item.row != last_bad:
-                bad_rows += 1
-                last_bad = item.row
-    if batch:
-        _stage_batch(db, batch, good - len(batch) + 1)
-    del batch
+    try:
+        for item in _stream(path, max_rows=cap, today=bkk_date(now), advance=advance, info=info,
+                            default_points=default_points, skipped=phone_only):
+            if item.__class__ is MemberRow:
+                batch.append(item)
+                good += 1
+                if len(batch) >= BATCH:
+                    _flush(db, direct, batch, good, errors)
+                    batch = []
+            else:
+                errors.append(ImportError_(row=item.row, column=item.column, value=item.value, message=item.message))
+                if item.row != last_bad:
+                    bad_rows += 1
+                    last_bad = item.row
+        if batch:
+            _flush(db, direct, batch, good, errors)
+        del batch
+    except BaseException:
+        if direct is not None:
+            direct.discard()
+        raise
     seen = good + bad_rows
+    if direct is not None and (errors or seen == 0):
+        direct.discard()
     if seen == 0 and phone_only:
         raise InvalidInput(f"{path.name} has only phone-only rows ({len(phone_only)}): nothing to import")
     if seen == 0:
         raise InvalidInput(f"{path.name} has no member rows below the header: fill in the template first")
+    if direct is not None:
+        if errors:
+            errors.sort(key=lambda e: e.row)
+            return ImportOutcome(summary=None, errors=errors, rows=seen)
+        direct.finish()
+        return ImportOutcome(summary=ImportSummary(
+            file=path.name, branch=branch, rows=seen, ignored_columns=list(info.ignored), created=direct.created,
+            updated=0, skipped=0, points_total=direct.points, expires_at=exp, dry_run=dry_run,
+            phone_only_skipped=len(phone_only),
+        ), errors=[], rows=seen)
 
     # 3-4: phones that already exist in the store
     if db.dialect == "postgresql":
         db.run("ANALYZE import_stage")
     p = {"sid": store.id}
-    store_has_members = bool(db.rows("SELECT 1 FROM member WHERE store_id = :sid LIMIT 1", p))
     if store_has_members:  # a first migration into an empty store needs no lookups
         db.run(
             "UPDATE import_stage SET member_id = "
@@ -362,9 +506,7 @@ def import_members(
         return ImportOutcome(summary=None, errors=errors, rows=seen)
 
     # 5: members
-    exp = lot_expires_at(store.expiry_policy, store.expiry_months, now)
-    p = {"sid": store.id, "bid": bid, "now": db.ts(now), "exp": db.ts(exp), "actor": actor,
-         "reason": f"imported from {path.name}"[:500]}
+    p = {"sid": store.id, "bid": bid, "now": db.ts(now), "exp": db.ts(exp), "actor": actor, "reason": reason}
     updated = 0
     if on_existing == "update" and existing:
         updated = db.run(
