@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 import typer
 
 from crm_cli.cli import complete
-from crm_cli.cli.context import state
 from crm_cli.cli.options import whole
+from crm_cli.cli.run import show, write
 
 app = typer.Typer(help="Counter API keys, one per branch device: create (shown once), list, revoke.",
                   no_args_is_help=True, rich_markup_mode=None)
@@ -26,10 +26,8 @@ def apikey_create(
     """
     from crm_cli.services import apikeys
 
-    st = state(ctx)
-    with st.transaction() as tx:
-        res = apikeys.create(tx.session, store_id=tx.store.id, branch=branch, label=label, now=st.now())
-        tx.audit(f"created API key {res.id} for branch {res.branch}")
+    st, res = write(ctx, apikeys.create, branch=branch, label=label,
+                    audit=lambda res: f"created API key {res.id} for branch {res.branch}")
     st.info("store the key now: it is not shown again (revoke it and create another if lost)")
     st.render(res)
 
@@ -42,10 +40,7 @@ def apikey_list(ctx: typer.Context) -> None:
     """
     from crm_cli.services import apikeys
 
-    st = state(ctx)
-    with st.reading() as tx:
-        rows = apikeys.list_keys(tx.session, store_id=tx.store.id)
-    st.render(rows, columns=["id", "branch", "prefix", "label", "created_at", "last_used_at", "revoked_at"])
+    show(ctx, apikeys.list_keys, columns=["id", "branch", "prefix", "label", "created_at", "last_used_at", "revoked_at"])
 
 
 @app.command("revoke")
@@ -56,8 +51,5 @@ def apikey_revoke(ctx: typer.Context, key_id: Annotated[int, typer.Argument(pars
     """
     from crm_cli.services import apikeys
 
-    st = state(ctx)
-    with st.transaction() as tx:
-        res = apikeys.revoke(tx.session, store_id=tx.store.id, key_id=key_id, now=st.now())
-        tx.audit(f"revoked API key {res.id} ({res.branch})")
+    st, res = write(ctx, apikeys.revoke, key_id=key_id, audit=lambda res: f"revoked API key {res.id} ({res.branch})")
     st.render(res)

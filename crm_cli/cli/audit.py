@@ -8,6 +8,7 @@ import typer
 
 from crm_cli.cli.context import state
 from crm_cli.cli.options import LimitOpt
+from crm_cli.cli.run import current_store_id
 
 app = typer.Typer(help="Audit trail: who changed what, when.", no_args_is_help=True)
 
@@ -24,5 +25,5 @@ def audit_list(
 
     st = state(ctx)
     with st.reading(store=not all_stores, allow_suspended=True) as tx:
-        rows = list_audit(tx.session, store_id=None if all_stores else tx.store.id, limit=limit, command=command)
+        rows = list_audit(tx.session, store_id=None if all_stores else current_store_id(tx), limit=limit, command=command)
     st.render(rows, columns=["id", "created_at", "actor", "command", "store", "summary"])

@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from crm_cli.cli.context import state
 from crm_cli.cli.options import whole
+from crm_cli.cli.run import show, write
 
 app = typer.Typer(help="Keyword auto-replies (text, image, tappable image) with hit statistics.",
                   no_args_is_help=True, rich_markup_mode=None)
@@ -41,14 +41,12 @@ def autoreply_add(
         kind, message = "text", svc.text_message(text)
     elif image is not None:
         kind, message = "image", svc.image_message(image, preview)
-    else:
+    elif imagemap is not None:
         from crm_cli.fileio.text import read_text
 
         kind, message = "imagemap", svc.imagemap_message(read_text(imagemap, what="--imagemap"))
-    st = state(ctx)
-    with st.transaction() as tx:
-        row = svc.add_rule(tx.session, store_id=tx.store.id, keyword=keyword, match=match, kind=kind, message=message, now=st.now())
-        tx.audit(f"added auto-reply #{row.id} for '{row.keyword}' ({row.match}, {row.kind})")
+    st, row = write(ctx, svc.add_rule, keyword=keyword, match=match, kind=kind, message=message,
+                    audit=lambda row: f"added auto-reply #{row.id} for '{row.keyword}' ({row.match}, {row.kind})")
     st.render(row)
 
 
@@ -64,14 +62,10 @@ def autoreply_list(
     """
     from crm_cli.services import autoreplies as svc
 
-    st = state(ctx)
-    with st.reading() as tx:
-        if by_day:
-            rows = svc.hits_by_day(tx.session, store_id=tx.store.id, now=st.now(), days=days)
-            st.render(rows, columns=["day", "id", "keyword", "hits"])
-            return
-        rows = svc.list_rules(tx.session, store_id=tx.store.id)
-    st.render(rows, columns=LIST_COLUMNS)
+    if by_day:
+        show(ctx, svc.hits_by_day, with_now=True, days=days, columns=["day", "id", "keyword", "hits"])
+    else:
+        show(ctx, svc.list_rules, columns=LIST_COLUMNS)
 
 
 @app.command("remove")
@@ -82,10 +76,7 @@ def autoreply_remove(ctx: typer.Context, rule: Annotated[str, typer.Argument(hel
     """
     from crm_cli.services import autoreplies as svc
 
-    st = state(ctx)
-    with st.transaction() as tx:
-        row = svc.remove_rule(tx.session, store_id=tx.store.id, rule=rule, now=st.now())
-        tx.audit(f"removed auto-reply #{row.id} for '{row.keyword}'")
+    st, row = write(ctx, svc.remove_rule, rule=rule, audit=lambda row: f"removed auto-reply #{row.id} for '{row.keyword}'")
     st.render(row)
 
 
@@ -97,7 +88,4 @@ def autoreply_test(ctx: typer.Context, text: Annotated[str, typer.Argument(help=
     """
     from crm_cli.services import autoreplies as svc
 
-    st = state(ctx)
-    with st.reading() as tx:
-        res = svc.test_text(tx.session, store_id=tx.store.id, text=text)
-    st.render(res)
+    show(ctx, svc.test_text, text=text)

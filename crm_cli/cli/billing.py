@@ -12,6 +12,7 @@ import typer
 
 from crm_cli.cli.context import state
 from crm_cli.cli.options import out_option
+from crm_cli.cli.run import current_store_id
 from crm_cli.domain.timeutil import parse_event_date
 
 app = typer.Typer(help="Subscription and billing: subscribe, Pro, cancel, resume, invoices.", no_args_is_help=True)
@@ -28,7 +29,7 @@ def _event(ctx: typer.Context, kind: str, date_raw: str, verb: str) -> None:
     st = state(ctx)
     day, at = parse_event_date(date_raw)
     with st.transaction(allow_suspended=True) as tx:
-        info = billing.record_event(tx.session, store_id=tx.store.id, kind=kind, day=day, at=at, now=st.now())
+        info = billing.record_event(tx.session, store_id=current_store_id(tx), kind=kind, day=day, at=at, now=st.now())
         tx.audit(f"{verb} on {day.isoformat()}")
     st.render(info)
 
@@ -93,7 +94,7 @@ def billing_status(ctx: typer.Context) -> None:
 
     st = state(ctx)
     with st.reading(allow_suspended=True) as tx:
-        info = billing.billing_status(tx.session, store_id=tx.store.id, now=st.now())
+        info = billing.billing_status(tx.session, store_id=current_store_id(tx), now=st.now())
     st.render(info)
 
 
@@ -133,8 +134,8 @@ def billing_invoice(
         if all_stores:
             views = billing.issue_all(tx.session, month=month, now=st.now())
         else:
-            views = [billing.issue_invoice(tx.session, store_id=tx.store.id, month=month, now=st.now())]
-        new = [v.number for v in views if v.new]
+            views = [billing.issue_invoice(tx.session, store_id=current_store_id(tx), month=month, now=st.now())]
+        new = [v.number for v in views if v.new and v.number]
         tx.audit(f"invoices {month}: " + (f"issued {', '.join(new)}" if new else "nothing new"))
     if out is not None:
         from crm_cli.fileio.invoices import write_invoices
@@ -170,7 +171,7 @@ def billing_pay(
     with st.transaction(store=False) as tx:
         view, change = billing.pay_invoice(tx.session, number=number, paid_at=paid_at, now=now)
         tx.audit(f"invoice {view.number} paid" + (" (suspension lifted)" if change.action == "resumed" else ""),
-                 store_id=billing.invoice_store_id(tx.session, view.number))
+                 store_id=billing.invoice_store_id(tx.session, number))
     if change.action == "resumed":
         st.info(f"store '{view.store}' is active again")
     _render_invoices(st, [view], single=True)

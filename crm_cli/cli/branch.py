@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from crm_cli.cli import complete
-from crm_cli.cli.context import state
+from crm_cli.cli.run import show, write
 
 app = typer.Typer(help="Branches of the current store (unlimited).", no_args_is_help=True)
 
@@ -19,10 +19,7 @@ def branch_add(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Bra
     """Add a branch. Example: crm branch add "Siam Square\""""
     from crm_cli.services import stores
 
-    st = state(ctx)
-    with st.transaction() as tx:
-        info = stores.add_branch(tx.session, store_id=tx.store.id, name=name, now=st.now())
-        tx.audit(f"added branch {info.name}")
+    st, info = write(ctx, stores.add_branch, name=name, audit=lambda info: f"added branch {info.name}")
     st.render(info)
 
 
@@ -31,10 +28,7 @@ def branch_list(ctx: typer.Context) -> None:
     """List branches, open and closed. Example: crm branch list --format csv"""
     from crm_cli.services import stores
 
-    st = state(ctx)
-    with st.reading() as tx:
-        rows = stores.list_branches(tx.session, store_id=tx.store.id)
-    st.render(rows, columns=COLUMNS)
+    show(ctx, stores.list_branches, columns=COLUMNS)
 
 
 @app.command("rename")
@@ -46,10 +40,8 @@ def branch_rename(
     """Rename a branch. Example: crm branch rename Siam "Siam Square\""""
     from crm_cli.services import stores
 
-    st = state(ctx)
-    with st.transaction() as tx:
-        info = stores.rename_branch(tx.session, store_id=tx.store.id, old=old, new=new)
-        tx.audit(f"renamed branch {old} to {new}")
+    st, info = write(ctx, stores.rename_branch, old=old, new=new, with_now=False,
+                     audit=lambda info: f"renamed branch {old} to {new}")
     st.render(info)
 
 
@@ -58,8 +50,5 @@ def branch_close(ctx: typer.Context, name: Annotated[str, typer.Argument(autocom
     """Close a branch (its history is kept; move its staff first). Example: crm branch close "Old Town\""""
     from crm_cli.services import stores
 
-    st = state(ctx)
-    with st.transaction() as tx:
-        info = stores.close_branch(tx.session, store_id=tx.store.id, name=name, now=st.now())
-        tx.audit(f"closed branch {name}")
+    st, info = write(ctx, stores.close_branch, name=name, audit=lambda info: f"closed branch {name}")
     st.render(info)

@@ -6,8 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from crm_cli.cli.context import state
 from crm_cli.cli.options import whole
+from crm_cli.cli.run import show
 
 app = typer.Typer(help="1:1 chats with LINE followers: conversations, one follower's messages, keyword search.",
                   no_args_is_help=True, rich_markup_mode=None)
@@ -23,10 +23,8 @@ def chat_list(ctx: typer.Context, limit: LimitOpt = None) -> None:
     """
     from crm_cli.services import chats
 
-    st = state(ctx)
-    with st.reading() as tx:
-        rows = chats.conversations(tx.session, store_id=tx.store.id, limit=limit)
-    st.render(rows, columns=["user_id", "display_name", "status", "messages", "last_at", "last_text"])
+    show(ctx, chats.conversations, limit=limit,
+         columns=["user_id", "display_name", "status", "messages", "last_at", "last_text"])
 
 
 @app.command("show")
@@ -37,10 +35,7 @@ def chat_show(ctx: typer.Context, user_id: Annotated[str, typer.Argument(help="L
     """
     from crm_cli.services import chats
 
-    st = state(ctx)
-    with st.reading() as tx:
-        rows = chats.show(tx.session, store_id=tx.store.id, user_id=user_id, limit=limit)
-    st.render(rows, columns=["at", "direction", "kind", "text", "delivery"])
+    show(ctx, chats.show, user_id=user_id, limit=limit, columns=["at", "direction", "kind", "text", "delivery"])
 
 
 @app.command("search")
@@ -52,7 +47,4 @@ def chat_search(ctx: typer.Context, keyword: Annotated[str, typer.Argument(help=
     """
     from crm_cli.services import chats
 
-    st = state(ctx)
-    with st.reading() as tx:
-        rows = chats.search(tx.session, store_id=tx.store.id, keyword=keyword, limit=limit)
-    st.render(rows, columns=["at", "user_id", "display_name", "direction", "text"])
+    show(ctx, chats.search, keyword=keyword, limit=limit, columns=["at", "user_id", "display_name", "direction", "text"])

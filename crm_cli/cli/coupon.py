@@ -8,6 +8,7 @@ import typer
 
 from crm_cli.cli.context import state
 from crm_cli.cli.options import BranchOpt, StaffOpt
+from crm_cli.cli.run import current_store_id, write
 
 app = typer.Typer(help="In-store coupons: use at the counter, cancel.", no_args_is_help=True)
 
@@ -22,10 +23,8 @@ def coupon_use(ctx: typer.Context, code: CodeArg, staff: StaffOpt = None, branch
     """
     from crm_cli.services import rewards
 
-    st = state(ctx)
-    with st.transaction() as tx:
-        info = rewards.use_coupon(tx.session, store_id=tx.store.id, code=code, now=st.now(), staff=staff, branch=branch)
-        tx.audit(f"coupon {info.code} used ({info.reward})")
+    st, info = write(ctx, rewards.use_coupon, code=code, staff=staff, branch=branch,
+                     audit=lambda info: f"coupon {info.code} used ({info.reward})")
     st.render(info)
 
 
@@ -39,6 +38,6 @@ def coupon_cancel(ctx: typer.Context, code: CodeArg) -> None:
 
     st = state(ctx)
     with st.transaction() as tx:
-        info = rewards.cancel_coupon(tx.session, store_id=tx.store.id, code=code, now=st.now(), actor=st.actor_name())
+        info = rewards.cancel_coupon(tx.session, store_id=current_store_id(tx), code=code, now=st.now(), actor=st.actor_name())
         tx.audit(f"coupon {info.code} cancelled; {info.points_returned} points returned")
     st.render(info)

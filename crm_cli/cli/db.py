@@ -131,6 +131,7 @@ def db_check(ctx: typer.Context) -> None:
     Example: crm db check
     """
     from sqlalchemy import select
+    from sqlmodel import col
 
     from crm_cli.db import backup as bk
     from crm_cli.db.models import Store
@@ -141,7 +142,7 @@ def db_check(ctx: typer.Context) -> None:
     engine = st.engine()
     lines = bk.sqlite_checks(engine) if engine.dialect.name == "sqlite" else bk.pg_checks(engine)
     with st.reading(store=False) as tx:
-        stores = tx.session.execute(select(Store.id, Store.slug).where(Store.purged_at.is_(None)).order_by(Store.slug)).all()
+        stores = tx.session.execute(select(col(Store.id), col(Store.slug)).where(col(Store.purged_at).is_(None)).order_by(Store.slug)).all()
         for store_id, slug in stores:
             report = svc.check_store(tx.session, store_id=store_id, now=st.now())
             n = sum(c.breaches for c in report.checks)

@@ -9,6 +9,7 @@ import typer
 
 from crm_cli.cli.context import state
 from crm_cli.cli.options import StaffOpt, out_option, whole
+from crm_cli.cli.run import current_store_id, read, show
 
 app = typer.Typer(help="Reward deliveries: list, update status, export.", no_args_is_help=True)
 
@@ -21,10 +22,7 @@ def delivery_list(ctx: typer.Context, status: StatusFilter = None) -> None:
     """List reward deliveries. Example: crm delivery list --status pending"""
     from crm_cli.services import rewards
 
-    st = state(ctx)
-    with st.reading() as tx:
-        rows = rewards.list_deliveries(tx.session, store_id=tx.store.id, status=status)
-    st.render(rows, columns=COLUMNS)
+    show(ctx, rewards.list_deliveries, status=status, columns=COLUMNS)
 
 
 @app.command("update")
@@ -45,7 +43,7 @@ def delivery_update(
 
     st = state(ctx)
     with st.transaction() as tx:
-        info = rewards.update_delivery(tx.session, store_id=tx.store.id, delivery_id=delivery_id, status=status,
+        info = rewards.update_delivery(tx.session, store_id=current_store_id(tx), delivery_id=delivery_id, status=status,
                                        now=st.now(), carrier=carrier, tracking=tracking, staff=staff,
                                        actor=st.actor_name())
         tx.audit(f"delivery {info.id} -> {info.status}")
@@ -64,8 +62,6 @@ def delivery_export(
     """
     from crm_cli.services import rewards
 
-    st = state(ctx)
-    with st.reading() as tx:
-        n = rewards.export_deliveries(tx.session, store_id=tx.store.id, out=out, status=status)
+    st, n = read(ctx, rewards.export_deliveries, out=out, status=status)
     st.info(f"wrote {n} deliveries to {out}")
     st.render({"file": str(out), "rows": n})

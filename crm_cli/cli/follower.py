@@ -9,6 +9,7 @@ import typer
 
 from crm_cli.cli.context import state
 from crm_cli.cli.options import DryRunOpt, out_option, whole
+from crm_cli.cli.run import current_store_id, export, show, write
 
 app = typer.Typer(help="LINE followers: list, show, sync, tags, notes, link to members, import, export.",
                   no_args_is_help=True, rich_markup_mode=None)
@@ -33,10 +34,7 @@ def follower_list(
     """
     from crm_cli.services import followers as svc
 
-    st = state(ctx)
-    with st.reading() as tx:
-        rows = svc.list_followers(tx.session, store_id=tx.store.id, status=status, tag=tag, linked=linked, limit=limit)
-    st.render(rows, columns=LIST_COLUMNS)
+    show(ctx, svc.list_followers, status=status, tag=tag, linked=linked, limit=limit, columns=LIST_COLUMNS)
 
 
 @app.command("show")
@@ -47,10 +45,7 @@ def follower_show(ctx: typer.Context, user_id: UserArg) -> None:
     """
     from crm_cli.services import followers as svc
 
-    st = state(ctx)
-    with st.reading() as tx:
-        detail = svc.show_follower(tx.session, store_id=tx.store.id, user_id=user_id)
-    st.render(detail)
+    show(ctx, svc.show_follower, user_id=user_id)
 
 
 @app.command("sync")
@@ -63,7 +58,7 @@ def follower_sync(
 
     Example: crm follower sync --profiles all
     """
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from crm_cli.cli.line import client_for
     from crm_cli.db.models import LineFollower
@@ -74,14 +69,14 @@ def follower_sync(
         raise InvalidInput("--profiles must be one of: all, new, none")
     st = state(ctx)
     with st.reading() as tx:
-        creds = line_channel.credentials(tx.session, store_id=tx.store.id)
+        creds = line_channel.credentials(tx.session, store_id=current_store_id(tx))
         known = set(tx.session.exec(select(LineFollower.user_id).where(
-            LineFollower.store_id == tx.store.id, LineFollower.profile_at.is_not(None))).all())
+            LineFollower.store_id == current_store_id(tx), col(LineFollower.profile_at).is_not(None))).all())
     with client_for(creds.access_token) as api, st.progress(None, "fetching followers from LINE") as bar:
         snap = follower_io.collect(api, profiles=profiles != "none", known=known if profiles == "new" else None,
                                    progress=bar.advance)
     with st.transaction() as tx:
-        res = follower_io.apply_sync(tx.session, store_id=tx.store.id, snapshot=snap, now=st.now())
+        res = follower_io.apply_sync(tx.session, store_id=current_store_id(tx), snapshot=snap, now=st.now())
         tx.audit(f"synced {res.followers} followers from LINE ({res.new} new, {res.no_longer_following} no longer following)")
     st.render(res)
 
@@ -95,10 +90,8 @@ def follower_tag(ctx: typer.Context, user_id: UserArg, tags: Annotated[list[str]
     """
     from crm_cli.services import followers as svc
 
-    st = state(ctx)
-    with st.transaction() as tx:
-        res = svc.tag(tx.session, store_id=tx.store.id, user_id=user_id, tags=tags, kind=kind, now=st.now())
-        tx.audit(f"tagged follower {res.user_id} ({kind}): {', '.join(res.changed) or 'nothing new'}")
+    st, res = write(ctx, svc.tag, user_id=user_id, tags=tags, kind=kind,
+                    audit=lambda res: f"tagged follower {res.user_id} ({kind}): {', '.join(res.changed) or 'nothing new'}")
     st.render(res)
 
 
@@ -111,10 +104,8 @@ def follower_untag(ctx: typer.Context, user_id: UserArg, tags: Annotated[list[st
     """
     from crm_cli.services import followers as svc
 
-    st = state(ctx)
-    with st.transaction() as tx:
-        res = svc.untag(tx.session, store_id=tx.store.id, user_id=user_id, tags=tags, kind=kind)
-        tx.audit(f"untagged follower {res.user_id} ({kind}): {', '.join(res.changed) or 'nothing removed'}")
+    st, res = write(ctx, svc.untag, user_id=user_id, tags=tags, kind=kind, with_now=False,
+                    audit=lambda res: f"untagged follower {res.user_id} ({kind}): {', '.join(res.changed) or 'nothing removed'}")
     st.render(res)
 
 
@@ -126,10 +117,8 @@ def follower_note(ctx: typer.Context, user_id: UserArg, text: Annotated[str, typ
     """
     from crm_cli.services import followers as svc
 
-    st = state(ctx)
-    with st.transaction() as tx:
-        res = svc.set_note(tx.session, store_id=tx.store.id, user_id=user_id, text=text)
-        tx.audit(f"{'set' if res.note else 'cleared'} the note of follower {res.user_id}")
+    st, res = write(ctx, svc.set_note, user_id=user_id, text=text, with_now=False,
+                    audit=lambda res: f"{'set' if res.note else 'cleared'} the note of follower {res.user_id}")
     st.render(res)
 
 
@@ -143,10 +132,8 @@ def follower_link(ctx: typer.Context, user_id: UserArg,
     from crm_cli.services import followers as svc
     from crm_cli.services.audit import mask_phone
 
-    st = state(ctx)
-    with st.transaction() as tx:
-        res = svc.link(tx.session, store_id=tx.store.id, user_id=user_id, phone=phone)
-        tx.audit(f"linked follower {res.user_id} to member {mask_phone(res.member_phone)}")
+    st, res = write(ctx, svc.link, user_id=user_id, phone=phone, with_now=False,
+                    audit=lambda res: f"linked follower {res.user_id} to member {mask_phone(res.member_phone)}")
     st.render(res)
 
 
@@ -166,7 +153,7 @@ def follower_import(
 
     st = state(ctx)
     with st.transaction(dry_run=dry_run) as tx:
-        res, errors = follower_io.import_followers(tx.session, store_id=tx.store.id, path=file, now=st.now(), dry_run=dry_run)
+        res, errors = follower_io.import_followers(tx.session, store_id=current_store_id(tx), path=file, now=st.now(), dry_run=dry_run)
         if errors:
             st.render(errors[:200] if st.fmt in (None, "table") else errors, columns=ERROR_COLUMNS,
                       title=f"{len(errors)} problem(s) in {file.name}")
@@ -186,8 +173,4 @@ def follower_export(ctx: typer.Context, out: Annotated[Path, out_option(".csv", 
     """
     from crm_cli.services import follower_io
 
-    st = state(ctx)
-    with st.reading() as tx:
-        res = follower_io.export_followers(tx.session, store_id=tx.store.id, path=out)
-    st.info(f"{res.rows} follower(s) written to {res.file}")
-    st.render(res)
+    export(ctx, follower_io.export_followers, path=out, rows="follower(s)")

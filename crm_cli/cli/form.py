@@ -10,6 +10,7 @@ import typer
 
 from crm_cli.cli.context import state
 from crm_cli.cli.options import PngOutOpt, QrOpt, whole
+from crm_cli.cli.run import current_store_id, read, write
 
 app = typer.Typer(help="Registration form: terms and conditions, questions, sign-up link.", no_args_is_help=True)
 question_app = typer.Typer(help="Questions of the registration form.", no_args_is_help=True)
@@ -31,10 +32,8 @@ def form_terms(
     from crm_cli.services import forms
 
     text = read_text(file, what="terms file")
-    st = state(ctx)
-    with st.transaction() as tx:
-        info = forms.set_terms(tx.session, store_id=tx.store.id, text=text, now=st.now())
-        tx.audit(f"terms version {info.version}" + ("" if info.changed else " (unchanged)"))
+    st, info = write(ctx, forms.set_terms, text=text,
+                     audit=lambda info: f"terms version {info.version}" + ("" if info.changed else " (unchanged)"))
     if not info.changed:
         st.info(f"terms unchanged: still version {info.version}")
     st.render(info)
@@ -58,7 +57,7 @@ def question_add(
     st = state(ctx)
     with st.transaction() as tx:
         q = forms.add_question(
-            tx.session, store_id=tx.store.id, text=text, kind=kind, choices=choice or [], required=required,
+            tx.session, store_id=current_store_id(tx), text=text, kind=kind, choices=choice or [], required=required,
             retention_days=retention_days, now=st.now(),
         )
         tx.audit(f"added {q.kind} question #{q.number}: {q.text}")
@@ -70,9 +69,7 @@ def question_list(ctx: typer.Context) -> None:
     """List the questions of the registration form. Example: crm form question list --format json"""
     from crm_cli.services import forms
 
-    st = state(ctx)
-    with st.reading() as tx:
-        rows = forms.list_questions(tx.session, store_id=tx.store.id)
+    st, rows = read(ctx, forms.list_questions)
     st.render(rows if st.fmt == "json" else [_question_row(q) for q in rows], columns=QUESTION_COLUMNS)
 
 
@@ -93,7 +90,7 @@ def question_edit(
 
     st = state(ctx)
     with st.transaction() as tx:
-        q = forms.edit_question(tx.session, store_id=tx.store.id, ref=question, text=text, choices=choice or None,
+        q = forms.edit_question(tx.session, store_id=current_store_id(tx), ref=question, text=text, choices=choice or None,
                                 required=required, retention_days=retention_days)
         tx.audit(f"edited question #{q.number}: {q.text}")
     st.render(q if st.fmt == "json" else _question_row(q))
@@ -116,14 +113,14 @@ def question_remove(
     st = state(ctx)
     if not yes:
         with st.reading() as tx:
-            answered = forms.count_answers(tx.session, store_id=tx.store.id, ref=question)
+            answered = forms.count_answers(tx.session, store_id=current_store_id(tx), ref=question)
         if answered:
             if not sys.stdin.isatty():
                 raise InvalidInput(f"{answered} answer(s) to this question would be deleted: pass --yes to confirm")
             if not typer.confirm(f"Delete the question and its {answered} answer(s)?", default=False, err=True):
                 raise typer.Exit(1)
     with st.transaction() as tx:
-        res = forms.remove_question(tx.session, store_id=tx.store.id, ref=question)
+        res = forms.remove_question(tx.session, store_id=current_store_id(tx), ref=question)
         tx.audit(f"removed question #{res.number}: {res.text} ({res.answers_deleted} answers deleted)")
     st.render(res)
 
@@ -144,9 +141,7 @@ def form_show(ctx: typer.Context) -> None:
     """
     from crm_cli.services import forms
 
-    st = state(ctx)
-    with st.reading() as tx:
-        info = forms.show_form(tx.session, store_id=tx.store.id)
+    st, info = read(ctx, forms.show_form)
     from crm_cli.cli.render import Document, Section
 
     header = {
@@ -174,9 +169,7 @@ def form_link(ctx: typer.Context, out: PngOutOpt = None, qr: QrOpt = None) -> No
     from crm_cli.fileio import qr as qrmod
     from crm_cli.services import forms
 
-    st = state(ctx)
-    with st.reading() as tx:
-        info = forms.sign_up_link(tx.session, store_id=tx.store.id)
+    st, info = read(ctx, forms.sign_up_link)
     if info.terms_version is None:
         st.info("note: the store has no terms yet; members cannot register until `crm form terms --file TERMS.md`")
     qrmod.show(info.link, png=out or qr, tty=sys.stdout.isatty() and not st.quiet, echo=lambda m: typer.echo(m, err=True))

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from crm_cli.cli.context import state
+from crm_cli.cli.run import current_store, current_store_id
 
 app = typer.Typer(help="The store's LINE Official Account: connect, status, disconnect.", no_args_is_help=True,
                   rich_markup_mode=None)
@@ -62,7 +63,7 @@ def line_connect(
     with client_for(token) as api:
         bot = api.bot_info()
     with st.transaction() as tx:
-        view = svc.connect(tx.session, store_id=tx.store.id, channel_id=channel_id.strip(), channel_secret=secret,
+        view = svc.connect(tx.session, store_id=current_store_id(tx), channel_id=channel_id.strip(), channel_secret=secret,
                            access_token=token, login_channel_id=login_channel_id.strip() if login_channel_id else None,
                            login_channel_secret=login_secret, bot_user_id=bot.user_id, bot_basic_id=bot.basic_id,
                            bot_name=bot.display_name, now=st.now())
@@ -87,8 +88,8 @@ def line_status(
 
     st = state(ctx)
     with st.reading() as tx:
-        view = svc.status(tx.session, store_id=tx.store.id)
-        creds = svc.credentials(tx.session, store_id=tx.store.id)
+        view = svc.status(tx.session, store_id=current_store_id(tx))
+        creds = svc.credentials(tx.session, store_id=current_store_id(tx))
     out = dataclasses.asdict(view)
     if not offline:
         try:
@@ -114,6 +115,7 @@ def line_disconnect(ctx: typer.Context) -> None:
 
     st = state(ctx)
     with st.transaction() as tx:
-        channel_id = svc.disconnect(tx.session, store_id=tx.store.id)
+        channel_id = svc.disconnect(tx.session, store_id=current_store_id(tx))
         tx.audit(f"disconnected LINE channel {channel_id}")
-    st.render({"store": tx.store.slug, "channel_id": channel_id, "connected": False})
+        slug = current_store(tx).slug
+    st.render({"store": slug, "channel_id": channel_id, "connected": False})

@@ -8,6 +8,7 @@ import typer
 
 from crm_cli.cli.context import state
 from crm_cli.cli.options import whole
+from crm_cli.cli.run import current_store_id
 from crm_cli.domain.maintenance import parse_only
 
 app = typer.Typer(help="Nightly maintenance jobs for cron.", no_args_is_help=True)
@@ -37,7 +38,7 @@ def maintenance_run(
     store_id = None
     if st.store_slug:  # only an explicit --store limits the run (cron without it does every store)
         with st.reading(allow_suspended=True) as tx:
-            store_id = tx.store.id
+            store_id = current_store_id(tx)
     with st.progress(len(jobs), "maintenance") as bar:
         results = maintenance.run(engine, as_of=when, jobs=jobs, dry_run=dry_run, actor=st.actor_name(),
                                   clock=st.now, progress=bar, store_id=store_id)

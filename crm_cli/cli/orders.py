@@ -9,6 +9,7 @@ import typer
 
 from crm_cli.cli.context import state
 from crm_cli.cli.options import DryRunOpt, whole
+from crm_cli.cli.run import current_store_id
 
 app = typer.Typer(help="Marketplace orders (LINE SHOPPING, MyShop): import, sync.", no_args_is_help=True)
 
@@ -32,7 +33,7 @@ def orders_import(
     st = state(ctx)
     try:
         with st.transaction(allow_suspended=True) as tx:  # feeds are kept while the service is off (until purge)
-            result = orders.import_orders(tx.session, store_id=tx.store.id, channel=channel, path=file, now=st.now())
+            result = orders.import_orders(tx.session, store_id=current_store_id(tx), channel=channel, path=file, now=st.now())
             tx.audit(f"imported {file.name} ({channel}): {result.new} new, {result.updated} updated")
     except orders.FeedRejected as exc:
         for err in exc.errors:
@@ -57,7 +58,7 @@ def orders_sync(
     st = state(ctx)
     when = st.as_of(as_of, dry_run=dry_run)
     with st.transaction(dry_run=dry_run, allow_suspended=True) as tx:  # orders paid while it was on still earn
-        result = orders.sync_store(tx.session, store_id=tx.store.id, as_of=when, actor=st.actor_name())
+        result = orders.sync_store(tx.session, store_id=current_store_id(tx), as_of=when, actor=st.actor_name())
         tx.audit(result.summary)
     if result.skipped:
         st.info(f"nothing synced: {result.skipped}")
@@ -80,5 +81,5 @@ def orders_list(
 
     st = state(ctx)
     with st.reading(allow_suspended=True) as tx:  # shows why orders wait while the service is off
-        rows = orders.list_orders(tx.session, store_id=tx.store.id, state=state_, limit=limit)
+        rows = orders.list_orders(tx.session, store_id=current_store_id(tx), state=state_, limit=limit)
     st.render(rows, columns=COLUMNS)

@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from crm_cli.cli.context import state
 from crm_cli.cli.options import out_option, whole
+from crm_cli.cli.run import export, show, write
 
 app = typer.Typer(help="Unique promo codes: load or generate a pool, issue one per person, redeem.",
                   no_args_is_help=True, rich_markup_mode=None)
@@ -41,12 +41,10 @@ def promo_load(
         from crm_cli.fileio.text import read_text
 
         values = svc.parse_codes(read_text(codes, what="--codes"))
-    else:
+    elif generate is not None:
         values = svc.generate(generate, prefix)
-    st = state(ctx)
-    with st.transaction() as tx:
-        res = svc.load(tx.session, store_id=tx.store.id, name=name, codes=values, now=st.now())
-        tx.audit(f"loaded {len(values)} promo codes into pool '{res.name}'")
+    st, res = write(ctx, svc.load, name=name, codes=values,
+                    audit=lambda res: f"loaded {len(values)} promo codes into pool '{res.name}'")
     st.info(f"{len(values)} code(s) loaded")
     st.render(res, columns=POOL_COLUMNS)
 
@@ -59,10 +57,7 @@ def promo_list(ctx: typer.Context) -> None:
     """
     from crm_cli.services import promos as svc
 
-    st = state(ctx)
-    with st.reading() as tx:
-        rows = svc.list_pools(tx.session, store_id=tx.store.id)
-    st.render(rows, columns=POOL_COLUMNS)
+    show(ctx, svc.list_pools, columns=POOL_COLUMNS)
 
 
 @app.command("issue")
@@ -75,10 +70,8 @@ def promo_issue(ctx: typer.Context, name: PoolArg,
     """
     from crm_cli.services import promos as svc
 
-    st = state(ctx)
-    with st.transaction() as tx:
-        res = svc.issue(tx.session, store_id=tx.store.id, name=name, segment=segment, now=st.now())
-        tx.audit(f"issued {res.newly_issued} promo codes from '{res.pool}' to segment '{res.segment}'")
+    st, res = write(ctx, svc.issue, name=name, segment=segment,
+                    audit=lambda res: f"issued {res.newly_issued} promo codes from '{res.pool}' to segment '{res.segment}'")
     st.render(res)
 
 
@@ -91,11 +84,7 @@ def promo_export(ctx: typer.Context, name: PoolArg,
     """
     from crm_cli.services import promos as svc
 
-    st = state(ctx)
-    with st.reading() as tx:
-        res = svc.export(tx.session, store_id=tx.store.id, name=name, path=out)
-    st.info(f"{res.rows} code(s) written to {res.file}")
-    st.render(res)
+    export(ctx, svc.export, name=name, path=out, rows="code(s)")
 
 
 @app.command("redeem")
@@ -106,8 +95,5 @@ def promo_redeem(ctx: typer.Context, code: Annotated[str, typer.Argument(help="T
     """
     from crm_cli.services import promos as svc
 
-    st = state(ctx)
-    with st.transaction() as tx:
-        res = svc.redeem(tx.session, store_id=tx.store.id, code=code, now=st.now())
-        tx.audit(f"redeemed promo code {res.code} ({res.pool})")
+    st, res = write(ctx, svc.redeem, code=code, audit=lambda res: f"redeemed promo code {res.code} ({res.pool})")
     st.render(res)

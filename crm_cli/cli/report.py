@@ -10,6 +10,7 @@ import typer
 
 from crm_cli.cli.context import state
 from crm_cli.cli.options import amount, fine_amount, out_option, rate, whole
+from crm_cli.cli.run import current_store, current_store_id, read
 from crm_cli.domain.reports import parse_rate
 
 app = typer.Typer(help="Reports: summary, liability, expiring points.", no_args_is_help=True)
@@ -58,7 +59,7 @@ def report_summary(
     d_from = parse_day(date_from) if date_from else None
     d_to = parse_day(date_to) if date_to else None
     with st.reading() as tx:
-        rep = reports.summary(tx.session, store_id=tx.store.id, store_slug=tx.store.slug, now=st.now(),
+        rep = reports.summary(tx.session, store_id=current_store_id(tx), store_slug=current_store(tx).slug, now=st.now(),
                               date_from=d_from, date_to=d_to)
     fmt = st.fmt or "table"
     if out is not None and out.suffix.lower() == ".json":
@@ -116,7 +117,7 @@ def report_liability(
     pv = parse_point_value(point_value) if point_value is not None else None
     rate = parse_rate(breakage) if breakage is not None else None
     with st.reading() as tx:
-        rep = reports.liability(tx.session, store_id=tx.store.id, store_slug=tx.store.slug, now=st.now(),
+        rep = reports.liability(tx.session, store_id=current_store_id(tx), store_slug=current_store(tx).slug, now=st.now(),
                                 point_value=pv, breakage=rate)
     fmt = st.fmt or "table"
     if fmt == "json":
@@ -154,9 +155,7 @@ def report_expiring(
     """Members whose points expire within N days, with the points and the last day to use them. Example: crm report expiring --days 30 --out reminders.xlsx"""
     from crm_cli.services import reports
 
-    st = state(ctx)
-    with st.reading() as tx:
-        rows = reports.expiring(tx.session, store_id=tx.store.id, now=st.now(), days=days)
+    st, rows = read(ctx, reports.expiring, days=days, with_now=True)
     if out is not None:
         n = _export(out, rows)
         st.info(f"{n} member(s) written to {out}")

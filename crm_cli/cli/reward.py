@@ -10,6 +10,7 @@ import typer
 from crm_cli.cli import complete
 from crm_cli.cli.context import state
 from crm_cli.cli.options import BranchOpt, StaffOpt, whole
+from crm_cli.cli.run import current_store_id, show, write
 from crm_cli.domain.redact import mask_phone
 
 app = typer.Typer(help="Rewards: in-store coupons, deliveries, code pools; redeem.", no_args_is_help=True)
@@ -46,7 +47,7 @@ def reward_create(
     st = state(ctx)
     with st.transaction() as tx:
         info = rewards.create_reward(
-            tx.session, store_id=tx.store.id, name=name, kind=kind, cost=cost, stock=stock, per_member=per_member,
+            tx.session, store_id=current_store_id(tx), name=name, kind=kind, cost=cost, stock=stock, per_member=per_member,
             valid_from=valid_from, valid_to=valid_to, min_tier=min_tier, hidden=hidden, description=description,
             now=st.now(), position=position, discount=discount,
         )
@@ -63,10 +64,7 @@ def reward_list(ctx: typer.Context) -> None:
     """
     from crm_cli.services import rewards
 
-    st = state(ctx)
-    with st.reading() as tx:
-        rows = rewards.list_rewards(tx.session, store_id=tx.store.id, now=st.now())
-    st.render(rows, columns=LIST_COLUMNS)
+    show(ctx, rewards.list_rewards, with_now=True, columns=LIST_COLUMNS)
 
 
 @app.command("show")
@@ -74,10 +72,7 @@ def reward_show(ctx: typer.Context, name: NameArg) -> None:
     """Show one reward. Example: crm reward show "Free latte\""""
     from crm_cli.services import rewards
 
-    st = state(ctx)
-    with st.reading() as tx:
-        info = rewards.show_reward(tx.session, store_id=tx.store.id, name=name, now=st.now())
-    st.render(info)
+    show(ctx, rewards.show_reward, name=name, with_now=True)
 
 
 @app.command("edit")
@@ -104,7 +99,7 @@ def reward_edit(
     st = state(ctx)
     with st.transaction() as tx:
         info = rewards.edit_reward(
-            tx.session, store_id=tx.store.id, name=name, now=st.now(), new_name=new_name, cost=cost, stock=stock,
+            tx.session, store_id=current_store_id(tx), name=name, now=st.now(), new_name=new_name, cost=cost, stock=stock,
             per_member=per_member, valid_from=valid_from, valid_to=valid_to, min_tier=min_tier, description=description,
             position=position, discount=discount,
         )
@@ -115,10 +110,8 @@ def reward_edit(
 def _display(ctx: typer.Context, name: str, hidden: bool) -> None:
     from crm_cli.services import rewards
 
-    st = state(ctx)
-    with st.transaction() as tx:
-        info = rewards.edit_reward(tx.session, store_id=tx.store.id, name=name, now=st.now(), hidden=hidden)
-        tx.audit(f"{'hid' if hidden else 'showed'} reward {info.name}")
+    st, info = write(ctx, rewards.edit_reward, name=name, hidden=hidden,
+                     audit=lambda info: f"{'hid' if hidden else 'showed'} reward {info.name}")
     st.render(info)
 
 
@@ -146,10 +139,8 @@ def reward_codes(
     """
     from crm_cli.services import rewards
 
-    st = state(ctx)
-    with st.transaction() as tx:
-        info = rewards.load_codes(tx.session, store_id=tx.store.id, name=name, path=file)
-        tx.audit(f"loaded {info.added} codes into {info.reward}")
+    st, info = write(ctx, rewards.load_codes, name=name, path=file, with_now=False,
+                     audit=lambda info: f"loaded {info.added} codes into {info.reward}")
     st.render(info)
 
 
@@ -172,7 +163,7 @@ def reward_redeem(
 
     st = state(ctx)
     with st.transaction() as tx:
-        res = rewards.redeem(tx.session, store_id=tx.store.id, name=name, phone_raw=phone, address=address,
+        res = rewards.redeem(tx.session, store_id=current_store_id(tx), name=name, phone_raw=phone, address=address,
                              now=st.now(), branch=branch, staff=staff, actor=st.actor_name(), key=key)
         tx.audit(f"{mask_phone(res.phone)} {'replayed' if res.duplicate else 'redeemed'} {res.reward} for {res.points} points "
                  f"(redemption #{res.redemption_id})" + (f" (key {key})" if key else ""))

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from crm_cli.cli.context import state
+from crm_cli.cli.run import current_store_id, show
 
 app = typer.Typer(help="LINE rich menus: create, default, link to a segment, list, remove.",
                   no_args_is_help=True, rich_markup_mode=None)
@@ -20,7 +21,7 @@ def _api(tx):
     from crm_cli.cli.line import client_for
     from crm_cli.services import line_channel
 
-    return client_for(line_channel.credentials(tx.session, store_id=tx.store.id).access_token)
+    return client_for(line_channel.credentials(tx.session, store_id=current_store_id(tx)).access_token)
 
 
 @app.command("create")
@@ -47,7 +48,7 @@ def richmenu_create(
     st = state(ctx)
     with st.transaction() as tx:
         with _api(tx) as api:
-            res = svc.create(tx.session, store_id=tx.store.id, name=name, image=data, layout_raw=raw, api=api, now=st.now())
+            res = svc.create(tx.session, store_id=current_store_id(tx), name=name, image=data, layout_raw=raw, api=api, now=st.now())
         tx.audit(f"created rich menu '{res.name}' ({res.areas} areas)")
     st.render(res, columns=COLUMNS)
 
@@ -63,7 +64,7 @@ def richmenu_default(ctx: typer.Context, name: NameArg) -> None:
     st = state(ctx)
     with st.transaction() as tx:
         with _api(tx) as api:
-            res = svc.make_default(tx.session, store_id=tx.store.id, name=name, api=api)
+            res = svc.make_default(tx.session, store_id=current_store_id(tx), name=name, api=api)
         tx.audit(f"made rich menu '{res.name}' the default")
     st.render(res, columns=COLUMNS)
 
@@ -81,7 +82,7 @@ def richmenu_link(ctx: typer.Context, name: NameArg,
     st = state(ctx)
     with st.transaction() as tx:
         with _api(tx) as api:
-            res = svc.link(tx.session, store_id=tx.store.id, name=name, segment=segment, api=api, now=st.now())
+            res = svc.link(tx.session, store_id=current_store_id(tx), name=name, segment=segment, api=api, now=st.now())
         tx.audit(f"linked rich menu '{res.menu}' to segment '{res.segment}': {res.linked} linked, {res.unlinked} unlinked")
     st.render(res)
 
@@ -94,10 +95,7 @@ def richmenu_list(ctx: typer.Context) -> None:
     """
     from crm_cli.services import richmenus as svc
 
-    st = state(ctx)
-    with st.reading() as tx:
-        rows = svc.list_menus(tx.session, store_id=tx.store.id)
-    st.render(rows, columns=COLUMNS)
+    show(ctx, svc.list_menus, columns=COLUMNS)
 
 
 @app.command("remove")
@@ -111,6 +109,6 @@ def richmenu_remove(ctx: typer.Context, name: NameArg) -> None:
     st = state(ctx)
     with st.transaction() as tx:
         with _api(tx) as api:
-            removed = svc.remove(tx.session, store_id=tx.store.id, name=name, api=api, now=st.now())
+            removed = svc.remove(tx.session, store_id=current_store_id(tx), name=name, api=api, now=st.now())
         tx.audit(f"removed rich menu '{removed}'")
     st.render({"removed": removed})

@@ -10,6 +10,7 @@ import typer
 from crm_cli.cli import complete
 from crm_cli.cli.context import state
 from crm_cli.cli.options import PngOutOpt, QrOpt, whole
+from crm_cli.cli.run import show, write
 from crm_cli.domain.redact import mask_phone
 
 app = typer.Typer(help="Staff of the current store: invites (link + QR), roles admin|staff.", no_args_is_help=True)
@@ -33,10 +34,8 @@ def staff_invite(
     from crm_cli.fileio import qr as qrmod
     from crm_cli.services import stores
 
-    st = state(ctx)
-    with st.transaction() as tx:
-        inv = stores.invite_staff(tx.session, store_id=tx.store.id, branch=branch, role=role, now=st.now(), valid_days=valid_days)
-        tx.audit(f"invited {role} to branch {inv.branch}")
+    st, inv = write(ctx, stores.invite_staff, branch=branch, role=role, valid_days=valid_days,
+                    audit=lambda inv: f"invited {role} to branch {inv.branch}")
     qrmod.show(inv.link, png=out or qr, tty=sys.stdout.isatty() and not st.quiet, echo=lambda m: typer.echo(m, err=True))
     st.render(inv)
 
@@ -66,10 +65,7 @@ def staff_list(
     """List staff. Example: crm staff list --format json"""
     from crm_cli.services import stores
 
-    st = state(ctx)
-    with st.reading() as tx:
-        rows = stores.list_staff(tx.session, store_id=tx.store.id, include_inactive=all_)
-    st.render(rows, columns=COLUMNS)
+    show(ctx, stores.list_staff, include_inactive=all_, columns=COLUMNS)
 
 
 @app.command("move")
@@ -81,10 +77,8 @@ def staff_move(
     """Move a staff member to another branch. Example: crm staff move 0812345678 --branch Ari"""
     from crm_cli.services import stores
 
-    st = state(ctx)
-    with st.transaction() as tx:
-        info = stores.move_staff(tx.session, store_id=tx.store.id, phone_raw=phone, branch=branch)
-        tx.audit(f"moved {mask_phone(info.phone)} to {info.branch}")
+    st, info = write(ctx, stores.move_staff, phone_raw=phone, branch=branch, with_now=False,
+                     audit=lambda info: f"moved {mask_phone(info.phone)} to {info.branch}")
     st.render(info)
 
 
@@ -93,8 +87,6 @@ def staff_deactivate(ctx: typer.Context, phone: Annotated[str, typer.Argument(he
     """Deactivate a staff member (history kept). Example: crm staff deactivate 0812345678"""
     from crm_cli.services import stores
 
-    st = state(ctx)
-    with st.transaction() as tx:
-        info = stores.deactivate_staff(tx.session, store_id=tx.store.id, phone_raw=phone, now=st.now())
-        tx.audit(f"deactivated {mask_phone(info.phone)}")
+    st, info = write(ctx, stores.deactivate_staff, phone_raw=phone,
+                     audit=lambda info: f"deactivated {mask_phone(info.phone)}")
     st.render(info)

@@ -10,6 +10,7 @@ import typer
 
 from crm_cli.cli.context import state
 from crm_cli.cli.options import out_option, whole
+from crm_cli.cli.run import current_store_id, export, read, show
 
 app = typer.Typer(help="Surveys with a PDPA notice and retention: create, send to a segment, results, export.",
                   no_args_is_help=True, rich_markup_mode=None)
@@ -66,7 +67,7 @@ def survey_create(
     text = read_text(notice, what="notice file")
     st = state(ctx)
     with st.transaction() as tx:
-        res = svc.create(tx.session, store_id=tx.store.id, name=name, questions=specs, retention_days=retention_days,
+        res = svc.create(tx.session, store_id=current_store_id(tx), name=name, questions=specs, retention_days=retention_days,
                          notice=text, now=st.now())
         tx.audit(f"created survey '{res.name}' ({len(res.questions)} questions, answers kept {res.retention_days} days)")
     st.render(_show_doc(res))
@@ -80,10 +81,7 @@ def survey_list(ctx: typer.Context) -> None:
     """
     from crm_cli.services import surveys as svc
 
-    st = state(ctx)
-    with st.reading() as tx:
-        rows = svc.list_surveys(tx.session, store_id=tx.store.id)
-    st.render(rows, columns=LIST_COLUMNS)
+    show(ctx, svc.list_surveys, columns=LIST_COLUMNS)
 
 
 @app.command("show")
@@ -94,9 +92,7 @@ def survey_show(ctx: typer.Context, name: NameArg) -> None:
     """
     from crm_cli.services import surveys as svc
 
-    st = state(ctx)
-    with st.reading() as tx:
-        res = svc.show(tx.session, store_id=tx.store.id, name=name)
+    st, res = read(ctx, svc.show, name=name)
     st.render(_show_doc(res))
 
 
@@ -121,10 +117,10 @@ def survey_send(
 
     st = state(ctx)
     with st.transaction() as tx:
-        plan = svc.plan_send(tx.session, store_id=tx.store.id, name=name, segment=segment, text=text, now=st.now())
+        plan = svc.plan_send(tx.session, store_id=current_store_id(tx), name=name, segment=segment, text=text, now=st.now())
         if not plan.resumed:
             tx.audit(f"survey '{plan.survey}' to segment '{segment}' as campaign '{plan.campaign}'")
-        store_id = tx.store.id
+        store_id = current_store_id(tx)
     if plan.resumed:
         st.info(f"resuming campaign '{plan.campaign}'")
     from crm_cli.cli.campaign import _client
@@ -152,9 +148,7 @@ def survey_results(ctx: typer.Context, name: NameArg) -> None:
     from crm_cli.cli.render import Document, Section
     from crm_cli.services import surveys as svc
 
-    st = state(ctx)
-    with st.reading() as tx:
-        res = svc.results(tx.session, store_id=tx.store.id, name=name)
+    st, res = read(ctx, svc.results, name=name)
     summary = {"survey": res.survey, "answers": res.answers, "retention_days": res.retention_days,
                "oldest_answer_at": res.oldest_answer_at}
     st.render(Document([Section("summary", summary),
@@ -172,8 +166,4 @@ def survey_export(ctx: typer.Context, name: NameArg,
     """
     from crm_cli.services import surveys as svc
 
-    st = state(ctx)
-    with st.reading() as tx:
-        res = svc.export(tx.session, store_id=tx.store.id, name=name, path=out)
-    st.info(f"{res.rows} answer set(s) written to {res.file}")
-    st.render(res)
+    export(ctx, svc.export, name=name, path=out, rows="answer set(s)")
