@@ -12,6 +12,7 @@ Every change goes through the command's own service and writes the command's aud
 from __future__ import annotations
 
 import secrets
+from contextlib import contextmanager
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -25,6 +26,7 @@ from crm_cli.web.pages import (
     client_ip,
     page,
     qr_data_uri,
+    signed_in,
 )
 from crm_cli.web.session import member_qr_value
 
@@ -106,12 +108,7 @@ def member_home(store: str, request: Request):
 @router.post("/m/{store}/register")
 @page
 async def member_register(store: str, request: Request):
-    form = await request.form()
-    pg = Page(request, store)
-    if pg.who() is None:
-        return pg.login()
-    pg.check_csrf(form)
-    return await blocking(_register, pg, form)
+    return await signed_in(Page(request, store), _register)
 
 
 def _register(pg: Page, form):
@@ -196,23 +193,38 @@ def _member_or_register(pg: Page, tx):
     return me
 
 
+@contextmanager
+def _member_reading(pg: Page, command: str):
+    """A read-only transaction for the signed-in member's page: ``(state, tx, member)``,
+    the member None while they have not registered (or confirmed) yet."""
+    st = pg.state(command)
+    with st.reading() as tx:
+        pg.store_name = tx.store.name
+        yield st, tx, _member_or_register(pg, tx)
+
+
+def _member_page(store: str, request: Request, command: str, view):
+    """A registered member's page: LINE Login first, the card page (registration) for one
+    who has not registered; else ``view(pg, st, tx, member)`` makes it."""
+    pg = Page(request, store)
+    if pg.who() is None:
+        return pg.login()
+    with _member_reading(pg, command) as (st, tx, me):
+        if me is None:
+            return pg.redirect(f"/m/{quote(store)}")
+        return view(pg, st, tx, me)
+
+
 @router.get("/m/{store}/history")
 @page
 def member_history(store: str, request: Request):
     from crm_cli.services import points
 
-    pg = Page(request, store)
-    if pg.who() is None:
-        return pg.login()
-    st = pg.state("serve member history")
-    with st.reading() as tx:
-        pg.store_name = tx.store.name
-        me = _member_or_register(pg, tx)
-        if me is None:
-            return pg.redirect(f"/m/{quote(store)}")
+    def view(pg: Page, st, tx, me):
         rows = points.history(tx.session, store_id=tx.store.id, phone=me.phone, limit=100)
-    rows.reverse()
-    return pg.html("history.html", rows=rows)
+        return pg.html("history.html", rows=rows[::-1])
+
+    return _member_page(store, request, "serve member history", view)
 
 
 # ---------------------------------------------------------------- rewards
@@ -223,18 +235,12 @@ def member_history(store: str, request: Request):
 def member_rewards(store: str, request: Request):
     from crm_cli.services import line_accounts
 
-    pg = Page(request, store)
-    if pg.who() is None:
-        return pg.login()
-    st = pg.state("serve member rewards")
-    with st.reading() as tx:
-        pg.store_name = tx.store.name
-        me = _member_or_register(pg, tx)
-        if me is None:
-            return pg.redirect(f"/m/{quote(store)}")
+    def view(pg: Page, st, tx, me):
         card = line_accounts.card(tx.session, store_id=tx.store.id, member=me, now=st.now())
         offers = line_accounts.rewards_for(tx.session, store_id=tx.store.id, member=me, now=st.now())
-    return pg.html("rewards.html", card=card, offers=offers)
+        return pg.html("rewards.html", card=card, offers=offers)
+
+    return _member_page(store, request, "serve member rewards", view)
 
 
 def _redeem_page(pg: Page, tx, me, ref: str, now, *, errors=None, address: str = "", status: int = 200):
@@ -249,39 +255,23 @@ def _redeem_page(pg: Page, tx, me, ref: str, now, *, errors=None, address: str =
 @router.get("/m/{store}/rewards/{ref}")
 @page
 def member_redeem_confirm(store: str, ref: str, request: Request):
-    pg = Page(request, store)
-    if pg.who() is None:
-        return pg.login()
-    st = pg.state("serve member rewards")
-    with st.reading() as tx:
-        pg.store_name = tx.store.name
-        me = _member_or_register(pg, tx)
-        if me is None:
-            return pg.redirect(f"/m/{quote(store)}")
-        return _redeem_page(pg, tx, me, ref, st.now())
+    return _member_page(store, request, "serve member rewards",
+                        lambda pg, st, tx, me: _redeem_page(pg, tx, me, ref, st.now()))
 
 
 @router.post("/m/{store}/rewards/{ref}")
 @page
 async def member_redeem(store: str, ref: str, request: Request):
-    form = await request.form()
-    pg = Page(request, store)
-    if pg.who() is None:
-        return pg.login()
-    pg.check_csrf(form)
-    return await blocking(_redeem, pg, ref, form)
+    return await signed_in(Page(request, store), _redeem, ref)
 
 
 def _redeem(pg: Page, ref: str, form):
     from crm_cli.services import line_accounts, rewards
 
     who = pg.who()
-    st = pg.state("reward redeem")
     key = (form.get("key") or "").strip()[:60]
     address = (form.get("address") or "").strip()
-    with st.reading() as tx:
-        pg.store_name = tx.store.name
-        me = _member_or_register(pg, tx)
+    with _member_reading(pg, "reward redeem") as (st, tx, me):
         if me is None:
             return pg.redirect(f"/m/{quote(pg.slug)}")
         offer = line_accounts.reward_for(tx.session, store_id=tx.store.id, member=me, ref=ref, now=st.now())
@@ -315,18 +305,11 @@ def _redeem(pg: Page, ref: str, form):
 def member_coupons(store: str, request: Request):
     from crm_cli.services import line_accounts
 
-    pg = Page(request, store)
-    if pg.who() is None:
-        return pg.login()
-    st = pg.state("serve member coupons")
-    with st.reading() as tx:
-        pg.store_name = tx.store.name
-        me = _member_or_register(pg, tx)
-        if me is None:
-            return pg.redirect(f"/m/{quote(store)}")
+    def view(pg: Page, st, tx, me):
         rows = line_accounts.coupons_of(tx.session, store_id=tx.store.id, member=me)
-    flash = pg.sess.drop("flash")
-    return pg.html("coupons.html", rows=rows, flash=flash)
+        return pg.html("coupons.html", rows=rows, flash=pg.sess.drop("flash"))
+
+    return _member_page(store, request, "serve member coupons", view)
 
 
 @router.get("/m/{store}/coupons/{code}")
@@ -334,18 +317,11 @@ def member_coupons(store: str, request: Request):
 def member_coupon(store: str, code: str, request: Request):
     from crm_cli.services import line_accounts
 
-    pg = Page(request, store)
-    if pg.who() is None:
-        return pg.login()
-    st = pg.state("serve member coupons")
-    with st.reading() as tx:
-        pg.store_name = tx.store.name
-        me = _member_or_register(pg, tx)
-        if me is None:
-            return pg.redirect(f"/m/{quote(store)}")
+    def view(pg: Page, st, tx, me):
         c = line_accounts.coupon_of(tx.session, store_id=tx.store.id, member=me, code=code)
-    flash = pg.sess.drop("flash")
-    return pg.html("coupon.html", c=c, qr=qr_data_uri(c.code) if c.code else None, flash=flash)
+        return pg.html("coupon.html", c=c, qr=qr_data_uri(c.code) if c.code else None, flash=pg.sess.drop("flash"))
+
+    return _member_page(store, request, "serve member coupons", view)
 
 
 # ---------------------------------------------------------------- QR claim
@@ -374,11 +350,9 @@ def claim_page(token: str, request: Request):
     pg.slug = _claim_store(request, token)
     if pg.who() is None:
         return pg.login()
-    st = pg.state("serve claim")
-    with st.reading() as tx:
-        pg.store_name = tx.store.name
-        me = _member_or_register(pg, tx)
-    if me is None:
+    with _member_reading(pg, "serve claim") as (_, _, me):
+        registered = me is not None
+    if not registered:
         pg.sess.set("after", f"/claim/{quote(token)}")
         pg.sess.set("flash", pg.t("register_first"))
         return pg.redirect(f"/m/{quote(pg.slug)}")
@@ -388,23 +362,16 @@ def claim_page(token: str, request: Request):
 @router.post("/claim/{token}")
 @page
 async def claim_post(token: str, request: Request):
-    form = await request.form()
     pg = Page(request)
     pg.slug = await blocking(_claim_store, request, token)
-    if pg.who() is None:
-        return pg.login()
-    pg.check_csrf(form)
-    return await blocking(_claim, pg, token)
+    return await signed_in(pg, lambda pg, form: _claim(pg, token))
 
 
 def _claim(pg: Page, token: str):
     from crm_cli.services import points
 
     who = pg.who()
-    st = pg.state("points claim")
-    with st.reading() as tx:
-        pg.store_name = tx.store.name
-        me = _member_or_register(pg, tx)
+    with _member_reading(pg, "points claim") as (st, _tx, me):
         if me is None:
             return pg.redirect(f"/m/{quote(pg.slug)}")
         phone = me.phone

@@ -215,3 +215,13 @@ async def blocking(fn, *args, **kwargs):
     from starlette.concurrency import run_in_threadpool
 
     return await run_in_threadpool(fn, *args, **kwargs)
+
+
+async def signed_in(pg: Page, work, *args):
+    """A form posted to a page for a signed-in person: LINE Login first when nobody is
+    signed in, then the CSRF token checked, then ``work(pg, *args, form)`` off the event loop."""
+    form = await pg.request.form()
+    if pg.who() is None:
+        return pg.login()
+    pg.check_csrf(form)
+    return await blocking(work, pg, *args, form)

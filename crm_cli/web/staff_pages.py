@@ -18,7 +18,7 @@ from crm_cli.domain.errors import (
     NotFound,
     PermissionDenied,
 )
-from crm_cli.web.pages import STAFF_LIMIT, Page, blocking, page
+from crm_cli.web.pages import STAFF_LIMIT, Page, blocking, page, signed_in
 from crm_cli.web.session import parse_member_qr
 
 router = APIRouter()
@@ -61,13 +61,9 @@ def join_page(token: str, request: Request):
 @router.post("/staff/join/{token}")
 @page
 async def join_post(token: str, request: Request):
-    form = await request.form()
     pg = Page(request)
     pg.slug = await blocking(_invite_store, request, token)
-    if pg.who() is None:
-        return pg.login()
-    pg.check_csrf(form)
-    return await blocking(_join, pg, token, form)
+    return await signed_in(pg, _join, token)
 
 
 def _join(pg: Page, token: str, form):
@@ -102,6 +98,17 @@ def _me(pg: Page, tx):
     return me
 
 
+def _at_counter(pg: Page, command: str):
+    """The signed-in staff member about to write at the counter: ``(state, staff, store id)``,
+    within the staff rate limit."""
+    st = pg.state(command)
+    with st.reading() as tx:
+        me = _me(pg, tx)
+        store_id = tx.store.id
+    pg.rate(f"staff:{store_id}:{me.id}", STAFF_LIMIT, "staff")
+    return st, me, store_id
+
+
 def _counter(pg: Page, *, branch: str | None = None, status: int = 200, done: str | None = None,
              errors: dict | None = None, values: dict | None = None):
     from crm_cli.services import line_accounts
@@ -130,12 +137,7 @@ def staff_home(store: str, request: Request, branch: str | None = None):
 @router.post("/staff/{store}/give")
 @page
 async def staff_give(store: str, request: Request):
-    form = await request.form()
-    pg = Page(request, store)
-    if pg.who() is None:
-        return pg.login()
-    pg.check_csrf(form)
-    return await blocking(_give, pg, form)
+    return await signed_in(Page(request, store), _give)
 
 
 def _give(pg: Page, form):
@@ -144,11 +146,7 @@ def _give(pg: Page, form):
     values = {"member": (form.get("member") or "").strip(), "spend": (form.get("spend") or "").strip()}
     branch = (form.get("branch") or "").strip() or None
     key = (form.get("key") or "").strip()[:60]
-    st = pg.state("points give")
-    with st.reading() as tx:
-        me = _me(pg, tx)
-        store_id = tx.store.id
-    pg.rate(f"staff:{store_id}:{me.id}", STAFF_LIMIT, "staff")
+    st, me, store_id = _at_counter(pg, "points give")
     try:
         try:
             member_id = parse_member_qr(pg.request, store_id=store_id, value=values["member"])
@@ -177,12 +175,7 @@ def _give(pg: Page, form):
 @router.post("/staff/{store}/coupon")
 @page
 async def staff_coupon(store: str, request: Request):
-    form = await request.form()
-    pg = Page(request, store)
-    if pg.who() is None:
-        return pg.login()
-    pg.check_csrf(form)
-    return await blocking(_use_coupon, pg, form)
+    return await signed_in(Page(request, store), _use_coupon)
 
 
 def _use_coupon(pg: Page, form):
@@ -190,11 +183,7 @@ def _use_coupon(pg: Page, form):
 
     code = (form.get("code") or "").strip()
     branch = (form.get("branch") or "").strip() or None
-    st = pg.state("coupon use")
-    with st.reading() as tx:
-        me = _me(pg, tx)
-        store_id = tx.store.id
-    pg.rate(f"staff:{store_id}:{me.id}", STAFF_LIMIT, "staff")
+    st, me, store_id = _at_counter(pg, "coupon use")
     try:
         with st.transaction() as tx:
             res = rewards.use_coupon(tx.session, store_id=tx.store.id, code=code, staff=me.phone, branch=branch,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from crm_cli.domain.errors import Conflict, InvalidInput
-from crm_cli.web.pages import Page, blocking, page
+from crm_cli.web.pages import Page, page, signed_in
 
 router = APIRouter()
 
@@ -61,13 +61,9 @@ def survey_page(store: str, survey_id: str, request: Request):
 @router.post("/m/{store}/survey/{survey_id}")
 @page
 async def survey_answer(store: str, survey_id: str, request: Request):
-    form = await request.form()
     pg = Page(request, store)
     sid = _survey_id(survey_id)
-    if pg.who() is None:
-        return pg.login()
-    pg.check_csrf(form)
-    return await blocking(_answer, pg, sid, form)
+    return await signed_in(pg, _answer, sid)
 
 
 def _answer(pg: Page, sid: int, form):
