@@ -180,7 +180,9 @@ class AppState:
         service state comes from the events and invoices, not from the nightly job's flag."""
         from crm_cli.services import store_state
 
-        found = store_state.by_slug(bind, self.store_slug_resolved(), now=self.now(), allow_suspended=allow_suspended)
+        slug = self.store_slug_resolved()
+        assert slug is not None  # required: a missing store is refused with InvalidInput first
+        found = store_state.by_slug(bind, slug, now=self.now(), allow_suspended=allow_suspended)
         return StoreRef(id=found.id, slug=found.slug, name=found.name, suspended=found.suspended)
 
     # ------------------------------------------------------------------ transactions

@@ -8,11 +8,15 @@ import, which must start fast). Both begin, commit and roll back the same way.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
+
+if TYPE_CHECKING:  # imported only by the functions that use them (start-up)
+    from sqlalchemy.engine import Connection
+    from sqlmodel import Session
 
 
 @contextmanager
-def unit_of_work(engine, *, write: bool = True, dry_run: bool = False) -> Iterator["Session"]:  # noqa: F821
+def unit_of_work(engine, *, write: bool = True, dry_run: bool = False) -> Iterator["Session"]:
     """Yield a Session in one transaction.
 
     ``write`` takes the write lock at BEGIN on SQLite (``BEGIN IMMEDIATE``) so two
@@ -39,7 +43,7 @@ def unit_of_work(engine, *, write: bool = True, dry_run: bool = False) -> Iterat
 
 
 @contextmanager
-def connection(engine, *, write: bool = True, dry_run: bool = False) -> Iterator["Connection"]:  # noqa: F821
+def connection(engine, *, write: bool = True, dry_run: bool = False) -> Iterator["Connection"]:
     """Yield a Core connection in one transaction, with the rules of :func:`unit_of_work`:
     ``BEGIN IMMEDIATE`` on SQLite when ``write``, commit at the end unless ``dry_run`` or
     an error, which roll back."""

@@ -86,7 +86,7 @@ def _statements() -> dict[str, Any]:
         "SELECT id, slug, name, earn_points, earn_per, welcome_points, expiry_policy, expiry_months, "
         "tiers_enabled, import_max_rows, purged_at FROM store WHERE "
     )
-    store_types = dict(earn_per=Money(), tiers_enabled=Boolean(), purged_at=UTCDateTime())
+    store_types: dict[str, Any] = dict(earn_per=Money(), tiers_enabled=Boolean(), purged_at=UTCDateTime())
     info = (
         "SELECT s.id, s.slug, s.name, s.phone, s.email, s.link_base, s.earn_points, s.earn_per, s.welcome_points, "
         "s.expiry_policy, s.expiry_months, s.tiers_enabled, s.tier_cycle_months, s.import_max_rows, s.point_value, "
@@ -96,7 +96,7 @@ def _statements() -> dict[str, Any]:
         "(SELECT count(*) FROM member m WHERE m.store_id = s.id AND m.registered_at IS NOT NULL) AS members "
         "FROM store s WHERE s.purged_at IS NULL"
     )
-    info_types = dict(earn_per=Money(), tiers_enabled=Boolean(), point_value=PointValue(),
+    info_types: dict[str, Any] = dict(earn_per=Money(), tiers_enabled=Boolean(), point_value=PointValue(),
                       suspended_at=UTCDateTime(), created_at=UTCDateTime())
     active = bindparam("active", True, type_=Boolean())
     return {

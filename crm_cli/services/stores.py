@@ -23,6 +23,7 @@ ROLES = ("admin", "staff")
 
 def _store_info(session, s: Store, *, with_terms: bool = False, now: datetime | None = None) -> StoreInfo:
     """The store as `crm store show` prints it, read back from the database (flush first)."""
+    assert s.id is not None  # flushed
     return store_state.store_info(session, s.id, with_terms=with_terms, now=now)
 
 
