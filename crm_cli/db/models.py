@@ -120,7 +120,9 @@ class Member(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("store_id", "phone", name="uq_member_store_phone"),
         UniqueConstraint("store_id", "line_user_id", name="uq_member_store_line_user"),
-        Index("ix_member_store_tier", "store_id", "tier_id"),
+        # tier_id is not indexed and pages keep free space, so a tier move is an in-place
+        # (HOT) update on PostgreSQL (migration 0010)
+        {"postgresql_with": {"fillfactor": 70}},
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     store_id: int = Field(foreign_key="store.id", index=True)

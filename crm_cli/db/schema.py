@@ -13,7 +13,7 @@ from pathlib import Path
 
 from crm_cli.domain.errors import DatabaseError
 
-HEADS: frozenset[str] = frozenset({"0009_tier_history_fk"})
+HEADS: frozenset[str] = frozenset({"0010_member_tier_hot"})
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
