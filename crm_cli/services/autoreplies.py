@@ -46,15 +46,21 @@ def image_message(url: str, preview: str | None = None) -> dict:
     return {"type": "image", "originalContentUrl": original, "previewImageUrl": https_url(preview, "--preview") if preview else original}
 
 
-def imagemap_message(raw: str) -> dict:
-    """Validate an imagemap message object (as the Messaging API takes it) read from JSON."""
+def json_object(raw: str, what: str, *, kind: str = "") -> dict:
+    """The one JSON object an operator's file holds (``what``: the file, as the messages
+    name it; ``kind``: which object, said when it is something else)."""
     try:
         m = json.loads(raw)
     except ValueError as exc:
-        raise InvalidInput(f"the imagemap file is not JSON: {exc}") from None
+        raise InvalidInput(f"the {what} file is not JSON: {exc}") from None
     if not isinstance(m, dict):
-        raise InvalidInput("the imagemap file must hold one JSON object")
-    m = dict(m)
+        raise InvalidInput(f"the {what} file must hold one JSON object{kind}")
+    return m
+
+
+def imagemap_message(raw: str) -> dict:
+    """Validate an imagemap message object (as the Messaging API takes it) read from JSON."""
+    m = dict(json_object(raw, "imagemap"))
     m.setdefault("type", "imagemap")
     if m["type"] != "imagemap":
         raise InvalidInput("the imagemap file's 'type' must be 'imagemap'")

@@ -73,6 +73,20 @@ def current_terms(session, store_id: int) -> FormTerms | None:
     ).first()
 
 
+def consented_terms(session, store_id: int, *, accept_terms: bool) -> FormTerms:
+    """The terms a sign-up consents to: refused when the store has none yet, or when the
+    member has not accepted them."""
+    terms = current_terms(session, store_id)
+    if terms is None:
+        raise Conflict("this store has no terms and conditions to consent to yet: run `crm form terms --file TERMS.md` first")
+    if not accept_terms:
+        raise Conflict(
+            f"registration needs the member's consent to the terms (version {terms.version}, see `crm form show`): "
+            "pass --accept-terms once they accepted"
+        )
+    return terms
+
+
 def set_terms(session, *, store_id: int, text: str, now: datetime) -> TermsInfo:
     """Store a new version of the terms (or nothing when the text is unchanged)."""
     body = (text or "").replace("\r\n", "\n").strip()

@@ -130,14 +130,7 @@ def _confirm_imported(session, *, store_id: int, member: Member, user_id: str, d
                       answers: list[str] | None) -> SignUp:
     from crm_cli.services import forms, ledger, members
 
-    terms = forms.current_terms(session, store_id)
-    if terms is None:
-        raise Conflict("this store has no terms and conditions to consent to yet: run `crm form terms --file TERMS.md` first")
-    if not accept_terms:
-        raise Conflict(
-            f"registration needs the member's consent to the terms (version {terms.version}, see `crm form show`): "
-            "pass --accept-terms once they accepted"
-        )
+    terms = forms.consented_terms(session, store_id, accept_terms=accept_terms)
     clean_name = fields.name(name)
     g = fields.gender(gender)
     bday = fields.birthday(birthday, today=bkk_date(now))

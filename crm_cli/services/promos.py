@@ -14,6 +14,7 @@ from sqlalchemy import func, insert, select, update
 from crm_cli.db import dialect
 from crm_cli.db.models import LineFollower, Member, PromoCode, PromoPool
 from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
+from crm_cli.services import named
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$")
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at a counter
@@ -28,10 +29,7 @@ def _name(raw: str) -> str:
 
 
 def get_pool(session, store_id: int, name: str) -> PromoPool:
-    p = session.execute(select(PromoPool).where(PromoPool.store_id == store_id, PromoPool.name == _name(name))).scalars().first()
-    if p is None:
-        raise NotFound(f"promo pool '{name}' not found: see `crm promo list`")
-    return p
+    return named.get(session, PromoPool, store_id, _name(name), missing=f"promo pool '{name}' not found: see `crm promo list`")
 
 
 def check_code(raw: str, *, line: int | None = None) -> str:
@@ -102,7 +100,7 @@ def _pool_row(session, p: PromoPool) -> PoolRow:
 def load(session, *, store_id: int, name: str, codes: list[str], now: datetime) -> PoolRow:
     """Add codes to the pool (created if new). A code already in any pool of the store is refused."""
     n = _name(name)
-    pool = session.execute(select(PromoPool).where(PromoPool.store_id == store_id, PromoPool.name == n)).scalars().first()
+    pool = named.find(session, PromoPool, store_id, n)
     if pool is None:
         pool = PromoPool(store_id=store_id, name=n, created_at=now)
         session.add(pool)

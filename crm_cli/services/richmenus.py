@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, insert, select
+from sqlmodel import col
 
 from crm_cli.db.models import RichMenu, RichMenuLink, Segment
-from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
+from crm_cli.domain.errors import Conflict, InvalidInput
+from crm_cli.services import named
 
 MAX_IMAGE = 1024 * 1024
 BATCH = 500
@@ -49,14 +51,10 @@ def check_image(data: bytes) -> tuple[str, tuple[int, int]]:
 
 def build_layout(raw: str, *, name: str, size: tuple[int, int]) -> tuple[dict, list[str]]:
     """LINE's rich menu object from the layout file, and the action tags it uses."""
+    from crm_cli.services.autoreplies import json_object
     from crm_cli.services.followers import normalize_tag
 
-    try:
-        m = json.loads(raw)
-    except ValueError as exc:
-        raise InvalidInput(f"the layout file is not JSON: {exc}") from None
-    if not isinstance(m, dict):
-        raise InvalidInput("the layout file must hold one JSON object (LINE's rich menu object)")
+    m = json_object(raw, "layout", kind=" (LINE's rich menu object)")
     w, h = size
     given = m.get("size")
     if given is not None and given != {"width": w, "height": h}:
@@ -125,11 +123,8 @@ class MenuRow:
 
 
 def _get(session, store_id: int, name: str) -> RichMenu:
-    row = session.execute(select(RichMenu).where(RichMenu.store_id == store_id, RichMenu.name == name,
-                                                 RichMenu.removed_at.is_(None))).scalars().first()
-    if row is None:
-        raise NotFound(f"rich menu '{name}' not found: see `crm richmenu list`")
-    return row
+    return named.get(session, RichMenu, store_id, name, col(RichMenu.removed_at).is_(None),
+                     missing=f"rich menu '{name}' not found: see `crm richmenu list`")
 
 
 def _row(session, r: RichMenu) -> MenuRow:

@@ -26,6 +26,7 @@ from sqlalchemy import delete, func, select
 
 from crm_cli.db.models import Campaign, LineFollower, Member, Store, Survey, SurveyAnswer
 from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
+from crm_cli.services import named
 
 NAME_MAX = 80
 KINDS = ("text", "choice")
@@ -216,10 +217,7 @@ def _name(raw: str) -> str:
 
 
 def get(session, store_id: int, name: str) -> Survey:
-    row = session.execute(select(Survey).where(Survey.store_id == store_id, Survey.name == _name(name))).scalars().first()
-    if row is None:
-        raise NotFound(f"survey '{name}' not found: see `crm survey list`")
-    return row
+    return named.get(session, Survey, store_id, _name(name), missing=f"survey '{name}' not found: see `crm survey list`")
 
 
 def link(store: Store, survey_id: int) -> str:
