@@ -14,9 +14,12 @@ Builds a store with N members and 10 ledger rows per member (default 1,000,000 m
 The ratios printed are recalc / raw (goal: within 2x), by wall time and by CPU time: the
 CPU of this process on SQLite; on PostgreSQL the server backend's CPU plus this process's
 (read from /proc, so the server must run on this machine). CPU ratios hold up better on
-a loaded machine. The service is timed as the command calls it: every move is fetched
-and returned (only printing is left out). Each database is first reset (nobody holds a
-tier, no history), so a reused database gives the same runs.
+a loaded machine. The service is timed as the command calls it for a table: complete
+counts and the first 20 moves (only printing is left out); ``--list-all`` adds a first
+placement that returns every move (``--all``, ``--format json``). Each database is first
+reset (nobody holds a tier, no history; on PostgreSQL ``member`` is rewritten by
+``VACUUM FULL``, as a freshly loaded table with its fillfactor), so a reused database
+gives the same runs.
 
 Usage:
     .venv/bin/python bench/bench_tiers.py                       # 1,000,000 members on SQLite
@@ -41,6 +44,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from crm_cli.cli.tier import SHOWN_MOVES  # noqa: E402 - what `crm tier recalc` lists in a table
 
 AS_OF = datetime(2026, 11, 24, 3, 0, tzinfo=timezone.utc)
 ROWS_PER_MEMBER = 10
@@ -223,9 +228,10 @@ def _cpu(s) -> float:
     return pg_backend_cpu(s) if s.get_bind().dialect.name == "postgresql" else time.process_time()
 
 
-def timed_recalc(engine, as_of: datetime, *, dry_run: bool = False):
+def timed_recalc(engine, as_of: datetime, *, dry_run: bool = False, limit: int | None = SHOWN_MOVES):
     """(wall seconds, CPU seconds, result): CPU of this process on SQLite; on PostgreSQL the
-    backend's CPU plus this process's (the command's own Python work: every move is returned)."""
+    backend's CPU plus this process's (the command's own Python work: ``limit`` moves are
+    returned, all when None)."""
     from crm_cli.db.uow import unit_of_work
     from crm_cli.services import tiers
 
@@ -234,7 +240,7 @@ def timed_recalc(engine, as_of: datetime, *, dry_run: bool = False):
     with unit_of_work(engine, write=True, dry_run=dry_run) as s:
         is_pg = s.get_bind().dialect.name == "postgresql"
         b0 = _cpu(s) if is_pg else 0.0
-        res = tiers.recalc(s, store_id=1, as_of=as_of, now=as_of, dry_run=dry_run)
+        res = tiers.recalc(s, store_id=1, as_of=as_of, now=as_of, dry_run=dry_run, limit=limit)
         s.flush()
         b1 = _cpu(s) if is_pg else 0.0
     return time.perf_counter() - t, (b1 - b0) + (time.process_time() - p0), res
@@ -250,7 +256,7 @@ def reset(engine) -> None:
         conn.execute(text("UPDATE store SET tier_last_recalc = NULL"))
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM ANALYZE member")
+            conn.exec_driver_sql("VACUUM FULL ANALYZE member")  # pages filled to the table's fillfactor
             conn.exec_driver_sql("VACUUM ANALYZE tier_history")
 
 
@@ -296,15 +302,17 @@ def raw_aggregate_in(s, as_of: datetime) -> tuple[float, int, int]:
     return time.perf_counter() - t, int(n), int(total)
 
 
-RUNS = (
-    ("recalc dry run (first)", 0, True),
-    ("recalc (first: everyone placed)", 0, False),
-    ("recalc (again: idempotent)", 0, False),
-    ("recalc (+1 month)", 30, False),
+RUNS = (  # (name, days after AS_OF, dry run, moves returned)
+    ("recalc dry run (first)", 0, True, SHOWN_MOVES),
+    ("recalc (first: everyone placed)", 0, False, SHOWN_MOVES),
+    ("recalc (again: idempotent)", 0, False, SHOWN_MOVES),
+    ("recalc (+1 month)", 30, False, SHOWN_MOVES),
 )
+#: with --list-all, after a reset: the first placement returning every move (--all, --format json)
+LIST_ALL = ("recalc (first, every move returned)", 0, False, None)
 
 
-def run(label: str, engine) -> dict:
+def run(label: str, engine, *, list_all: bool = False) -> dict:
     print(f"\n== {label}   (load average {os.getloadavg()[0]:.1f})")
     reset(engine)
     raw_w, raw_cpu, n, total = raw_timed(engine, AS_OF)
@@ -314,12 +322,15 @@ def run(label: str, engine) -> dict:
     if engine.dialect.name == "sqlite":
         ct, cn, ctotal = raw_aggregate(engine, AS_OF, covering=True)
         print(f"  (for reference: covering-index scan of all positive entries {fmt(ct).strip()}, points {ctotal:,})")
-    for name, days, dry in RUNS:
-        w, cpu, res = timed_recalc(engine, AS_OF + timedelta(days=days), dry_run=dry)
+    for name, days, dry, limit in RUNS + ((LIST_ALL,) if list_all else ()):
+        if limit is None:
+            reset(engine)
+        w, cpu, res = timed_recalc(engine, AS_OF + timedelta(days=days), dry_run=dry, limit=limit)
         print(f"{name:40s} {fmt(w)} wall {fmt(cpu)} CPU   ratio wall {w / raw_w:5.2f}x CPU {cpu / raw_cpu:5.2f}x   "
               f"moved {res.moved:,} (up {res.upgrades:,}, down {res.downgrades:,}) of {res.members:,}")
         out["runs"][name] = {"wall": w, "cpu": cpu, "ratio_wall": w / raw_w, "ratio_cpu": cpu / raw_cpu,
-                             "moved": res.moved, "up": res.upgrades, "down": res.downgrades, "members": res.members}
+                             "moved": res.moved, "up": res.upgrades, "down": res.downgrades, "members": res.members,
+                             "moves_returned": len(res.moves)}
     out["load_average_end"] = os.getloadavg()[0]
     return out
 
@@ -334,6 +345,7 @@ def main(argv=None) -> int:
     ap.add_argument("--pg-reuse", action="store_true", help="reuse the PostgreSQL database built by an earlier run")
     ap.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     ap.add_argument("--json", action="store_true", help="write bench/results/tiers.json")
+    ap.add_argument("--list-all", action="store_true", help="also time a first placement returning every move")
     ap.add_argument("--quick", action="store_true", help="100,000 members (PostgreSQL: 20,000 when --pg-url is given)")
     a = ap.parse_args(argv)
     if a.quick:
@@ -351,13 +363,14 @@ def main(argv=None) -> int:
         eng = make_engine(DbTarget(url=f"sqlite:///{path}", embedded_default=False))
         upgrade(eng)  # a reused database gets the current schema
         results["databases"][f"SQLite {a.members}"] = run(
-            f"SQLite {a.members:,} members / {a.members * ROWS_PER_MEMBER:,} rows", eng)
+            f"SQLite {a.members:,} members / {a.members * ROWS_PER_MEMBER:,} rows", eng, list_all=a.list_all)
         eng.dispose()
     if a.pg_url:
         pm = a.pg_members or a.members
         url = build_pg(a.pg_url, pm, reuse=a.pg_reuse)
         eng = make_engine(DbTarget(url=url, embedded_default=False))
-        results["databases"][f"PostgreSQL {pm}"] = run(f"PostgreSQL {pm:,} members / {pm * ROWS_PER_MEMBER:,} rows", eng)
+        results["databases"][f"PostgreSQL {pm}"] = run(f"PostgreSQL {pm:,} members / {pm * ROWS_PER_MEMBER:,} rows", eng,
+                                                        list_all=a.list_all)
         eng.dispose()
     if a.json:
         import json

@@ -136,26 +136,49 @@ def tier_history(ctx: typer.Context, phone: PhoneArg) -> None:
     st.render(rows, columns=HISTORY_COLUMNS)
 
 
+#: moves a table lists by default (the counts always cover every move)
+SHOWN_MOVES = 20
+#: formats that are data for other programs: every move unless --limit says otherwise
+_DATA_FORMATS = ("json", "csv")
+
+
 @app.command("recalc")
 def tier_recalc(
     ctx: typer.Context,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List who would move; write nothing.")] = False,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Evaluate at this date (00:00 Bangkok) or date-time instead of now; a future moment needs --dry-run.")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", parser=whole("--limit"), metavar="N", help=f"List at most N moves (default: {SHOWN_MOVES} in a table, every move with --format json/csv).")] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="List every move (a table lists the first 20 by default).")] = False,
 ) -> None:
-    """Recalculate every member's tier (upgrades and downgrades) and print who moved. Idempotent; for cron.
+    """Recalculate every member's tier (upgrades and downgrades): counts, then the moves. Idempotent; for cron.
+
+    The counts always cover every member; a table lists the first 20 moves (--limit N,
+    --all for every move); --format json or csv lists every move unless --limit is given.
 
     Example: crm --quiet tier recalc --as-of 2026-12-01
     """
+    from crm_cli.domain.errors import InvalidInput
     from crm_cli.domain.plain import bangkok_minute
     from crm_cli.services import tiers
 
     st = state(ctx)
+    if show_all and limit is not None:
+        raise InvalidInput("--all and --limit cannot be used together: pick one")
+    if show_all:
+        shown: int | None = None
+    elif limit is not None:
+        shown = limit
+    else:
+        shown = None if (st.fmt or "table") in _DATA_FORMATS else SHOWN_MOVES
     now = st.now()
     moment = st.as_of(as_of, dry_run=dry_run, now=now)
     with st.transaction(dry_run=dry_run) as tx:
-        res = tiers.recalc(tx.session, store_id=tx.store.id, as_of=moment, now=now, dry_run=dry_run)
+        res = tiers.recalc(tx.session, store_id=tx.store.id, as_of=moment, now=now, dry_run=dry_run, limit=shown)
         tx.audit(f"tier recalc as of {bangkok_minute(moment)} Bangkok: {res.upgrades} up, {res.downgrades} down")
     verb = "would move" if dry_run else "moved"
     st.info(f"{res.moved} of {res.members} member(s) {verb}: {res.upgrades} up, {res.downgrades} down"
             + (" (dry run: nothing written)" if dry_run else ""))
+    if len(res.moves) < res.moved:
+        st.info(f"listing the first {len(res.moves)} of {res.moved} moves: --all lists every move "
+                "(`crm tier history PHONE` shows a member's moves)")
     st.render(list(res.moves), columns=MOVE_COLUMNS)

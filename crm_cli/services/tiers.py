@@ -421,7 +421,7 @@ _MOVES_TABLE = "crm_tier_moves"
 def _stage_moves(session, store: Store, tiers: list[Tier], as_of: datetime, params: dict,
                  member_where: str = "") -> None:
     """Compute every move once into the temporary table ``crm_tier_moves`` (member_id,
-    old_id, old_name, new_id, new_name, earned), in member id order.
+    old_id, old_name, old_th, new_id, new_name, new_th, earned), in member id order.
 
     The writes then join it on the member's primary key: the aggregate runs once, and on
     PostgreSQL the table is analyzed, so the planner knows how many members move (a
@@ -432,15 +432,16 @@ def _stage_moves(session, store: Store, tiers: list[Tier], as_of: datetime, para
     session.execute(text(f"DROP TABLE IF EXISTS {'' if pg else 'temp.'}{_MOVES_TABLE}"))
     session.execute(text(
         f"CREATE TEMP TABLE {_MOVES_TABLE} (member_id INTEGER {'NOT NULL' if pg else 'PRIMARY KEY'}, "
-        "old_id INTEGER, old_name VARCHAR(80), new_id INTEGER, new_name VARCHAR(80), earned INTEGER NOT NULL)"
+        "old_id INTEGER, old_name VARCHAR(80), old_th INTEGER NOT NULL, new_id INTEGER, new_name VARCHAR(80), "
+        "new_th INTEGER NOT NULL, earned INTEGER NOT NULL)"
         + (" ON COMMIT DROP" if pg else "")
     ))
     if pg:  # the aggregate hashes the window's ledger rows: give it memory rather than spill to disk
         session.execute(text("SET LOCAL work_mem = '64MB'"))
     _exec(
         session,
-        f"INSERT INTO {_MOVES_TABLE} (member_id, old_id, old_name, new_id, new_name, earned) "
-        f"SELECT mv.member_id, mv.old_id, mv.old_name, mv.new_id, mv.new_name, "
+        f"INSERT INTO {_MOVES_TABLE} (member_id, old_id, old_name, old_th, new_id, new_name, new_th, earned) "
+        f"SELECT mv.member_id, mv.old_id, mv.old_name, mv.old_th, mv.new_id, mv.new_name, mv.new_th, "
         f"{'GREATEST' if pg else 'MAX'}(mv.earned, 0) FROM ({moves_sql}) mv ORDER BY mv.member_id",
         params,
     )
@@ -499,42 +500,53 @@ def _apply_moves(session, store: Store, tiers: list[Tier], *, as_of: datetime, n
 _MOVE_COLS = "mv.old_name, mv.new_name, mv.earned, m.phone, m.name"
 
 
-def _summary(session, sql: str, params: dict, limit: int | None) -> tuple[int, int, tuple[TierMove, ...]]:
-    """(upgrades, downgrades, moves) from a query with columns _MOVE_COLS, old_th, new_th (in that order).
+def _summary(session, sql: str, count_sql: str, params: dict, limit: int | None) -> tuple[int, int, tuple[TierMove, ...]]:
+    """(upgrades, downgrades, moves): ``sql`` lists the moves (columns _MOVE_COLS, old_th,
+    new_th, in that order), with ``{limit}`` where a LIMIT goes (inside, before the join to
+    the members); ``count_sql`` selects old_th, new_th of the same moves without reading
+    the member rows.
 
-    Counting happens in SQL; only ``limit`` moves (all when None) become Python objects.
+    Counting happens in SQL; only ``limit`` moves (all when None) are read and become
+    Python objects: at 190,666 moves, listing them all costs more than the aggregate.
     """
     def move(r) -> TierMove:  # by position (old_name, new_name, earned, phone, name, old_th, new_th): cheaper per row
         return TierMove(phone=r[3], name=r[4], old_tier=r[0], new_tier=r[1],
                         earned_points=max(int(r[2]), 0), direction="up" if r[6] > r[5] else "down")
 
     if limit is None:  # one pass: every move is listed anyway
-        moves = [move(r) for r in _exec(session, sql, params)]
+        moves = [move(r) for r in _exec(session, sql.format(limit=""), params)]
         up = sum(1 for m in moves if m.direction == "up")
         return up, len(moves) - up, tuple(moves)
     up, down = _exec(
         session,
         f"SELECT COALESCE(SUM(CASE WHEN s.new_th > s.old_th THEN 1 ELSE 0 END), 0), "
-        f"COALESCE(SUM(CASE WHEN s.new_th > s.old_th THEN 0 ELSE 1 END), 0) FROM ({sql}) s",
+        f"COALESCE(SUM(CASE WHEN s.new_th > s.old_th THEN 0 ELSE 1 END), 0) FROM ({count_sql}) s",
         params,
     ).one()
-    rows = _exec(session, sql + f" LIMIT {int(limit)}", params).all() if up + down and limit > 0 else []
+    rows = _exec(session, sql.format(limit=f"LIMIT {int(limit)}"), params).all() if up + down and limit > 0 else []
     return int(up), int(down), tuple(move(r) for r in rows)
 
 
-def _history_sql(store_id: int, first_id: int, ths: dict[str, int], params: dict) -> str:
-    """Moves recorded in tier_history from id ``first_id`` on, with thresholds (``ths``: name -> threshold)."""
+def _history_sql(store_id: int, first_id: int, ths: dict[str, int], params: dict) -> tuple[str, str]:
+    """Moves recorded in tier_history from id ``first_id`` on, with thresholds (``ths``: name
+    -> threshold): the listing (joined to the members, in id order) and the count query."""
     params.update(first=first_id, hsid=store_id)
     cases = " ".join(f"WHEN :hn{i} THEN :ht{i}" for i in range(len(ths)))
     for i, (n, t) in enumerate(ths.items()):
         params[f"hn{i}"], params[f"ht{i}"] = n, t
     old_th = f"CASE h.old_tier {cases} ELSE -1 END" if ths else "-1"
     new_th = f"CASE h.new_tier {cases} ELSE -1 END" if ths else "-1"
+    where = "WHERE h.id >= :first AND h.store_id = :hsid"
     return (
-        f"SELECT h.old_tier AS old_name, h.new_tier AS new_name, h.earned_points AS earned, m.phone, m.name, "
-        f"{old_th} AS old_th, {new_th} AS new_th FROM tier_history h JOIN member m ON m.id = h.member_id "
-        f"WHERE h.id >= :first AND h.store_id = :hsid ORDER BY h.id"
+        f"SELECT h.old_tier, h.new_tier, h.earned_points, m.phone, m.name, h.old_th, h.new_th FROM ("
+        f"SELECT h.id, h.member_id, h.old_tier, h.new_tier, h.earned_points, {old_th} AS old_th, {new_th} AS new_th "
+        f"FROM tier_history h {where} ORDER BY h.id {{limit}}) h JOIN member m ON m.id = h.member_id ORDER BY h.id",
+        f"SELECT {old_th} AS old_th, {new_th} AS new_th FROM tier_history h {where}",
     )
+
+
+def _moves_table(session) -> str:
+    return _MOVES_TABLE if db_dialect.is_postgresql(session) else f"temp.{_MOVES_TABLE}"
 
 
 def recalc(session, *, store_id: int, as_of: datetime, now: datetime, dry_run: bool = False,
@@ -543,8 +555,9 @@ def recalc(session, *, store_id: int, as_of: datetime, now: datetime, dry_run: b
 
     Set-based: one per-member window aggregate over the ledger feeds one history
     INSERT and one member UPDATE (one combined statement on PostgreSQL). Idempotent:
-    a second run finds nobody to move. ``dry_run`` only reads. ``limit`` caps the
-    moves returned (the counts are always complete).
+    a second run finds nobody to move. ``dry_run`` computes the same moves and writes
+    nothing. ``limit`` caps the moves returned, first by member (dry run) or history
+    order; the counts are always complete. None returns every move.
     """
     store = _store(session, store_id)
     if not store.tiers_enabled:
@@ -552,17 +565,18 @@ def recalc(session, *, store_id: int, as_of: datetime, now: datetime, dry_run: b
     tiers = _tiers(session, store_id)
     members = int(session.exec(select(func.count()).select_from(Member).where(Member.store_id == store_id)).one())
     ws = window_start(store.tier_cycle_months, as_of)
-    if dry_run:
-        params: dict = {}
-        sql = _moves_select(session, store, tiers, as_of, params)
-        listing = (f"SELECT {_MOVE_COLS}, mv.old_th, mv.new_th FROM ({sql}) mv "
-                   "JOIN member m ON m.id = mv.member_id ORDER BY mv.member_id")
-        up, down, moves = _summary(session, listing, params, limit)
+    params: dict = {}
+    if dry_run:  # the moves staged as for a real run (the transaction is rolled back), then read
+        _stage_moves(session, store, tiers, as_of, params)
+        mv = _moves_table(session)
+        listing = (f"SELECT {_MOVE_COLS}, mv.old_th, mv.new_th FROM (SELECT * FROM {mv} mv ORDER BY mv.member_id "
+                   "{limit}) mv JOIN member m ON m.id = mv.member_id ORDER BY mv.member_id")
+        up, down, moves = _summary(session, listing, f"SELECT mv.old_th, mv.new_th FROM {mv} mv", {}, limit)
+        session.execute(text(f"DROP TABLE {mv}"))
     else:
         first = _apply_moves(session, store, tiers, as_of=as_of, now=now, reason="recalc")
-        params = {}
-        sql = _history_sql(store_id, first, {t.name: t.threshold for t in tiers}, params)
-        up, down, moves = _summary(session, sql, params, limit)
+        listing, counting = _history_sql(store_id, first, {t.name: t.threshold for t in tiers}, params)
+        up, down, moves = _summary(session, listing, counting, params, limit)
         store.tier_last_recalc = bkk_date(as_of)
         session.add(store)
         session.flush()
@@ -592,6 +606,6 @@ def remove_tier(session, *, store_id: int, name: str, now: datetime) -> TierRemo
     session.delete(t)
     session.flush()
     params: dict = {}
-    sql = _history_sql(store_id, max_id + 1, old_ths, params)
-    _, _, moves = _summary(session, sql, params, None)
+    listing, counting = _history_sql(store_id, max_id + 1, old_ths, params)
+    _, _, moves = _summary(session, listing, counting, params, None)
     return TierRemoved(name=t.name, members_moved=len(moves), moves=moves)

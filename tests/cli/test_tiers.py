@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 
 import pytest
@@ -150,3 +151,42 @@ def test_off_hides_keeps_history_and_stops_lifting(tiered, uow):
     with freeze_time("2026-01-11"):
         moved = tiered.json("tier", "recalc")
     assert [(m["old_tier"], m["new_tier"]) for m in moved] == [("Silver", "Gold")]
+
+
+def test_recalc_counts_every_move_and_lists_the_first(tiered, uow):
+    """A table lists the first 20 moves; the counts cover all; --limit, --all and the data
+    formats (every move unless --limit) choose how many are listed. Writes are complete."""
+    phones = [f"08130000{i:02d}" for i in range(25)]
+    with uow() as s:
+        for i, p in enumerate(phones):
+            member(s, p, now=T0)
+            earn(s, p, 600 if i % 2 else 150, at=T0, lift=False)  # odd: Gold, even: Silver
+    with freeze_time("2026-02-01 01:00:00"):
+        r = tiered.ok("tier", "recalc", "--dry-run")
+        assert "25 of 25 member(s) would move: 25 up, 0 down" in r.stderr
+        assert "listing the first 20 of 25 moves" in r.stderr
+        assert "+66813000019" in r.stdout and "+66813000020" not in r.stdout  # member order
+        assert len(tiered.json("tier", "recalc", "--dry-run")) == 25  # data formats: every move
+        assert [m["phone"] for m in tiered.json("tier", "recalc", "--dry-run", "--limit", "2")] == [
+            "+66813000000", "+66813000001"]
+        csv_rows = tiered.ok("tier", "recalc", "--dry-run", fmt="csv").stdout.strip().splitlines()
+        assert len(csv_rows) == 1 + 25
+        everyone = tiered.ok("tier", "recalc", "--dry-run", "--all")
+        assert "+66813000024" in everyone.stdout and "listing the first" not in everyone.stderr
+        assert "--all and --limit" in tiered.fails(ExitCode.INVALID_INPUT, "tier", "recalc", "--all", "--limit", "3")
+        assert tiered.json("tier", "history", phones[0]) == []  # dry runs wrote nothing
+
+        r = tiered.ok("tier", "recalc", "--limit", "3", fmt="json")
+        moved = json.loads(r.stdout)
+        assert "25 of 25 member(s) moved: 25 up, 0 down" in r.stderr and "first 3 of 25" in r.stderr
+        assert [(m["phone"], m["old_tier"], m["new_tier"], m["direction"]) for m in moved] == [
+            ("+66813000000", None, "Silver", "up"), ("+66813000001", None, "Gold", "up"), ("+66813000002", None, "Silver", "up")]
+    # every move was written, listed or not
+    rows = _tiers(tiered)
+    assert (rows["Silver"]["members"], rows["Gold"]["members"]) == (13, 12)
+    assert [h["new_tier"] for h in tiered.json("tier", "history", phones[24])] == ["Silver"]
+    # a year later everyone moves down: --limit 0 gives the counts alone
+    with freeze_time("2027-02-01 01:00:00"):
+        r = tiered.ok("tier", "recalc", "--limit", "0", fmt="json")
+        assert r.stdout.strip() == "[]" and "25 of 25 member(s) moved: 0 up, 25 down" in r.stderr
+    assert sum(t["members"] for t in _tiers(tiered).values()) == 0
