@@ -270,8 +270,11 @@ def job_relink(engine, *, now: datetime, clock=None, store_id: int | None = None
         try:
             with unit_of_work(engine, write=True) as session:
                 token = line_channel.credentials(session, store_id=sid).access_token
+                menu = session.get(RichMenu, mid)
+                if menu is None:  # its store was purged since the list was read
+                    continue
                 with MessagingApi(token) as api:
-                    r = sync_links(session, store_id=sid, menu=session.get(RichMenu, mid), now=now, api=api)
+                    r = sync_links(session, store_id=sid, menu=menu, now=now, api=api)
             done.append(f"{name}: {r.linked} linked, {r.unlinked} unlinked")
             counts["linked"] += r.linked
             counts["unlinked"] += r.unlinked
