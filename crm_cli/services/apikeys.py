@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlmodel import select
 
 from crm_cli.db.models import ApiKey, Branch
+from crm_cli.domain.billing import SubscriptionEvent
 from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
 from crm_cli.services import common
 
@@ -47,6 +48,8 @@ class KeyIdentity:
     store_slug: str
     branch: str
     last_used_at: datetime | None = None
+    #: the store's subscription events in day order (for its service state), read with the key
+    events: tuple[SubscriptionEvent, ...] = ()
 
 
 #: how stale ``last_used_at`` may get before a request writes it again: a key's row is not
@@ -59,11 +62,14 @@ def _auth_query():
     if not _AUTH:
         from sqlalchemy import bindparam, select
 
-        k, b, s = (ApiKey.metadata.tables[name] for name in ("api_key", "branch", "store"))
+        k, b, s, e = (ApiKey.metadata.tables[name] for name in ("api_key", "branch", "store", "subscription_event"))
         _AUTH.append(
-            select(k.c.id, k.c.revoked_at, k.c.last_used_at, b.c.name, b.c.closed_at, s.c.id, s.c.slug, s.c.purged_at)
-            .select_from(k.join(b, b.c.id == k.c.branch_id).join(s, s.c.id == k.c.store_id))
+            select(k.c.id, k.c.revoked_at, k.c.last_used_at, b.c.name, b.c.closed_at, s.c.id, s.c.slug, s.c.purged_at,
+                   e.c.kind, e.c.day, e.c.at)
+            .select_from(k.join(b, b.c.id == k.c.branch_id).join(s, s.c.id == k.c.store_id)
+                         .outerjoin(e, e.c.store_id == s.c.id))
             .where(k.c.key_hash == bindparam("h"))
+            .order_by(e.c.day, e.c.id)
         )
     return _AUTH[0]
 
@@ -106,16 +112,19 @@ def revoke(session, *, store_id: int, key_id: int, now: datetime) -> ApiKeyRow:
 
 def authenticate(session, *, key: str) -> KeyIdentity | None:
     """The key's store and branch, or None (unknown, revoked, closed branch, purged store).
-    One Core query (key, branch and store) on the session's connection."""
+    One Core query on the session's connection: the key, its branch and store, and the
+    store's subscription events (one row each)."""
     if not key or not key.startswith(PREFIX) or len(key) > 200:
         return None
-    row = session.connection().execute(_auth_query(), {"h": key_hash(key)}).first()
-    if row is None:
+    rows = session.connection().execute(_auth_query(), {"h": key_hash(key)}).all()
+    if not rows:
         return None
-    key_id, revoked, last_used, branch, closed, store_id, slug, purged = row
+    key_id, revoked, last_used, branch, closed, store_id, slug, purged = rows[0][:8]
     if revoked is not None or closed is not None or purged is not None:
         return None
-    return KeyIdentity(id=key_id, store_id=store_id, store_slug=slug, branch=branch, last_used_at=last_used)
+    events = tuple(SubscriptionEvent(r[8], r[9], r[10]) for r in rows if r[8] is not None)
+    return KeyIdentity(id=key_id, store_id=store_id, store_slug=slug, branch=branch, last_used_at=last_used,
+                       events=events)
 
 
 def touch(session, *, key_id: int, now: datetime, last_used_at: datetime | None = None) -> None:

@@ -155,23 +155,33 @@ _GIVE_CONTEXT_SQL = """
     LEFT JOIN branch b ON b.store_id = s.id AND b.name = :branch
     LEFT JOIN staff f ON f.store_id = s.id AND f.phone = :staff
     LEFT JOIN branch fb ON fb.id = f.branch_id
-    LEFT JOIN member m ON m.store_id = s.id AND m.phone = :phone
+    LEFT JOIN {member} m ON {member_on}
     WHERE s.id = :sid"""
 _GIVE_STATEMENTS: dict[str, Any] = {}
 
 
-def _give_context():
-    stmt = _GIVE_STATEMENTS.get("context")
+def _give_context(conn):
+    """The context query; on PostgreSQL it also takes the member lock (``common.lock_member``)
+    of an existing account: the credit that follows is a new statement, so it sees the
+    ledger as it is once the lock is held."""
+    key = f"context:{dialect.name(conn)}"
+    stmt = _GIVE_STATEMENTS.get(key)
     if stmt is None:
         from sqlalchemy.types import Boolean
 
         from crm_cli.db.types import Money
 
-        stmt = text(_GIVE_CONTEXT_SQL).columns(
+        if dialect.is_postgresql(conn):
+            sql = ("WITH locked AS MATERIALIZED (SELECT id, registered_at, erased_at, tier_id FROM member "
+                   "WHERE store_id = :sid AND phone = :phone FOR UPDATE) "
+                   + _GIVE_CONTEXT_SQL.format(member="locked", member_on="TRUE"))
+        else:
+            sql = _GIVE_CONTEXT_SQL.format(member="member", member_on="m.store_id = s.id AND m.phone = :phone")
+        stmt = text(sql).columns(
             purged_at=UTCDateTime(), earn_per=Money(), tiers_enabled=Boolean(), b_closed=UTCDateTime(),
             f_active=Boolean(), registered_at=UTCDateTime(), erased_at=UTCDateTime(),
         )
-        _GIVE_STATEMENTS["context"] = stmt
+        _GIVE_STATEMENTS[key] = stmt
     return stmt
 
 
@@ -260,7 +270,7 @@ def give_for_spend(session, *, store_id: int, phone: str, spend: str, now: datet
             staff_error = exc
     session.flush()
     conn = session.connection()
-    c = conn.execute(_give_context(), {"sid": store_id, "branch": branch, "staff": staff_phone, "phone": p,
+    c = conn.execute(_give_context(conn), {"sid": store_id, "branch": branch, "staff": staff_phone, "phone": p,
                                        "key": key}).first()
     if c is None or c.purged_at is not None:
         raise NotFound("store not found: see `crm store list`")
@@ -289,11 +299,12 @@ def give_for_spend(session, *, store_id: int, phone: str, spend: str, now: datet
                                       branch=(branch_id, b_name), staff=(staff_id, s_name), idem=idem, fp=fp,
                                       actor=actor)
     member_id, registered, erased, tier_id = c.m_id, c.registered_at, c.erased_at, c.tier_id
-    locked = False
+    pg = dialect.is_postgresql(conn)
+    locked = pg  # an existing account was locked by the context query
     if member_id is None:
         member_id, locked = _account_id(conn, store_id, p, now)
         registered = erased = tier_id = None
-    if not locked and dialect.is_postgresql(conn):
+    if not locked and pg:
         fresh = conn.execute(text("SELECT registered_at, erased_at, tier_id FROM member WHERE id = :id FOR UPDATE"),
                              {"id": member_id}).one()
         registered, erased, tier_id = fresh[0], fresh[1], fresh[2]

@@ -99,7 +99,7 @@ def api_unit(request, *, authorization: str | None, command: str, write: bool) -
         if ident is None:
             yield None
             return
-        _refuse_suspended(session, ident.store_id, ident.store_slug, now)
+        _refuse_suspended(session, ident.store_id, ident.store_slug, now, list(ident.events))
         tx = ApiTx(session=session, now=now, store_id=ident.store_id, store_slug=ident.store_slug,
                    branch=ident.branch, key_id=ident.id, actor=f"apikey:{ident.id}")
         yield tx
@@ -107,13 +107,15 @@ def api_unit(request, *, authorization: str | None, command: str, write: bool) -
             from crm_cli.services.audit import record
 
             apikeys.touch(session, key_id=ident.id, now=now, last_used_at=ident.last_used_at)
-            record(session, store_id=ident.store_id, actor=tx.actor, command=command, summary=tx.summary, now=now)
+            session.flush()
+            record(session.connection(), store_id=ident.store_id, actor=tx.actor, command=command,
+                   summary=tx.summary, now=now)
 
 
-def _refuse_suspended(session, store_id: int, slug: str, now: datetime) -> None:
+def _refuse_suspended(session, store_id: int, slug: str, now: datetime, events: list) -> None:
     from crm_cli.services import store_state
 
-    service = store_state.service_state(session.connection(), store_id=store_id, now=now)
+    service = store_state.service_state(session.connection(), store_id=store_id, now=now, events=events)
     if service.suspended:
         raise store_state.suspended_error(slug, service)
 
