@@ -65,8 +65,11 @@ def record(session, *, store_id: int | None, actor: str, command: str, summary: 
     """Write one audit record: a Core INSERT on the unit of work's Session (flushed first) or connection."""
     from crm_cli.db.uow import execute
 
-    execute(session, AuditLog.metadata.tables["audit_log"].insert().values(
-        store_id=store_id, actor=actor, command=command, summary=redact_phones(summary)[:2000], created_at=now))
+    execute(session, _INSERT, dict(store_id=store_id, actor=actor, command=command,
+                                   summary=redact_phones(summary)[:2000], created_at=now))
+
+
+_INSERT = AuditLog.metadata.tables["audit_log"].insert()  # built once; its compiled form is cached
 
 
 def list_audit(session, *, store_id: int | None, limit: int = 100, command: str | None = None) -> list[AuditRow]:
