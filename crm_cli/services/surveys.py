@@ -27,6 +27,7 @@ from sqlalchemy import delete, func, select
 from crm_cli.db.models import Campaign, LineFollower, Member, Store, Survey, SurveyAnswer
 from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
 from crm_cli.services import named
+from crm_cli.services.forms import Choice  # a choice and the tag it gives, as on the sign-up form
 
 NAME_MAX = 80
 KINDS = ("text", "choice")
@@ -40,12 +41,6 @@ DEFAULT_TEXT = "Hi {display_name}! Please answer our survey \"{survey}\": {link}
 
 
 # ---------------------------------------------------------------- questions
-
-
-@dataclass(frozen=True)
-class Choice:
-    value: str
-    tag: str | None
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 
-from crm_cli.domain.errors import Conflict, CrmError, InvalidInput, NotFound
+from crm_cli.domain.errors import Conflict, CrmError, InvalidInput
 from crm_cli.web.pages import (
     CLAIM_LIMIT,
     REDEEM_LIMIT,
@@ -27,6 +27,7 @@ from crm_cli.web.pages import (
     page,
     qr_data_uri,
     signed_in,
+    token_store,
 )
 from crm_cli.web.session import member_qr_value
 
@@ -327,19 +328,11 @@ def member_coupon(store: str, code: str, request: Request):
 # ---------------------------------------------------------------- QR claim
 
 
-def _claim_store(request: Request, token: str):
+def _claim_store(request: Request, token: str) -> str:
     from crm_cli.services import line_accounts
-    from crm_cli.web.context import web_state
 
-    st = web_state(request, command="serve claim", actor="web")
-    with st.reading(store=False) as tx:
-        from crm_cli.db.models import Store
-
-        store_id = line_accounts.qr_store(tx.session, token=token)
-        row = tx.session.get(Store, store_id)
-        if row is None or row.purged_at is not None:
-            raise NotFound("QR code not recognised: check the code, or ask the staff for a new one")
-        return row.slug
+    return token_store(request, lambda session: line_accounts.qr_store(session, token=token), command="serve claim",
+                       unknown="QR code not recognised: check the code, or ask the staff for a new one")
 
 
 @router.get("/claim/{token}")

@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from crm_cli.domain.errors import (
     CrmError,
+    NotFound,
     PermissionDenied,
     StoreSuspended,
     http_status,
@@ -225,3 +226,16 @@ async def signed_in(pg: Page, work, *args):
         return pg.login()
     pg.check_csrf(form)
     return await blocking(work, pg, *args, form)
+
+
+def token_store(request, token_owner, *, command: str, unknown: str) -> str:
+    """The slug of the store a link's token belongs to (``token_owner(session)`` answers
+    the store's id); refused with ``unknown`` when that store is gone."""
+    from crm_cli.db.models import Store
+
+    st = web_state(request, command=command, actor="web")
+    with st.reading(store=False) as tx:
+        row = tx.session.get(Store, token_owner(tx.session))
+        if row is None or row.purged_at is not None:
+            raise NotFound(unknown)
+        return row.slug

@@ -18,7 +18,7 @@ from crm_cli.domain.errors import (
     NotFound,
     PermissionDenied,
 )
-from crm_cli.web.pages import STAFF_LIMIT, Page, blocking, page, signed_in
+from crm_cli.web.pages import STAFF_LIMIT, Page, blocking, page, signed_in, token_store
 from crm_cli.web.session import parse_member_qr
 
 router = APIRouter()
@@ -34,16 +34,10 @@ def _mask(phone: str) -> str:
 
 
 def _invite_store(request: Request, token: str) -> str:
-    from crm_cli.db.models import Store
     from crm_cli.services import line_accounts
-    from crm_cli.web.context import web_state
 
-    st = web_state(request, command="serve staff join", actor="web")
-    with st.reading(store=False) as tx:
-        row = tx.session.get(Store, line_accounts.invite_store(tx.session, token=token))
-        if row is None or row.purged_at is not None:
-            raise NotFound("invite token not recognised: ask the store admin for a new invite")
-        return row.slug
+    return token_store(request, lambda session: line_accounts.invite_store(session, token=token), command="serve staff join",
+                       unknown="invite token not recognised: ask the store admin for a new invite")
 
 
 @router.get("/staff/join/{token}")
