@@ -115,8 +115,11 @@ def make_engine(target: DbTarget, *, create: bool = True):
             conn.exec_driver_sql(f"BEGIN {mode}")
 
         return engine
+    # PostgreSQL: the driver (psycopg) is imported here, for PostgreSQL URLs only. crm stores no
+    # hstore values, so the dialect need not look the type up on every first connection.
+    options = {"use_native_hstore": False} if url.startswith(("postgresql+psycopg", "postgresql://")) else {}
     try:
-        return create_engine(url, pool_pre_ping=False)
+        return create_engine(url, pool_pre_ping=False, **options)
     except Exception as exc:  # bad URL, missing driver
         raise DatabaseError(f"cannot use database URL {safe_url(url)}: {exc}") from None
 
