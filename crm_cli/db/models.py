@@ -233,6 +233,24 @@ class LotExpiry(SQLModel, table=True):
     expires_at: datetime = _dt()
 
 
+class LedgerSummary(SQLModel, table=True):
+    """Per member, derived from the ledger by triggers (migration 0011): the sum of the
+    lots' remainders (expired lots not yet through an expiry run included) and the newest
+    entry with a branch. Segment counts read it instead of summing the ledger."""
+
+    __tablename__ = "ledger_summary"
+    __table_args__ = (
+        Index("ix_ledger_summary_points", "store_id", "points", "member_id"),
+        Index("ix_ledger_summary_visit", "visit_branch_id", "member_id"),
+    )
+    member_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    store_id: int
+    points: int
+    visit_at: Optional[datetime] = _dt(nullable=True, default=None)
+    visit_entry_id: Optional[int] = Field(default=None)
+    visit_branch_id: Optional[int] = Field(default=None)
+
+
 class QrClaim(SQLModel, table=True):
     __tablename__ = "qr_claim"
     id: Optional[int] = Field(default=None, primary_key=True)

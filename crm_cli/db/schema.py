@@ -13,7 +13,7 @@ from pathlib import Path
 
 from crm_cli.domain.errors import DatabaseError
 
-HEADS: frozenset[str] = frozenset({"0010_member_tier_hot"})
+HEADS: frozenset[str] = frozenset({"0011_ledger_summary"})
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 

@@ -39,6 +39,7 @@ PURGE_STEPS: tuple[tuple[str, str], ...] = (
     ("redemption", "store_id = :s"),
     ("qr_claim", "store_id = :s"),
     ("lot_expiry", "store_id = :s"),
+    ("ledger_summary", "store_id = :s"),
     ("ledger_entry", "store_id = :s"),
     ("member_answer", f"member_id IN ({_MEMBERS})"),
     ("member_tag", f"member_id IN ({_MEMBERS})"),
