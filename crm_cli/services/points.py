@@ -203,23 +203,28 @@ _LIFT_SQL = ("UPDATE member SET tier_id = :tier_id WHERE id = :mid",
              "VALUES (:sid, :mid, :old, :new, :earned, 'earn', :now)")
 
 
-def _lift_statements() -> list:
-    stmts = _GIVE_STATEMENTS.get("lift")
+def _lift_statements(conn) -> list:
+    key = f"lift:{dialect.name(conn)}"
+    stmts = _GIVE_STATEMENTS.get(key)
     if stmts is None:
-        stmts = [text(_LIFT_SQL[0]), text(_LIFT_SQL[1]).bindparams(bindparam("now", type_=UTCDateTime()))]
-        _GIVE_STATEMENTS["lift"] = stmts
+        now = bindparam("now", type_=UTCDateTime())
+        if dialect.is_postgresql(conn):  # one round trip
+            stmts = [text(f"WITH up AS ({_LIFT_SQL[0]}) {_LIFT_SQL[1]}").bindparams(now)]
+        else:
+            stmts = [text(_LIFT_SQL[0]), text(_LIFT_SQL[1]).bindparams(now)]
+        _GIVE_STATEMENTS[key] = stmts
     return stmts
 
 
 def _lift_tier(conn, *, store_id: int, member_id: int, got: ledger.Credited, now: datetime) -> str | None:
     """Earning lifts a member at once, never lowers (as :func:`crm_cli.services.tiers.lift_on_earn`),
-    and the move is recorded in ``tier_history`` (SQLite; on PostgreSQL the credit statement does it)."""
+    and the move is recorded in ``tier_history``."""
     if got.reached is None or (got.current is not None and got.current[1] >= got.reached[2]):
         return None
     tier_id, name, _ = got.reached
     params = {"tier_id": tier_id, "mid": member_id, "sid": store_id, "old": got.current[0] if got.current else None,
               "new": name, "earned": got.earned or 0, "now": now}
-    for stmt in _lift_statements():
+    for stmt in _lift_statements(conn):
         conn.execute(stmt, params)
     return name
 
@@ -314,10 +319,7 @@ def give_for_spend(session, *, store_id: int, phone: str, spend: str, now: datet
     )
     if not got.entry_id:  # a concurrent request with the same key committed first
         return _replay_key(session, store_id, idem, fp, now)
-    if got.lifted is not None:  # the credit statement lifted the tier itself (PostgreSQL)
-        tier = got.reached[1] if got.lifted and got.reached else None
-    else:
-        tier = _lift_tier(conn, store_id=store_id, member_id=member_id, got=got, now=now) if probe else None
+    tier = _lift_tier(conn, store_id=store_id, member_id=member_id, got=got, now=now) if probe else None
     cached = session.identity_map.get(Session.identity_key(Member, member_id))
     if cached is not None:  # the ORM's copy of the member is out of date (last activity, tier)
         session.expire(cached)
