@@ -84,7 +84,8 @@ def build_sqlite(path: Path, n: int) -> float:
     t = time.perf_counter()
     conn = c.sqlite_bulk_connection(path)
     conn.execute("BEGIN")
-    creates = c.sqlite_drop_indexes(conn, ["member", "ledger_entry", "member_tag", "line_follower"])
+    # the ledger_summary rows come from its triggers, row by row, as for any INSERT
+    creates = c.sqlite_drop_indexes(conn, ["member", "ledger_entry", "member_tag", "line_follower", "ledger_summary"])
     series = ("(WITH RECURSIVE s(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM s WHERE v < {hi}) SELECT v AS {name} FROM s)",
               "printf('%08d', m)", "date('1990-01-01', '+' || (m % 365) || ' days')", "printf('%032x', m)")
 
@@ -95,6 +96,36 @@ def build_sqlite(path: Path, n: int) -> float:
         conn.execute(sql.replace("mod_(m, ", "(m % ").replace("mod_(", "("))
     c.sqlite_finish_bulk(conn, creates)
     return time.perf_counter() - t
+
+
+def pg_existing(admin_url: str, n: int) -> str | None:
+    """The URL of the benchmark database when it exists with ``n`` members (``--reuse``)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    url = make_url(admin_url).set(database=PG_DB).render_as_string(hide_password=False)
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            have = conn.exec_driver_sql("SELECT COUNT(*) FROM member").scalar_one()
+    except (OperationalError, ProgrammingError):
+        return None
+    finally:
+        engine.dispose()
+    return url if have == n else None
+
+
+def sqlite_existing(path: Path, n: int) -> bool:
+    import sqlite3
+
+    if not path.exists():
+        return False
+    with sqlite3.connect(path) as conn:
+        try:
+            return conn.execute("SELECT COUNT(*) FROM member").fetchone()[0] == n
+        except sqlite3.Error:
+            return False
 
 
 def build_pg(admin_url: str, n: int) -> tuple[str, float]:
@@ -112,13 +143,18 @@ def build_pg(admin_url: str, n: int) -> tuple[str, float]:
     with engine.begin() as conn:
         conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
         conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '512MB'")
-        idx = c.pg_index_definitions(conn, ["member", "ledger_entry", "member_tag", "line_follower"])
+        idx = c.pg_index_definitions(conn, ["member", "ledger_entry", "member_tag", "line_follower", "ledger_summary"])
         for name, _ in idx:
             conn.exec_driver_sql(f'DROP INDEX "{name}"')
         for sql in _sql(n, series, ts, "mod"):
             conn.execute(text(sql))
         for _, sql in idx:
             conn.exec_driver_sql(sql)
+        # the replica role silenced the triggers: the summary rows from the ledger, as migration 0011 fills them
+        from crm_cli.services import ledger_summary
+
+        conn.exec_driver_sql("ANALYZE")
+        ledger_summary.rebuild(conn)
         for table in ("store", "branch", "tier", "member", "ledger_entry", "line_follower"):
             conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -130,6 +166,7 @@ def build_pg(admin_url: str, n: int) -> tuple[str, float]:
 def time_counts(url: str, repeat: int) -> list[tuple[str, int, float, float]]:
     from datetime import date
 
+    from crm_cli.db import dialect
     from crm_cli.db.engine import DbTarget, make_engine
     from crm_cli.db.uow import unit_of_work
     from crm_cli.domain.segments import SegmentSpec
@@ -142,15 +179,19 @@ def time_counts(url: str, repeat: int) -> list[tuple[str, int, float, float]]:
         if "joined_since" in d:
             d["joined_since"] = date.fromisoformat(d["joined_since"])
         spec = segments.check_spec(SegmentSpec(**d))
-        runs, people = [], 0
+        runs, cpus, people = [], [], 0
         for _ in range(repeat + 1):
-            t = time.perf_counter()
             with unit_of_work(engine, write=False) as session:
+                pg = dialect.is_postgresql(session)
+                cpu0 = c.pg_backend_cpu(session) if pg else time.process_time()
+                t = time.perf_counter()
                 people = segments.count_spec(session, store_id=1, spec=spec, now=NOW).people
-            runs.append(time.perf_counter() - t)
-        runs = runs[1:]  # the first run warms the page cache
-        out.append((label, people, min(runs), sorted(runs)[len(runs) // 2]))
-        print(f"  count {label:45s} {people:>9,} people  best {c.fmt_s(min(runs))}", flush=True)
+                runs.append(time.perf_counter() - t)
+                cpus.append((c.pg_backend_cpu(session) if pg else time.process_time()) - cpu0)
+        runs, cpus = runs[1:], cpus[1:]  # the first run warms the page cache
+        out.append((label, people, min(runs), sorted(runs)[len(runs) // 2], min(cpus)))
+        print(f"  count {label:45s} {people:>9,} people  best {c.fmt_s(min(runs))}  CPU {c.fmt_s(min(cpus))}"
+              f"  (load {c.load_average()})", flush=True)
     engine.dispose()
     return out
 
@@ -223,6 +264,10 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-pg", action="store_true")
     ap.add_argument("--sends-only", action="store_true", help="skip the segment counts (no member database)")
+    ap.add_argument("--counts-only", action="store_true", help="skip the campaign sends")
+    ap.add_argument("--keep", type=Path, help="keep the SQLite member database in this directory (and the "
+                    "PostgreSQL one); with --reuse, count on them when they hold --members members")
+    ap.add_argument("--reuse", action="store_true", help="reuse the member databases kept by an earlier --keep run")
     ap.add_argument("--pg-admin-url", default=os.environ.get("CRM_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     ap.add_argument("--no-doc", action="store_true", help="print only; leave docs/performance.md alone")
     args = ap.parse_args(argv)
@@ -231,21 +276,34 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="crm-bench-engage-") as tmp:
         tmp = Path(tmp)
         counts: dict = {}
+        keep = args.keep.resolve() if args.keep else None
         if not args.sends_only:
-            print(f"building SQLite with {args.members:,} members ...", flush=True)
-            built = build_sqlite(tmp / "engage.sqlite3", args.members)
-            print(f"  built in {c.fmt_s(built)}", flush=True)
-            counts["SQLite"] = time_counts(f"sqlite:///{tmp / 'engage.sqlite3'}", args.repeat)
-            (tmp / "engage.sqlite3").unlink()
+            db = (keep or tmp) / "engage.sqlite3"
+            if keep:
+                keep.mkdir(parents=True, exist_ok=True)
+            if args.reuse and sqlite_existing(db, args.members):
+                print(f"reusing {db}", flush=True)
+            else:
+                print(f"building SQLite with {args.members:,} members ...", flush=True)
+                built = build_sqlite(db, args.members)
+                print(f"  built in {c.fmt_s(built)}", flush=True)
+            counts["SQLite"] = time_counts(f"sqlite:///{db}", args.repeat)
+            if not keep:
+                db.unlink()
         if not args.no_pg and not args.sends_only:
-            print(f"building PostgreSQL with {args.members:,} members ...", flush=True)
-            url, built = build_pg(args.pg_admin_url, args.members)
-            print(f"  built in {c.fmt_s(built)}", flush=True)
+            url = pg_existing(args.pg_admin_url, args.members) if args.reuse else None
+            if url:
+                print(f"reusing PostgreSQL database {PG_DB}", flush=True)
+            else:
+                print(f"building PostgreSQL with {args.members:,} members ...", flush=True)
+                url, built = build_pg(args.pg_admin_url, args.members)
+                print(f"  built in {c.fmt_s(built)}", flush=True)
             try:
                 counts["PostgreSQL"] = time_counts(url, args.repeat)
             finally:
-                c.pg_drop_database(args.pg_admin_url, PG_DB)
-        results["counts"] = {k: [dict(zip(("filters", "people", "best_s", "median_s"), r)) for r in v] for k, v in counts.items()}
+                if not keep:
+                    c.pg_drop_database(args.pg_admin_url, PG_DB)
+        results["counts"] = {k: [dict(zip(("filters", "people", "best_s", "median_s", "cpu_s"), r)) for r in v] for k, v in counts.items()}
         if counts:
             md.append(f"`crm segment count` on {args.members:,} members (best of {args.repeat} warm runs):")
             md.append("")
@@ -254,24 +312,29 @@ def main(argv=None) -> int:
             row = [f"`{label}`"]
             for db, vals in counts.items():
                 hit = next(v for v in vals if v[0] == label)
-                row += [f"{hit[1]:,}", c.fmt_s(hit[2])]
+                row += [f"{hit[1]:,}", c.fmt_s(hit[2]), c.fmt_s(hit[4])]
             rows.append(row)
-        heads = ["filters"] + [h for db in counts for h in (f"{db} people", f"{db} time")]
+        heads = ["filters"] + [h for db in counts for h in (f"{db} people", f"{db} time", f"{db} CPU")]
         if rows:
             md.append(c.table(heads, rows))
-        print(f"sending a campaign to {args.recipients:,} followers (multicast) ...", flush=True)
-        multi = send_campaign(args.recipients, False, tmp / "m")
-        print(f"  {multi}", flush=True)
-        (tmp / "p").mkdir()
-        print(f"sending a personalized campaign to {args.pushes:,} followers (push) ...", flush=True)
-        push = send_campaign(args.pushes, True, tmp / "p")
-        print(f"  {push}", flush=True)
-    results["send"] = {"multicast": multi, "push": push}
-    md += ["", "`crm campaign send` against the fake LINE platform on loopback (another process), SQLite:", ""]
-    md.append(c.table(["campaign", "recipients", "requests", "wall", "requests/s", "recipients/s", "crm CPU per request", "crm peak RSS"], [
-        [k, f"{v['recipients']:,}", f"{v['requests']:,}", c.fmt_s(v["seconds"]), f"{v['requests_per_s']:.0f}",
-         f"{v['recipients_per_s']:,.0f}", f"{v['cpu_ms_per_request']:.2f} ms", f"{v['peak_rss_mib']:.0f} MiB"]
-        for k, v in (("same text, multicast ≤ 500", multi), ("personalized, push", push))]))
+        sends = {}
+        if not args.counts_only:
+            print(f"sending a campaign to {args.recipients:,} followers (multicast) ...", flush=True)
+            sends["same text, multicast ≤ 500"] = multi = send_campaign(args.recipients, False, tmp / "m")
+            print(f"  {multi}", flush=True)
+            (tmp / "p").mkdir()
+            print(f"sending a personalized campaign to {args.pushes:,} followers (push) ...", flush=True)
+            sends["personalized, push"] = push = send_campaign(args.pushes, True, tmp / "p")
+            print(f"  {push}", flush=True)
+            results["send"] = {"multicast": multi, "push": push}
+    if sends:
+        md += ["", "`crm campaign send` against the fake LINE platform on loopback (another process), SQLite:", ""]
+        md.append(c.table(["campaign", "recipients", "requests", "wall", "requests/s", "recipients/s", "crm CPU per request",
+                           "crm peak RSS"], [
+            [k, f"{v['recipients']:,}", f"{v['requests']:,}", c.fmt_s(v["seconds"]), f"{v['requests_per_s']:.0f}",
+             f"{v['recipients_per_s']:,.0f}", f"{v['cpu_ms_per_request']:.2f} ms", f"{v['peak_rss_mib']:.0f} MiB"]
+            for k, v in sends.items()]))
+    md += ["", f"Load average: {c.load_average()}."]
     text = "\n".join(md)
     print(text)
     command = "bench/bench_engage.py " + " ".join(argv if argv is not None else sys.argv[1:])

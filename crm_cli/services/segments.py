@@ -17,12 +17,14 @@ from sqlalchemy import and_, exists, extract, func, literal, null, or_, select, 
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm import join as orm_join
 from sqlalchemy.orm import outerjoin as orm_outerjoin
+from sqlmodel import col
 
 from crm_cli.db import dialect
-from crm_cli.db.models import Branch, LedgerEntry, LineFollower, LineFollowerTag, Member, MemberTag, Segment, Store, Tier
+from crm_cli.db.models import Branch, LineFollower, LineFollowerTag, Member, MemberTag, Segment, Store, Tier
 from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
 from crm_cli.domain.segments import SegmentChange, SegmentSpec, apply_change, validate
 from crm_cli.domain.timeutil import start_of_bkk_day
+from crm_cli.services import ledger_summary
 
 NAME_MAX = 80
 
@@ -124,8 +126,8 @@ def _member_filters(session, q, *, store_id: int, spec: SegmentSpec, now: dateti
     if spec.min_points is not None and points is not None:
         q = q.where(points >= spec.min_points)
     elif spec.min_points:  # at least N > 0 points: the members with such a balance, as a set
-        rich = rich if rich is not None else rich_members(store_id, now, spec.min_points)
-        q = q.where(Member.id.in_(select(rich.c.member_id)))
+        rich = rich if rich is not None else rich_members(session, store_id, now, spec.min_points)
+        q = q.where(col(Member.id).in_(select(rich.c.member_id)))
     if points is not None and spec.max_points is not None:
         q = q.where(points <= spec.max_points)
     if spec.birthday_month is not None:
@@ -133,24 +135,19 @@ def _member_filters(session, q, *, store_id: int, spec: SegmentSpec, now: dateti
     if spec.inactive_days is not None:
         cut = now - timedelta(days=spec.inactive_days)
         q = q.where(or_(Member.last_activity_at.is_(None), Member.last_activity_at < cut))
-    if branch_id is not None:
-        last_branch = (select(LedgerEntry.branch_id)
-                       .where(LedgerEntry.member_id == Member.id, LedgerEntry.branch_id.is_not(None))
-                       .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc()).limit(1)
-                       .correlate(Member).scalar_subquery())
-        q = q.where(last_branch == branch_id)
+    if branch_id is not None:  # the last visit, from the ledger summary
+        q = q.where(col(Member.id).in_(ledger_summary.last_visit_at(branch_id)))
     if spec.joined_since is not None:
         q = q.where(func.coalesce(Member.registered_at, Member.created_at) >= start_of_bkk_day(spec.joined_since))
     return q
 
 
-def rich_members(store_id: int, now: datetime, min_points: int):
-    """The members with at least ``min_points`` points, as a CTE: two counts that use the
-    same CTE (SQLite: members and reachable members) sum the balances once."""
-    from crm_cli.services.members import balances_subquery
-
-    bal = balances_subquery(store_id, now)
-    return select(bal.c.member_id).where(bal.c.points >= min_points).cte("rich")
+def rich_members(session, store_id: int, now: datetime, min_points: int):
+    """The members with at least ``min_points`` points, as a CTE read from the ledger
+    summary: two counts that use the same CTE (SQLite: members and reachable members)
+    compute it once."""
+    ordered = not dialect.is_postgresql(session)  # PostgreSQL hashes or sorts the set itself
+    return ledger_summary.members_with_points(store_id, now, min_points, in_member_order=ordered).cte("rich")
 
 
 def _follower_filters(q, *, store_id: int, spec: SegmentSpec):
@@ -163,10 +160,7 @@ def _follower_filters(q, *, store_id: int, spec: SegmentSpec):
 
 
 def _points_join(q_from, store_id: int, now: datetime):
-    from crm_cli.services.members import balances_subquery
-
-    bal = balances_subquery(store_id, now)
-    return q_from.outerjoin(bal, bal.c.member_id == Member.id), func.coalesce(bal.c.points, 0)
+    return ledger_summary.join_balances(q_from, Member.id, store_id, now)
 
 
 def audience_select(session, *, store_id: int, spec: SegmentSpec, now: datetime, with_points: bool = False):
@@ -221,17 +215,13 @@ def count_select(session, *, store_id: int, spec: SegmentSpec, now: datetime):
                                     store_id=store_id, spec=spec).scalar_subquery()
     if not spec.includes_members:
         return select(zero.label("members"), followers.label("followers"), reach_f.label("reachable"))
-    rich = rich_members(store_id, now, spec.min_points) if spec.min_points else None
+    rich = rich_members(session, store_id, now, spec.min_points) if spec.min_points else None
 
     def counted(q, q_from):
         points = None
-        q = q.select_from(q_from)
         if spec.max_points is not None:
-            from crm_cli.services.members import balances_subquery
-
-            bal = balances_subquery(store_id, now)
-            q = q.outerjoin(bal, bal.c.member_id == Member.id)
-            points = func.coalesce(bal.c.points, 0)
+            q_from, points = _points_join(q_from, store_id, now)
+        q = q.select_from(q_from)
         return _member_filters(session, q, store_id=store_id, spec=spec, now=now, tier_id=tier_id,
                                branch_id=branch_id, points=points, rich=rich)
 
