@@ -136,7 +136,40 @@ class Server:
             self.proc.wait()
 
 
-def load(server: Server, key: str, kind: str, members: int, clients: int, requests: int, seed: int) -> dict:
+def proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of one process, 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Backends:
+    """The PostgreSQL server processes serving the bench database (the server's pooled
+    connections), for their CPU: the database's share of a request."""
+
+    def __init__(self, url: str):
+        from sqlalchemy import create_engine
+
+        self.engine = create_engine(url, pool_size=1)
+
+    def pids(self) -> set[int]:
+        from sqlalchemy import text
+
+        with self.engine.connect() as conn:
+            return set(conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                         "AND pid <> pg_backend_pid() AND backend_type = 'client backend'")).scalars())
+
+    def cpu(self, pids: set[int]) -> float:
+        return sum(proc_cpu(pid) for pid in pids)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def load(server: Server, key: str, kind: str, members: int, clients: int, requests: int, seed: int,
+         backends: Backends | None = None) -> dict:
     import httpx
 
     lat: list[list[float]] = [[] for _ in range(clients)]
@@ -169,19 +202,32 @@ def load(server: Server, key: str, kind: str, members: int, clients: int, reques
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for t in threads:
         t.start()
-    cpu0 = server.cpu()
+    before = backends.pids() if backends else set()
+    db0 = {pid: proc_cpu(pid) for pid in before}
+    cpu0, mine0 = server.cpu(), time.process_time()
     start.wait()
     t0 = time.perf_counter()
     for t in threads:
         t.join()
     took = time.perf_counter() - t0
-    cpu = server.cpu() - cpu0
+    cpu, mine = server.cpu() - cpu0, time.process_time() - mine0
+    after = backends.pids() if backends else set()
+    # a backend that ended during the run took its CPU with it (the before/after counts show
+    # whether any did); one that started during it counts whole
+    db = (sum(proc_cpu(pid) - db0[pid] for pid in before & after) + backends.cpu(after - before)
+          if backends else None)
     xs = sorted(x for part in lat for x in part)
     q = statistics.quantiles(xs, n=100, method="inclusive")
     return {"kind": kind, "requests": len(xs), "clients": clients, "seconds": took, "per_second": len(xs) / took,
             "p50_ms": q[49] * 1000, "p90_ms": q[89] * 1000, "p99_ms": q[98] * 1000, "max_ms": xs[-1] * 1000,
             "errors": len(errors), "first_errors": errors[:3], "server_cpu_ms_per_request": cpu / len(xs) * 1000,
-            "load": c.load_average()}
+            "db_cpu_ms_per_request": None if db is None else db / len(xs) * 1000,
+            "db_backends_before_after": [len(before), len(after), len(before & after)] if backends else None,
+            "client_cpu_ms_per_request": mine / len(xs) * 1000, "load": c.load_average()}
+
+
+def _ms(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f} ms"
 
 
 def main(argv=None) -> int:
@@ -226,11 +272,13 @@ def main(argv=None) -> int:
             key = prepare(url)
             for workers in a.workers:
                 server = Server(url, workers)
+                backends = Backends(url) if db == "PostgreSQL" else None
                 try:
                     server.wait()
                     load(server, key, "card", n, a.clients, 10, seed=0)  # warm-up: imports, pools, caches
                     for seed, kind in enumerate(("give", "card", "give"), 1):
-                        r = load(server, key, kind, n, a.clients, reqs, seed=seed + 10 * workers + int(time.time()))
+                        r = load(server, key, kind, n, a.clients, reqs, seed=seed + 10 * workers + int(time.time()),
+                                 backends=backends)
                         label = (kind if seed < 3 else "give (again)") + f", {workers} worker{'s' if workers > 1 else ''}"
                         data[db][label] = r
                         goal = ""
@@ -240,12 +288,17 @@ def main(argv=None) -> int:
                         rows.append([db, f"{n:,}", label, f"{r['requests']:,}", f"{r['p50_ms']:.1f} ms",
                                      f"{r['p90_ms']:.1f} ms", f"{r['p99_ms']:.1f} ms", f"{r['max_ms']:.0f} ms",
                                      f"{r['per_second']:.0f}", str(r["errors"]),
-                                     f"{r['server_cpu_ms_per_request']:.2f} ms", r["load"], goal])
+                                     f"{r['server_cpu_ms_per_request']:.2f} ms", _ms(r["db_cpu_ms_per_request"]),
+                                     f"{r['client_cpu_ms_per_request']:.2f} ms", r["load"], goal])
                         print(f"  {label}: p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, {r['per_second']:.0f}/s, "
                               f"errors {r['errors']} {r['first_errors']}, server CPU "
-                              f"{r['server_cpu_ms_per_request']:.2f} ms/req, load {r['load']}", flush=True)
+                              f"{r['server_cpu_ms_per_request']:.2f} ms/req, database CPU {_ms(r['db_cpu_ms_per_request'])} "
+                              f"(backends {r['db_backends_before_after']}), client CPU "
+                              f"{r['client_cpu_ms_per_request']:.2f} ms/req, load {r['load']}", flush=True)
                 finally:
                     server.stop()
+                    if backends is not None:
+                        backends.close()
         finally:
             if db == "PostgreSQL" and not a.keep_pg:
                 c.pg_drop_database(a.pg_url, PG_DB)
@@ -258,9 +311,10 @@ def main(argv=None) -> int:
         f"on 127.0.0.1 with {' and then '.join(f'--workers {w}' for w in a.workers)}, {a.clients} client threads in the benchmark process, each on one keep-alive connection "
         f"sending {reqs} requests back to back (give: an existing member, spend 350.00, a new idempotency key; "
         "card: `GET /api/v1/members/PHONE`). Latency as the client sees it; requests/s over the whole run; "
-        "server CPU per request from /proc (the server process and its workers). The clients, the server and PostgreSQL share the 2 cores.",
+        "CPU per request from /proc: the server (the process and its workers), PostgreSQL (the backends serving "
+        "the server's connections) and the clients (the benchmark process). The clients, the server and PostgreSQL share the 2 cores.",
         c.table(["database", "members", "requests", "n", "p50", "p90", "p99", "max", "per second", "errors",
-                 "server CPU / request", "load avg", "goal"], rows),
+                 "server CPU / request", "database CPU / request", "client CPU / request", "load avg", "goal"], rows),
     ])
     print()
     print(md)

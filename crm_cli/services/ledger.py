@@ -244,6 +244,7 @@ class Credited:
     earned: int | None  # points earned in the tier window, the credit included (with a TierProbe)
     reached: tuple[int, str, int] | None  # (id, name, threshold) of the highest tier reached
     current: tuple[str, int] | None  # (name, threshold) of the member's tier before the credit
+    lifted: bool | None = None  # PostgreSQL with a tier probe: the statement lifted the member to ``reached``
 
 
 _COUNTED = ", ".join(f"'{k}'" for k in EARNED_KINDS)
@@ -284,7 +285,9 @@ _STATEMENTS: dict[tuple[str, bool], tuple] = {}
 def _credit_statements(conn, with_tier: bool):
     """(account, insert, touch) on SQLite; (merged, None, None) on PostgreSQL: the insert,
     ``last_activity_at`` and the account in one statement (its snapshot is taken after the
-    member lock, and the account query sees the ledger as it was before the insert)."""
+    member lock, and the account query sees the ledger as it was before the insert), with a
+    tier probe also the lift (``tier_id`` and its ``tier_history`` row) when the tier reached
+    is above the member's."""
     from sqlalchemy.types import Integer
 
     from crm_cli.db.types import Money
@@ -307,7 +310,23 @@ def _credit_statements(conn, with_tier: bool):
         t = text(sql)
         return t.bindparams(*[b for b in binds if f":{b.key}" in sql])
 
-    if pg:
+    if pg and with_tier:  # the tier lift too: one UPDATE of the member row, its history row from it
+        lift = ("acc.tier_id IS NOT NULL AND (acc.current_threshold IS NULL "
+                "OR acc.current_threshold < acc.tier_threshold)")
+        merged = typed(f"""
+            WITH ins AS ({_INSERT_SQL}),
+                 acc AS ({account}),
+                 upd AS (UPDATE member m SET last_activity_at = :now,
+                                tier_id = CASE WHEN {lift} THEN acc.tier_id ELSE m.tier_id END
+                         FROM acc WHERE m.id = :mid AND EXISTS (SELECT 1 FROM ins)
+                         RETURNING {lift} AS lifted),
+                 hist AS (INSERT INTO tier_history (store_id, member_id, old_tier, new_tier, earned_points, reason,
+                                                   created_at)
+                          SELECT :sid, :mid, acc.current_name, acc.tier_name, acc.earned, 'earn', :now
+                          FROM acc, upd WHERE upd.lifted)
+            SELECT (SELECT id FROM ins) AS entry_id, acc.*, (SELECT lifted FROM upd) AS lifted FROM acc""")
+        out = (merged, None, None)
+    elif pg:
         merged = typed(f"""
             WITH ins AS ({_INSERT_SQL}),
                  tch AS ({_TOUCH_SQL} AND EXISTS (SELECT 1 FROM ins))
@@ -342,9 +361,12 @@ def credit_locked(conn, *, store_id: int, member_id: int, kind: str, points: int
         "ws": tier.window_start if tier else None, "cur_tier": tier.current_tier_id if tier else None,
     }
     merged, insert, touch = _credit_statements(conn, tier is not None)
+    lifted = None
     if insert is None:
         row = conn.execute(merged, params).one()
         entry_id, acc = row[0], row[1:]
+        if tier is not None:
+            lifted = bool(row[-1])
     else:
         acc = conn.execute(merged, params).one()
         entry_id = conn.execute(insert, params).scalar()
@@ -369,7 +391,7 @@ def credit_locked(conn, *, store_id: int, member_id: int, kind: str, points: int
         return Credited(entry_id, balance, settled, None, None, None)
     reached = (int(acc[3]), acc[4], int(acc[5])) if acc[3] is not None else None
     current = (acc[6], int(acc[7])) if acc[6] is not None else None
-    return Credited(entry_id, balance, settled, int(acc[2]), reached, current)
+    return Credited(entry_id, balance, settled, int(acc[2]), reached, current, lifted)
 
 
 def debit(

@@ -23,7 +23,7 @@ from crm_cli.db.types import UTCDateTime
 from crm_cli.domain.errors import CheckFailed, Conflict, InsufficientPoints, InvalidInput, NotFound, StoreSuspended
 from crm_cli.domain.expiry import lot_expires_at, validate_policy
 from crm_cli.domain.points import parse_amount, points_for_spend
-from crm_cli.services import common, ledger, ledger_summary
+from crm_cli.services import common, ledger
 from crm_cli.services.balance import BalanceInfo
 
 MAX_RULE_POINTS = 10_000
@@ -203,28 +203,23 @@ _LIFT_SQL = ("UPDATE member SET tier_id = :tier_id WHERE id = :mid",
              "VALUES (:sid, :mid, :old, :new, :earned, 'earn', :now)")
 
 
-def _lift_statements(conn) -> list:
-    key = f"lift:{dialect.name(conn)}"
-    stmts = _GIVE_STATEMENTS.get(key)
+def _lift_statements() -> list:
+    stmts = _GIVE_STATEMENTS.get("lift")
     if stmts is None:
-        now = bindparam("now", type_=UTCDateTime())
-        if dialect.is_postgresql(conn):  # one round trip
-            stmts = [text(f"WITH up AS ({_LIFT_SQL[0]}) {_LIFT_SQL[1]}").bindparams(now)]
-        else:
-            stmts = [text(_LIFT_SQL[0]), text(_LIFT_SQL[1]).bindparams(now)]
-        _GIVE_STATEMENTS[key] = stmts
+        stmts = [text(_LIFT_SQL[0]), text(_LIFT_SQL[1]).bindparams(bindparam("now", type_=UTCDateTime()))]
+        _GIVE_STATEMENTS["lift"] = stmts
     return stmts
 
 
 def _lift_tier(conn, *, store_id: int, member_id: int, got: ledger.Credited, now: datetime) -> str | None:
     """Earning lifts a member at once, never lowers (as :func:`crm_cli.services.tiers.lift_on_earn`),
-    and the move is recorded in ``tier_history``."""
+    and the move is recorded in ``tier_history`` (SQLite; on PostgreSQL the credit statement does it)."""
     if got.reached is None or (got.current is not None and got.current[1] >= got.reached[2]):
         return None
     tier_id, name, _ = got.reached
     params = {"tier_id": tier_id, "mid": member_id, "sid": store_id, "old": got.current[0] if got.current else None,
               "new": name, "earned": got.earned or 0, "now": now}
-    for stmt in _lift_statements(conn):
+    for stmt in _lift_statements():
         conn.execute(stmt, params)
     return name
 
@@ -319,7 +314,10 @@ def give_for_spend(session, *, store_id: int, phone: str, spend: str, now: datet
     )
     if not got.entry_id:  # a concurrent request with the same key committed first
         return _replay_key(session, store_id, idem, fp, now)
-    tier = _lift_tier(conn, store_id=store_id, member_id=member_id, got=got, now=now) if probe else None
+    if got.lifted is not None:  # the credit statement lifted the tier itself (PostgreSQL)
+        tier = got.reached[1] if got.lifted and got.reached else None
+    else:
+        tier = _lift_tier(conn, store_id=store_id, member_id=member_id, got=got, now=now) if probe else None
     cached = session.identity_map.get(Session.identity_key(Member, member_id))
     if cached is not None:  # the ORM's copy of the member is out of date (last activity, tier)
         session.expire(cached)
@@ -768,7 +766,6 @@ _CHECKS: list[tuple[str, str, str, str]] = [
                  SELECT 1 FROM qr_claim q WHERE q.store_id = :s AND q.token_hash = e.idem_key AND q.claimed_at IS NOT NULL)""",
         "QR claim {2} / entry #{0}: {3}",
     ),
-    ledger_summary.CHECK,  # the per-member summary segment counts read (migration 0011)
 ]
 
 
