@@ -8,7 +8,9 @@ Builds a store with N members and 10 ledger rows per member (default 1,000,000 m
           (the same filter the service uses), reduced to a count so no rows travel;
 * recalc (first)  — `tiers.recalc`: everyone gets a tier (N moves: history + update);
 * recalc (again)  — the idempotent re-run (nothing moves): the nightly steady state;
-* recalc (+1 month) — as of a month later (some members move down or up);
+* recalc (+1 month) — as of a month later (some members move down or up); on PostgreSQL
+                      after ``VACUUM ANALYZE member, tier_history``, as autovacuum does
+                      in the month between (``--no-vacuum`` leaves it out);
 * dry run — the same query, listing who would move.
 
 The ratios printed are recalc / raw (goal: within 2x), by wall time and by CPU time: the
@@ -312,7 +314,15 @@ RUNS = (  # (name, days after AS_OF, dry run, moves returned)
 LIST_ALL = ("recalc (first, every move returned)", 0, False, None)
 
 
-def run(label: str, engine, *, list_all: bool = False) -> dict:
+def vacuum(engine) -> None:
+    """VACUUM ANALYZE member and tier_history (PostgreSQL), as autovacuum would after a run
+    that rewrote most members (the benchmark server may run with autovacuum off)."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE member")
+        conn.exec_driver_sql("VACUUM ANALYZE tier_history")
+
+
+def run(label: str, engine, *, list_all: bool = False, no_vacuum: bool = False) -> dict:
     print(f"\n== {label}   (load average {os.getloadavg()[0]:.1f})")
     reset(engine)
     raw_w, raw_cpu, n, total = raw_timed(engine, AS_OF)
@@ -325,6 +335,8 @@ def run(label: str, engine, *, list_all: bool = False) -> dict:
     for name, days, dry, limit in RUNS + ((LIST_ALL,) if list_all else ()):
         if limit is None:
             reset(engine)
+        elif days and engine.dialect.name == "postgresql" and not no_vacuum:
+            vacuum(engine)  # the month between: what autovacuum does after the first placement
         w, cpu, res = timed_recalc(engine, AS_OF + timedelta(days=days), dry_run=dry, limit=limit)
         print(f"{name:40s} {fmt(w)} wall {fmt(cpu)} CPU   ratio wall {w / raw_w:5.2f}x CPU {cpu / raw_cpu:5.2f}x   "
               f"moved {res.moved:,} (up {res.upgrades:,}, down {res.downgrades:,}) of {res.members:,}")
@@ -332,6 +344,7 @@ def run(label: str, engine, *, list_all: bool = False) -> dict:
                              "moved": res.moved, "up": res.upgrades, "down": res.downgrades, "members": res.members,
                              "moves_returned": len(res.moves)}
     out["load_average_end"] = os.getloadavg()[0]
+    out["vacuum_before_month"] = engine.dialect.name == "postgresql" and not no_vacuum
     return out
 
 
@@ -346,6 +359,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     ap.add_argument("--json", action="store_true", help="write bench/results/tiers.json")
     ap.add_argument("--list-all", action="store_true", help="also time a first placement returning every move")
+    ap.add_argument("--no-vacuum", action="store_true",
+                    help="PostgreSQL: no VACUUM ANALYZE of member and tier_history before the +1 month run")
     ap.add_argument("--quick", action="store_true", help="100,000 members (PostgreSQL: 20,000 when --pg-url is given)")
     a = ap.parse_args(argv)
     if a.quick:
@@ -370,7 +385,7 @@ def main(argv=None) -> int:
         url = build_pg(a.pg_url, pm, reuse=a.pg_reuse)
         eng = make_engine(DbTarget(url=url, embedded_default=False))
         results["databases"][f"PostgreSQL {pm}"] = run(f"PostgreSQL {pm:,} members / {pm * ROWS_PER_MEMBER:,} rows", eng,
-                                                        list_all=a.list_all)
+                                                        list_all=a.list_all, no_vacuum=a.no_vacuum)
         eng.dispose()
     if a.json:
         import json

@@ -340,7 +340,8 @@ def _earned_sql(dialect: str, member_where: str) -> str:
                 GROUP BY e.member_id
             ) a ON a.member_id = m.id
             LEFT JOIN ({_CLAWED_SQL.format(member="", plus="", ref_ix="")}) cb ON cb.member_id = m.id
-            WHERE m.store_id = :sid {member_where}"""
+            WHERE m.store_id = :sid {member_where}
+            OFFSET 0"""  # a fence: earned is computed once per member, not inlined into each CASE branch
     return f"""
             SELECT p.member_id, p.old_id,
                    CASE WHEN p.registered = 0 THEN -1 ELSE MAX(p.pos - COALESCE(rf.refunded, 0), 0) END AS earned
