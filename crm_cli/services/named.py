@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from sqlmodel import col, select
 
-from crm_cli.domain.errors import NotFound
+from crm_cli.domain.errors import InvalidInput, NotFound
 
 T = TypeVar("T")
 
@@ -24,3 +24,13 @@ def get(session, model: type[T], store_id: int, name: str, *extra: Any, missing:
     if row is None:
         raise NotFound(missing)
     return row
+
+
+def clean(raw: str | None, what: str, max_len: int) -> str:
+    """The name an operator typed, spaces collapsed; InvalidInput when empty or too long."""
+    n = " ".join((raw or "").split())
+    if not n:
+        raise InvalidInput(f"a {what} needs a name")
+    if len(n) > max_len:
+        raise InvalidInput(f"the {what} name is too long (at most {max_len} characters)")
+    return n
