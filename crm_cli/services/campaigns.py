@@ -32,9 +32,10 @@ from sqlalchemy import and_, func, insert, or_, select, update
 
 from crm_cli.db import dialect
 from crm_cli.db.models import Campaign, CampaignBatch, PromoPool, Segment
-from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
+from crm_cli.domain.errors import Conflict, InvalidInput
 from crm_cli.domain.segments import SegmentSpec
 from crm_cli.domain.timeutil import bkk_date
+from crm_cli.services import named
 from crm_cli.services.autoreplies import https_url, text_message  # noqa: F401 (campaigns.text_message builds a campaign message)
 
 MAX_MESSAGES = 5
@@ -183,19 +184,11 @@ class CampaignDetail:
 
 
 def _name(raw: str) -> str:
-    n = " ".join((raw or "").split())
-    if not n:
-        raise InvalidInput("a campaign needs a name")
-    if len(n) > NAME_MAX:
-        raise InvalidInput(f"the campaign name is too long (at most {NAME_MAX} characters)")
-    return n
+    return named.clean(raw, "campaign", NAME_MAX)
 
 
 def get(session, store_id: int, name: str) -> Campaign:
-    row = session.execute(select(Campaign).where(Campaign.store_id == store_id, Campaign.name == _name(name))).scalars().first()
-    if row is None:
-        raise NotFound(f"campaign '{name}' not found: see `crm campaign list`")
-    return row
+    return named.get(session, Campaign, store_id, _name(name), missing=f"campaign '{name}' not found: see `crm campaign list`")
 
 
 def _state(status: str) -> str:

@@ -24,7 +24,7 @@ from crm_cli.db.models import Branch, LineFollower, LineFollowerTag, Member, Mem
 from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
 from crm_cli.domain.segments import SegmentChange, SegmentSpec, apply_change, validate
 from crm_cli.domain.timeutil import start_of_bkk_day
-from crm_cli.services import ledger_summary
+from crm_cli.services import ledger_summary, named
 
 NAME_MAX = 80
 
@@ -40,19 +40,11 @@ def check_spec(spec: SegmentSpec) -> SegmentSpec:
 
 
 def _name(raw: str) -> str:
-    n = " ".join((raw or "").split())
-    if not n:
-        raise InvalidInput("a segment needs a name")
-    if len(n) > NAME_MAX:
-        raise InvalidInput(f"the segment name is too long (at most {NAME_MAX} characters)")
-    return n
+    return named.clean(raw, "segment", NAME_MAX)
 
 
 def get(session, store_id: int, name: str) -> Segment:
-    row = session.execute(select(Segment).where(Segment.store_id == store_id, Segment.name == _name(name))).scalars().first()
-    if row is None:
-        raise NotFound(f"segment '{name}' not found: see `crm segment list`")
-    return row
+    return named.get(session, Segment, store_id, _name(name), missing=f"segment '{name}' not found: see `crm segment list`")
 
 
 def spec_of(row: Segment) -> SegmentSpec:
