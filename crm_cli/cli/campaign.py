@@ -9,6 +9,7 @@ import typer
 
 from crm_cli.cli.context import state
 from crm_cli.cli.options import out_option
+from crm_cli.cli.run import current_store_id, show, write
 
 app = typer.Typer(help="Broadcast campaigns to a segment on LINE: create, schedule, send, stats.",
                   no_args_is_help=True, rich_markup_mode=None)
@@ -31,7 +32,7 @@ def _client(tx):
     from crm_cli.cli.line import client_for
     from crm_cli.services import line_channel
 
-    return client_for(line_channel.credentials(tx.session, store_id=tx.store.id).access_token)
+    return client_for(line_channel.credentials(tx.session, store_id=current_store_id(tx)).access_token)
 
 
 @app.command("create")
@@ -73,12 +74,8 @@ def campaign_create(
         messages.append(svc.flex_message(read_text(flex, what="--flex"), alt_text))
     elif alt_text:
         raise InvalidInput("--alt-text goes with --flex")
-    when = _at(at)
-    st = state(ctx)
-    with st.transaction() as tx:
-        res = svc.create(tx.session, store_id=tx.store.id, name=name, segment=segment, everyone=everyone,
-                         messages=messages, promo=promo, at=when, now=st.now())
-        tx.audit(f"created campaign '{res.name}' ({res.status}, {res.audience})")
+    st, res = write(ctx, svc.create, name=name, segment=segment, everyone=everyone, messages=messages, promo=promo,
+                    at=_at(at), audit=lambda res: f"created campaign '{res.name}' ({res.status}, {res.audience})")
     st.render(res)
 
 
@@ -91,10 +88,7 @@ def campaign_list(ctx: typer.Context,
     """
     from crm_cli.services import campaigns as svc
 
-    st = state(ctx)
-    with st.reading() as tx:
-        rows = svc.list_campaigns(tx.session, store_id=tx.store.id, state=state_)
-    st.render(rows, columns=LIST_COLUMNS)
+    show(ctx, svc.list_campaigns, state=state_, columns=LIST_COLUMNS)
 
 
 @app.command("show")
@@ -105,10 +99,7 @@ def campaign_show(ctx: typer.Context, name: NameArg) -> None:
     """
     from crm_cli.services import campaigns as svc
 
-    st = state(ctx)
-    with st.reading() as tx:
-        res = svc.show(tx.session, store_id=tx.store.id, name=name)
-    st.render(res)
+    show(ctx, svc.show, name=name)
 
 
 @app.command("copy")
@@ -120,11 +111,7 @@ def campaign_copy(ctx: typer.Context, name: NameArg, new: Annotated[str, typer.A
     """
     from crm_cli.services import campaigns as svc
 
-    when = _at(at)
-    st = state(ctx)
-    with st.transaction() as tx:
-        res = svc.copy(tx.session, store_id=tx.store.id, name=name, new=new, at=when, now=st.now())
-        tx.audit(f"copied campaign '{name}' to '{res.name}'")
+    st, res = write(ctx, svc.copy, name=name, new=new, at=_at(at), audit=lambda res: f"copied campaign '{name}' to '{res.name}'")
     st.render(res)
 
 
@@ -136,10 +123,7 @@ def campaign_cancel(ctx: typer.Context, name: NameArg) -> None:
     """
     from crm_cli.services import campaigns as svc
 
-    st = state(ctx)
-    with st.transaction() as tx:
-        res = svc.cancel(tx.session, store_id=tx.store.id, name=name, now=st.now())
-        tx.audit(f"cancelled campaign '{res.name}'")
+    st, res = write(ctx, svc.cancel, name=name, audit=lambda res: f"cancelled campaign '{res.name}'")
     st.render(res)
 
 
@@ -168,7 +152,7 @@ def campaign_send(
             with _client(tx) as api:
                 quota = svc.read_quota(api)
         with st.transaction(dry_run=True) as tx:
-            res = svc.dry_run(tx.session, store_id=tx.store.id, name=name, now=st.now(), quota=quota, partial=partial)
+            res = svc.dry_run(tx.session, store_id=current_store_id(tx), name=name, now=st.now(), quota=quota, partial=partial)
         doc = {"campaign": res.campaign, "recipients": res.recipients, "skipped": res.skipped,
                "requests": res.payloads}
         if out is not None:
@@ -185,7 +169,7 @@ def campaign_send(
             typer.echo(escape_json(json.dumps(doc, ensure_ascii=False, indent=1)))  # member text: no raw C1 or bidi
         return
     with st.reading() as tx:
-        store_id = tx.store.id
+        store_id = current_store_id(tx)
         api = _client(tx)
     engine = st.engine()
     with api, st.progress(None, f"sending {name}") as bar:
@@ -214,8 +198,8 @@ def campaign_stats(ctx: typer.Context, name: NameArg,
 
     st = state(ctx)
     with st.reading() as tx:
-        res = svc.stats(tx.session, store_id=tx.store.id, name=name)
-        ids = svc.request_ids(tx.session, store_id=tx.store.id, name=name) if insight else []
+        res = svc.stats(tx.session, store_id=current_store_id(tx), name=name)
+        ids = svc.request_ids(tx.session, store_id=current_store_id(tx), name=name) if insight else []
         api = _client(tx) if insight else None
     if api is not None:
         with api:

@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from crm_cli.cli.context import state
 from crm_cli.cli.options import out_option, whole
+from crm_cli.cli.run import export, show, write
 
 app = typer.Typer(help="Audience segments: saved filters over members and LINE followers.",
                   no_args_is_help=True, rich_markup_mode=None)
@@ -64,10 +64,8 @@ def segment_create(ctx: typer.Context, name: NameArg, tier: TierOpt = None, tag:
 
     spec = _spec(tier, tag, any_tag, not_tag, min_points, max_points, birthday_month, inactive_days, branch,
                  joined_since, registered, followers_only)
-    st = state(ctx)
-    with st.transaction() as tx:
-        res = svc.create(tx.session, store_id=tx.store.id, name=name, spec=spec, now=st.now())
-        tx.audit(f"created segment '{res.segment}' ({res.filters}): {res.people} people")
+    st, res = write(ctx, svc.create, name=name, spec=spec,
+                    audit=lambda res: f"created segment '{res.segment}' ({res.filters}): {res.people} people")
     st.render(res, columns=COUNT_COLUMNS)
 
 
@@ -91,10 +89,8 @@ def segment_edit(ctx: typer.Context, name: NameArg, tier: TierOpt = None, tag: T
     if everyone:
         values["audience"] = "all"
     change = SegmentChange(values=values, clear=tuple(c.strip().replace("-", "_") for c in (clear or ())))
-    st = state(ctx)
-    with st.transaction() as tx:
-        res = svc.edit(tx.session, store_id=tx.store.id, name=name, change=change, now=st.now(), rename=rename)
-        tx.audit(f"edited segment '{res.segment}' ({res.filters})")
+    st, res = write(ctx, svc.edit, name=name, change=change, rename=rename,
+                    audit=lambda res: f"edited segment '{res.segment}' ({res.filters})")
     st.render(res, columns=COUNT_COLUMNS)
 
 
@@ -106,10 +102,7 @@ def segment_list(ctx: typer.Context) -> None:
     """
     from crm_cli.services import segments as svc
 
-    st = state(ctx)
-    with st.reading() as tx:
-        rows = svc.list_segments(tx.session, store_id=tx.store.id)
-    st.render(rows, columns=LIST_COLUMNS)
+    show(ctx, svc.list_segments, columns=LIST_COLUMNS)
 
 
 @app.command("show")
@@ -120,10 +113,7 @@ def segment_show(ctx: typer.Context, name: NameArg) -> None:
     """
     from crm_cli.services import segments as svc
 
-    st = state(ctx)
-    with st.reading() as tx:
-        res = svc.show(tx.session, store_id=tx.store.id, name=name, now=st.now())
-    st.render(res)
+    show(ctx, svc.show, name=name, with_now=True)
 
 
 @app.command("count")
@@ -135,10 +125,7 @@ def segment_count(ctx: typer.Context, name: NameArg) -> None:
     """
     from crm_cli.services import segments as svc
 
-    st = state(ctx)
-    with st.reading() as tx:
-        res = svc.count(tx.session, store_id=tx.store.id, name=name, now=st.now())
-    st.render(res, columns=COUNT_COLUMNS)
+    show(ctx, svc.count, name=name, with_now=True, columns=COUNT_COLUMNS)
 
 
 @app.command("members")
@@ -150,10 +137,7 @@ def segment_members(ctx: typer.Context, name: NameArg,
     """
     from crm_cli.services import segments as svc
 
-    st = state(ctx)
-    with st.reading() as tx:
-        rows = svc.members(tx.session, store_id=tx.store.id, name=name, now=st.now(), limit=limit)
-    st.render(rows, columns=MEMBER_COLUMNS)
+    show(ctx, svc.members, name=name, limit=limit, with_now=True, columns=MEMBER_COLUMNS)
 
 
 @app.command("export")
@@ -165,11 +149,7 @@ def segment_export(ctx: typer.Context, name: NameArg,
     """
     from crm_cli.services import segments as svc
 
-    st = state(ctx)
-    with st.reading() as tx:
-        res = svc.export_segment(tx.session, store_id=tx.store.id, name=name, path=out, now=st.now())
-    st.info(f"{res.rows} row(s) written to {res.file}")
-    st.render(res)
+    export(ctx, svc.export_segment, name=name, path=out, with_now=True, rows="row(s)")
 
 
 @app.command("remove")
@@ -180,10 +160,7 @@ def segment_remove(ctx: typer.Context, name: NameArg) -> None:
     """
     from crm_cli.services import segments as svc
 
-    st = state(ctx)
-    with st.transaction() as tx:
-        removed = svc.remove(tx.session, store_id=tx.store.id, name=name)
-        tx.audit(f"removed segment '{removed}'")
+    st, removed = write(ctx, svc.remove, name=name, with_now=False, audit=lambda removed: f"removed segment '{removed}'")
     st.render({"removed": removed})
 
 
@@ -197,7 +174,4 @@ def segment_tags(ctx: typer.Context,
     """
     from crm_cli.services import segments as svc
 
-    st = state(ctx)
-    with st.reading() as tx:
-        rows = svc.tag_counts(tx.session, store_id=tx.store.id, kind=kind)
-    st.render(rows, columns=["kind", "tag", "members", "followers"])
+    show(ctx, svc.tag_counts, kind=kind, columns=["kind", "tag", "members", "followers"])
