@@ -284,6 +284,19 @@ def load_average() -> str:
     return " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def sqlite_migrated_database(path: Path) -> None:
+    """(Re)create the SQLite database ``path`` (and its WAL files) and run the migrations."""
+    from crm_cli.db.engine import DbTarget, make_engine
+    from crm_cli.db.schema import upgrade
+
+    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if p.exists():
+            p.unlink()
+    engine = make_engine(DbTarget(url=f"sqlite:///{path}", embedded_default=False))
+    upgrade(engine)
+    engine.dispose()
+
+
 def sqlite_bulk_connection(path: Path):
     """A raw sqlite3 connection for bulk loading a benchmark database built by the migrations.
 
