@@ -113,3 +113,20 @@ def test_core_reads_on_a_session_see_what_it_added(shop, uow):
         assert store_state.service_state(s, store_id=sid, now=now).active
         assert store_state.by_slug(s, "cafe", now=now).id == sid
         assert store_state.store_info(s, sid, now=now).subscription == "crm trial"
+
+
+def test_the_embedded_database_is_created_and_upgraded_by_a_core_command(tmp_path):
+    """No --db: the first command, even one that reads through Core, creates the SQLite file
+    in the data directory and brings it to the newest revision."""
+    from crm_cli.db.schema import HEADS
+
+    env = crm_env(tmp_path)
+    r = subprocess.run([sys.executable, "-m", "crm_cli", "--format", "json", "store", "list"], env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert json.loads(r.stdout) == []
+    r = subprocess.run([sys.executable, "-m", "crm_cli", "--format", "json", "db", "status"], env=env,
+                       capture_output=True, text=True, timeout=120)
+    status = json.loads(r.stdout)
+    assert status["up_to_date"] is True and set(status["current"]) == set(HEADS)
+    assert (tmp_path / "data" / "crm.sqlite3").stat().st_mode & 0o777 == 0o600
