@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from crm_cli.db.models import AuditLog
 from crm_cli.domain.redact import mask_phone, phone_pattern, redact_phones
@@ -75,12 +75,12 @@ _INSERT = AuditLog.metadata.tables["audit_log"].insert()  # built once; its comp
 def list_audit(session, *, store_id: int | None, limit: int = 100, command: str | None = None) -> list[AuditRow]:
     from crm_cli.db.models import Store
 
-    q = select(AuditLog, Store.slug).join(Store, Store.id == AuditLog.store_id, isouter=True)
+    q = select(AuditLog, col(Store.slug)).join(Store, col(Store.id) == col(AuditLog.store_id), isouter=True)
     if store_id is not None:
         q = q.where(AuditLog.store_id == store_id)
     if command:
         q = q.where(AuditLog.command.startswith(command))
-    q = q.order_by(AuditLog.id.desc()).limit(limit)
+    q = q.order_by(col(AuditLog.id).desc()).limit(limit)
     return [
         AuditRow(id=a.id, created_at=a.created_at, actor=a.actor, command=a.command, store=slug, summary=a.summary)
         for a, slug in session.exec(q).all()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from crm_cli.db.models import AutoreplyRule, LineMessage
 from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
@@ -142,8 +142,8 @@ def add_rule(session, *, store_id: int, keyword: str, match: str, kind: str, mes
 
 def _active(session, store_id: int) -> list[AutoreplyRule]:
     return list(session.exec(select(AutoreplyRule).where(AutoreplyRule.store_id == store_id,
-                                                         AutoreplyRule.removed_at.is_(None))
-                             .order_by(AutoreplyRule.id)).all())
+                                                         col(AutoreplyRule.removed_at).is_(None))
+                             .order_by(col(AutoreplyRule.id))).all())
 
 
 def choose(rules: list[AutoreplyRule], text: str) -> AutoreplyRule | None:
@@ -170,8 +170,8 @@ def reply_messages(rule: AutoreplyRule) -> list[dict]:
 
 def _hits(session, store_id: int) -> dict[int, tuple[int, datetime | None]]:
     rows = session.exec(select(LineMessage.autoreply_id, func.count(), func.max(LineMessage.at))
-                        .where(LineMessage.store_id == store_id, LineMessage.autoreply_id.is_not(None))
-                        .group_by(LineMessage.autoreply_id)).all()
+                        .where(LineMessage.store_id == store_id, col(LineMessage.autoreply_id).is_not(None))
+                        .group_by(col(LineMessage.autoreply_id))).all()
     return {rid: (int(n), last) for rid, n, last in rows}
 
 
@@ -198,7 +198,7 @@ def hits_by_day(session, *, store_id: int, now: datetime, days: int = 30) -> lis
     rules = {r.id: r for r in session.exec(select(AutoreplyRule).where(AutoreplyRule.store_id == store_id)).all()}
     counts: dict[tuple[str, int], int] = {}
     for rid, at in session.exec(select(LineMessage.autoreply_id, LineMessage.at)
-                                .where(LineMessage.store_id == store_id, LineMessage.autoreply_id.is_not(None),
+                                .where(LineMessage.store_id == store_id, col(LineMessage.autoreply_id).is_not(None),
                                        LineMessage.at >= since)).all():
         key = (at.astimezone(BKK).date().isoformat(), rid)
         counts[key] = counts.get(key, 0) + 1

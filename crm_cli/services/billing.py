@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import or_, text
-from sqlmodel import select
+from sqlmodel import col, select
 
 from crm_cli.db import dialect
 from crm_cli.db.models import Invoice, InvoiceLine, Store, SubscriptionEventRow
@@ -69,7 +69,7 @@ def _event_rows(session, store_id: int) -> list[SubscriptionEventRow]:
         session.exec(
             select(SubscriptionEventRow)
             .where(SubscriptionEventRow.store_id == store_id)
-            .order_by(SubscriptionEventRow.day, SubscriptionEventRow.id)
+            .order_by(col(SubscriptionEventRow.day), col(SubscriptionEventRow.id))
         ).all()
     )
 
@@ -109,10 +109,10 @@ def invoice_facts(session, store_id: int, *, open_at: datetime | None = None) ->
     With ``open_at``: only those that can hold the service off at that moment
     (due before its Bangkok day and not paid by then).
     """
-    q = select(Invoice.number, Invoice.due_date, Invoice.paid_at).where(Invoice.store_id == store_id)
+    q = select(Invoice.number, col(Invoice.due_date), col(Invoice.paid_at)).where(Invoice.store_id == store_id)
     if open_at is not None:
-        q = q.where(Invoice.due_date < bkk_date(open_at), or_(Invoice.paid_at.is_(None), Invoice.paid_at > open_at))
-    return [rules.InvoiceFact(n, d, p) for n, d, p in session.exec(q.order_by(Invoice.due_date)).all()]
+        q = q.where(col(Invoice.due_date) < bkk_date(open_at), or_(col(Invoice.paid_at).is_(None), col(Invoice.paid_at) > open_at))
+    return [rules.InvoiceFact(n, d, p) for n, d, p in session.exec(q.order_by(col(Invoice.due_date))).all()]
 
 
 def service_now(session, *, store_id: int, now: datetime,
@@ -143,7 +143,7 @@ def billing_status(session, *, store_id: int, now: datetime) -> StatusInfo:
         raise to_conflict(exc) from None
     service = service_now(session, store_id=store_id, now=now, events=events)
     unpaid = session.exec(
-        select(Invoice.number).where(Invoice.store_id == store_id, Invoice.paid_at.is_(None)).order_by(Invoice.month)
+        select(Invoice.number).where(Invoice.store_id == store_id, col(Invoice.paid_at).is_(None)).order_by(Invoice.month)
     ).all()
     return StatusInfo(
         store=s.slug, plan=st.plan, state=st.state, subscription=store_state.subscription_label(events, st, service),
@@ -223,7 +223,7 @@ class SuspensionChange:
 
 def _overdue_invoices(session, store_id: int, today: date) -> list[Invoice]:
     rows = session.exec(
-        select(Invoice).where(Invoice.store_id == store_id, Invoice.paid_at.is_(None)).order_by(Invoice.month)
+        select(Invoice).where(Invoice.store_id == store_id, col(Invoice.paid_at).is_(None)).order_by(Invoice.month)
     ).all()
     return [r for r in rows if rules.is_overdue(r.due_date, today)]
 
@@ -326,7 +326,7 @@ def month_ended(year: int, month: int, now: datetime) -> bool:
 
 
 def _view(session, store: Store, inv: Invoice, today: date, *, new: bool = False) -> InvoiceView:
-    lines = session.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == inv.id).order_by(InvoiceLine.id)).all()
+    lines = session.exec(select(InvoiceLine).where(col(InvoiceLine.invoice_id) == inv.id).order_by(col(InvoiceLine.id))).all()
     if inv.paid_at is not None:
         status = "paid"
     elif rules.is_overdue(inv.due_date, today):
@@ -404,8 +404,8 @@ def billable_store_ids(session) -> list[int]:
     """Stores that have subscription events and have not been purged."""
     q = (
         select(Store.id)
-        .where(Store.purged_at.is_(None))
-        .where(Store.id.in_(select(SubscriptionEventRow.store_id)))
+        .where(col(Store.purged_at).is_(None))
+        .where(col(Store.id).in_(select(col(SubscriptionEventRow.store_id))))
         .order_by(Store.slug)
     )
     return list(session.exec(q).all())

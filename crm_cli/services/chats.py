@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from crm_cli.db.models import LineFollower, LineMessage
 from crm_cli.domain.errors import InvalidInput
@@ -53,11 +53,11 @@ def _clip(text: str | None, n: int = 80) -> str | None:
 def conversations(session, *, store_id: int, limit: int | None = None) -> list[Conversation]:
     """Followers who chatted, most recent conversation first."""
     agg = (select(LineMessage.follower_id, func.count().label("n"), func.max(LineMessage.id).label("last_id"))
-           .where(LineMessage.store_id == store_id).group_by(LineMessage.follower_id).subquery())
+           .where(col(LineMessage.store_id) == store_id).group_by(col(LineMessage.follower_id)).subquery())
     q = (select(LineFollower, agg.c.n, LineMessage)
          .join(agg, agg.c.follower_id == LineFollower.id)
-         .join(LineMessage, LineMessage.id == agg.c.last_id)
-         .order_by(LineMessage.at.desc(), LineMessage.id.desc()))
+         .join(LineMessage, col(LineMessage.id) == agg.c.last_id)
+         .order_by(col(LineMessage.at).desc(), col(LineMessage.id).desc()))
     if limit:
         q = q.limit(limit)
     return [Conversation(user_id=f.user_id, display_name=f.display_name, status=f.status, messages=int(n),
@@ -68,7 +68,7 @@ def conversations(session, *, store_id: int, limit: int | None = None) -> list[C
 def show(session, *, store_id: int, user_id: str, limit: int | None = None) -> list[ChatLine]:
     """One follower's messages, oldest first (the newest ``limit`` when given)."""
     f = followers.get(session, store_id, user_id)
-    q = select(LineMessage).where(LineMessage.follower_id == f.id).order_by(LineMessage.at.desc(), LineMessage.id.desc())
+    q = select(LineMessage).where(col(LineMessage.follower_id) == f.id).order_by(col(LineMessage.at).desc(), col(LineMessage.id).desc())
     if limit:
         q = q.limit(limit)
     rows = list(session.exec(q).all())[::-1]
@@ -82,10 +82,10 @@ def search(session, *, store_id: int, keyword: str, limit: int | None = 200) -> 
         raise InvalidInput("the search keyword must be 1 to 200 characters")
     escaped = kw.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     q = (select(LineMessage, LineFollower.user_id, LineFollower.display_name)
-         .join(LineFollower, LineFollower.id == LineMessage.follower_id)
-         .where(LineMessage.store_id == store_id, LineMessage.text.is_not(None),
+         .join(LineFollower, col(LineFollower.id) == col(LineMessage.follower_id))
+         .where(LineMessage.store_id == store_id, col(LineMessage.text).is_not(None),
                 func.lower(LineMessage.text).like(f"%{escaped.lower()}%", escape="\\"))
-         .order_by(LineMessage.at.desc(), LineMessage.id.desc()))
+         .order_by(col(LineMessage.at).desc(), col(LineMessage.id).desc()))
     if limit:
         q = q.limit(limit)
     return [Hit(at=m.at, user_id=uid, display_name=name, direction=m.direction, text=m.text)

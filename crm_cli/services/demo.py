@@ -68,11 +68,11 @@ def _import_sample(session, *, store_id: int, slug: str, now: datetime, actor: s
 
 def build_demo(session, *, slug: str, now: datetime, actor: str = "demo") -> tuple[bool, DemoResult]:
     """Build the demo store, or show it when it already exists. Returns (built, result)."""
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from crm_cli.db.models import Store
 
-    existing = session.exec(select(Store.id).where(Store.slug == slug, Store.purged_at.is_(None))).first()
+    existing = session.exec(select(Store.id).where(Store.slug == slug, col(Store.purged_at).is_(None))).first()
     if existing is not None:
         return False, show_demo(session, store_id=existing, slug=slug, now=now, imported=None)
     store_id, created = _build(session, slug=slug, now=now, actor=actor)

@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Iterator
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from crm_cli.db.models import Branch, LedgerEntry, Member, Staff
 from crm_cli.domain.errors import InvalidInput
@@ -107,7 +107,7 @@ def export_members(session, *, store_id: int, path: Path, now: datetime, flt=Non
         session, store_id=store_id, now=now, flt=flt,
         columns=lambda bal, points: [
             Member.id, Member.phone, Member.name, Member.gender, Member.birthday, Member.email, Member.address,
-            Member.line_display_name, Member.registered_at, Member.source, Tier.name.label("tier"),
+            col(Member.line_display_name), col(Member.registered_at), col(Member.source), col(Tier.name).label("tier"),
             points.label("points"), Member.registered_branch_id, Member.consent_terms_version,
             Member.last_activity_at, Member.created_at,
         ],

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from crm_cli.db.models import LineFollower, Member
 from crm_cli.domain.errors import InvalidInput
@@ -266,10 +266,10 @@ class ExportResult:
 def export_followers(session, *, store_id: int, path: Path) -> ExportResult:
     from crm_cli.fileio.spreadsheet import write_table
 
-    rows = session.exec(select(LineFollower).where(LineFollower.store_id == store_id).order_by(LineFollower.id)).all()
+    rows = session.exec(select(LineFollower).where(col(LineFollower.store_id) == store_id).order_by(col(LineFollower.id))).all()
     tags = followers.tags_of(session, [f.id for f in rows])
     ids = [f.member_id for f in rows if f.member_id]
-    phones = dict(session.exec(select(Member.id, Member.phone).where(Member.id.in_(ids))).all()) if ids else {}
+    phones = dict(session.exec(select(col(Member.id), col(Member.phone)).where(col(Member.id).in_(ids))).all()) if ids else {}
 
     def data():
         for f in rows:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from crm_cli.db import dialect
 from crm_cli.db.models import LineFollower, LineFollowerTag, LineMessage, Member
@@ -81,7 +81,7 @@ def tags_of(session, follower_ids: list[int]) -> dict[int, dict[str, list[str]]]
     for i in range(0, len(follower_ids), 5000):
         chunk = follower_ids[i:i + 5000]
         rows = session.exec(select(LineFollowerTag.follower_id, LineFollowerTag.kind, LineFollowerTag.tag)
-                            .where(LineFollowerTag.follower_id.in_(chunk))
+                            .where(col(LineFollowerTag.follower_id).in_(chunk))
                             .order_by(LineFollowerTag.tag)).all()
         for fid, kind, tag in rows:
             out.setdefault(fid, {"chat": [], "active": []})[kind].append(tag)
@@ -155,7 +155,7 @@ def _phones(session, member_ids: list[int]) -> dict[int, str | None]:
     ids = [m for m in member_ids if m]
     if not ids:
         return {}
-    return dict(session.exec(select(Member.id, Member.phone).where(Member.id.in_(ids))).all())
+    return dict(session.exec(select(col(Member.id), col(Member.phone)).where(col(Member.id).in_(ids))).all())
 
 
 def list_followers(session, *, store_id: int, status: str | None = None, tag: str | None = None,
@@ -167,12 +167,12 @@ def list_followers(session, *, store_id: int, status: str | None = None, tag: st
         q = q.where(LineFollower.status == status)
     if tag:
         t = normalize_tag(tag)
-        q = q.where(LineFollower.id.in_(select(LineFollowerTag.follower_id).where(LineFollowerTag.tag == t)))
+        q = q.where(col(LineFollower.id).in_(select(col(LineFollowerTag.follower_id)).where(col(LineFollowerTag.tag) == t)))
     if linked is True:
-        q = q.where(LineFollower.member_id.is_not(None))
+        q = q.where(col(LineFollower.member_id).is_not(None))
     elif linked is False:
-        q = q.where(LineFollower.member_id.is_(None))
-    q = q.order_by(LineFollower.followed_at.desc().nulls_last(), LineFollower.id.desc())
+        q = q.where(col(LineFollower.member_id).is_(None))
+    q = q.order_by(col(LineFollower.followed_at).desc().nulls_last(), col(LineFollower.id).desc())
     if limit:
         q = q.limit(limit)
     rows = session.exec(q).all()
@@ -230,7 +230,7 @@ def untag(session, *, store_id: int, user_id: str, tags: list[str], kind: str = 
     f = get(session, store_id, user_id)
     names = [normalize_tag(t) for t in tags]
     rows = session.exec(select(LineFollowerTag).where(LineFollowerTag.follower_id == f.id, LineFollowerTag.kind == kind,
-                                                      LineFollowerTag.tag.in_(names))).all()
+                                                      col(LineFollowerTag.tag).in_(names))).all()
     removed = sorted(r.tag for r in rows)
     for r in rows:
         session.delete(r)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from crm_cli.db.models import FormQuestion, FormTerms, Store
 from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
@@ -69,7 +69,7 @@ class LinkInfo:
 
 def current_terms(session, store_id: int) -> FormTerms | None:
     return session.exec(
-        select(FormTerms).where(FormTerms.store_id == store_id).order_by(FormTerms.version.desc()).limit(1)
+        select(FormTerms).where(col(FormTerms.store_id) == store_id).order_by(col(FormTerms.version).desc()).limit(1)
     ).first()
 
 
@@ -259,7 +259,7 @@ def remove_question(session, *, store_id: int, ref: str) -> QuestionRemoved:
     from crm_cli.db.models import MemberAnswer
 
     q = get_question(session, store_id, ref)
-    gone = session.execute(delete(MemberAnswer).where(MemberAnswer.question_id == q.id)).rowcount or 0
+    gone = session.execute(delete(MemberAnswer).where(col(MemberAnswer.question_id) == q.id)).rowcount or 0
     number, text = q.position, q.text
     session.delete(q)
     session.flush()
@@ -287,7 +287,7 @@ def _question_info(q: FormQuestion) -> QuestionInfo:
 
 def questions(session, store_id: int) -> list[FormQuestion]:
     return list(
-        session.exec(select(FormQuestion).where(FormQuestion.store_id == store_id).order_by(FormQuestion.position)).all()
+        session.exec(select(FormQuestion).where(col(FormQuestion.store_id) == store_id).order_by(col(FormQuestion.position))).all()
     )
 
 

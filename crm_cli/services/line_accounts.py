@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_
-from sqlmodel import select
+from sqlmodel import col, select
 
 from crm_cli.db.models import (
     Branch,
@@ -184,7 +184,7 @@ def card(session, *, store_id: int, member: Member, now: datetime) -> Card:
     if store.tiers_enabled:
         earned = tiers.earned_in_window(session, store, member.id, now)
         floor = tier.threshold if tier else -1
-        ladder = list(session.exec(select(Tier).where(Tier.store_id == store_id).order_by(Tier.threshold)).all())
+        ladder = list(session.exec(select(Tier).where(col(Tier.store_id) == store_id).order_by(col(Tier.threshold))).all())
         nxt = next((t for t in ladder if t.threshold > floor), None)
     percent = 100
     to_next = None
@@ -273,7 +273,7 @@ def _coupon(session, red: Redemption) -> MemberCoupon:
 
 def coupons_of(session, *, store_id: int, member: Member) -> list[MemberCoupon]:
     rows = session.exec(select(Redemption).where(Redemption.store_id == store_id, Redemption.member_id == member.id)
-                        .order_by(Redemption.created_at.desc(), Redemption.id.desc())).all()
+                        .order_by(col(Redemption.created_at).desc(), col(Redemption.id).desc())).all()
     return [_coupon(session, red) for red in rows]
 
 
@@ -286,7 +286,7 @@ def coupon_of(session, *, store_id: int, member: Member, code: str) -> MemberCou
     except Exception:  # noqa: BLE001 - a malformed code is simply not found
         c = code
     red = session.exec(select(Redemption).where(
-        Redemption.store_id == store_id, or_(Redemption.coupon_code == c, Redemption.pool_code == code))).first()
+        col(Redemption.store_id) == store_id, or_(col(Redemption.coupon_code) == c, col(Redemption.pool_code) == code))).first()
     if red is None or red.member_id != member.id:
         raise NotFound(f"coupon {c} not found among your coupons")
     return _coupon(session, red)
@@ -353,7 +353,7 @@ def branches_for(session, *, store_id: int, staff: StaffRef) -> list[str]:
     """Where a staff member may act: their own branch; an admin, every open branch."""
     if staff.role != "admin":
         return [staff.branch]
-    rows = session.exec(select(Branch.name).where(Branch.store_id == store_id, Branch.closed_at.is_(None))
+    rows = session.exec(select(Branch.name).where(Branch.store_id == store_id, col(Branch.closed_at).is_(None))
                         .order_by(Branch.name)).all()
     return list(rows)
 
@@ -376,10 +376,10 @@ def branch_today(session, *, store_id: int, branch: str, now: datetime, limit: i
     b = common.get_branch(session, store_id, branch, open_only=False)
     since = start_of_bkk_day(bkk_date(now))
     q = (select(LedgerEntry, Member.phone, Staff.name)
-         .join(Member, Member.id == LedgerEntry.member_id)
-         .join(Staff, Staff.id == LedgerEntry.staff_id, isouter=True)
+         .join(Member, col(Member.id) == col(LedgerEntry.member_id))
+         .join(Staff, col(Staff.id) == col(LedgerEntry.staff_id), isouter=True)
          .where(LedgerEntry.store_id == store_id, LedgerEntry.branch_id == b.id, LedgerEntry.created_at >= since)
-         .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc()).limit(limit))
+         .order_by(col(LedgerEntry.created_at).desc(), col(LedgerEntry.id).desc()).limit(limit))
     return [BranchEntry(at=e.created_at, kind=e.kind, points=e.points, spend=f"{e.spend:.2f}" if e.spend is not None else None,
                         phone=mask_phone(p) if p else None, staff=sn, channel=e.channel)
             for e, p, sn in session.exec(q).all()]

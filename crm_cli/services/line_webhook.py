@@ -18,6 +18,7 @@ from datetime import datetime
 from urllib.parse import parse_qsl
 
 from sqlalchemy import update
+from sqlmodel import col
 
 from crm_cli.db.models import LineMessage, LineWebhookEvent
 from crm_cli.domain.errors import InvalidInput
@@ -128,7 +129,7 @@ def pending_replies(session, *, store_id: int, now: datetime, exclude: list[int]
     q = (select(LineMessage.id).where(LineMessage.store_id == store_id, LineMessage.direction == "out",
                                       LineMessage.delivery == "pending",
                                       LineMessage.at >= now - timedelta(seconds=REPLY_WINDOW_SECONDS))
-         .order_by(LineMessage.id).limit(100))
+         .order_by(col(LineMessage.id)).limit(100))
     skip = set(exclude)
     return [i for i in session.exec(q).all() if i not in skip]
 
@@ -142,7 +143,7 @@ class PendingReply:
 
 def claim_reply(session, *, message_id: int) -> PendingReply | None:
     """Take a pending reply for delivery (None if another worker took it, or it is done)."""
-    res = session.execute(update(LineMessage).where(LineMessage.id == message_id, LineMessage.delivery == "pending")
+    res = session.execute(update(LineMessage).where(col(LineMessage.id) == message_id, col(LineMessage.delivery) == "pending")
                           .values(delivery="sending"))
     if not res.rowcount:
         return None

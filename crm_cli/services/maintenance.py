@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from typing import Callable, Iterator
 
 from sqlalchemy import text
+from sqlmodel import col
 
 from crm_cli.db import dialect
 from crm_cli.domain.errors import AlreadyRunning, CrmError
@@ -152,7 +153,7 @@ def _stores(session, *, store_id: int | None = None) -> list[tuple[int, str]]:
 
     from crm_cli.db.models import Store
 
-    q = select(Store.id, Store.slug).where(Store.purged_at.is_(None))
+    q = select(col(Store.id), col(Store.slug)).where(col(Store.purged_at).is_(None))
     if store_id is not None:
         q = q.where(Store.id == store_id)
     return [(r[0], r[1]) for r in session.exec(q.order_by(Store.slug)).all()]
@@ -168,8 +169,8 @@ def unbilled_stores(session, *, store_id: int | None = None) -> list[str]:
 
     from crm_cli.db.models import Store, SubscriptionEventRow
 
-    q = (select(Store.slug).where(Store.purged_at.is_(None))
-         .where(Store.id.not_in(select(SubscriptionEventRow.store_id))))
+    q = (select(col(Store.slug)).where(col(Store.purged_at).is_(None))
+         .where(col(Store.id).not_in(select(col(SubscriptionEventRow.store_id)))))
     if store_id is not None:
         q = q.where(Store.id == store_id)
     return list(session.exec(q.order_by(Store.slug)).all())
@@ -216,7 +217,7 @@ def job_tiers(session, *, now: datetime, actor: str | None, store_id: int | None
     from crm_cli.db.models import Store
     from crm_cli.services import billing, tiers
 
-    q = select(Store.id, Store.slug).where(Store.purged_at.is_(None), Store.tiers_enabled.is_(True))
+    q = select(col(Store.id), col(Store.slug)).where(col(Store.purged_at).is_(None), col(Store.tiers_enabled).is_(True))
     if store_id is not None:
         q = q.where(Store.id == store_id)
     stores = [r for r in session.exec(q.order_by(Store.slug)).all()
@@ -341,9 +342,9 @@ def purge_expired_answers(session, *, now: datetime, store_id: int | None = None
     from crm_cli.db.models import FormQuestion, Store
 
     deleted = 0
-    questions = select(FormQuestion.id, FormQuestion.retention_days).where(FormQuestion.retention_days.is_not(None))
-    stores = select(Store.id, Store.answer_retention_days).where(Store.answer_retention_days.is_not(None),
-                                                                 Store.purged_at.is_(None))
+    questions = select(col(FormQuestion.id), col(FormQuestion.retention_days)).where(col(FormQuestion.retention_days).is_not(None))
+    stores = select(col(Store.id), col(Store.answer_retention_days)).where(col(Store.answer_retention_days).is_not(None),
+                                                                 col(Store.purged_at).is_(None))
     if store_id is not None:
         questions = questions.where(FormQuestion.store_id == store_id)
         stores = stores.where(Store.id == store_id)
@@ -497,5 +498,5 @@ def history(session, *, limit: int = 50, job: str | None = None) -> list[RunRow]
     q = select(MaintenanceRun)
     if job:
         q = q.where(MaintenanceRun.job == job)
-    q = q.order_by(MaintenanceRun.id.desc()).limit(limit)
+    q = q.order_by(col(MaintenanceRun.id).desc()).limit(limit)
     return [RunRow(r.id, r.job, r.status, r.as_of, r.started_at, r.finished_at, r.summary) for r in session.exec(q).all()]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import delete, exists, extract, func, or_, update
-from sqlmodel import select
+from sqlmodel import col, select
 
 from crm_cli.db.models import (
     Branch,
@@ -251,9 +251,9 @@ def show_member(session, *, store_id: int, phone_raw: str, now: datetime) -> Mem
     m = common.get_member(session, store_id, phone_raw)
     answers = session.exec(
         select(FormQuestion.text, MemberAnswer.value)
-        .join(FormQuestion, FormQuestion.id == MemberAnswer.question_id)
+        .join(FormQuestion, col(FormQuestion.id) == col(MemberAnswer.question_id))
         .where(MemberAnswer.member_id == m.id)
-        .order_by(FormQuestion.position, MemberAnswer.id)
+        .order_by(col(FormQuestion.position), col(MemberAnswer.id))
     ).all()
     grouped: dict[str, list[str]] = {}
     for q, v in answers:
@@ -287,23 +287,23 @@ def balances_subquery(store_id: int, now: datetime):
     """member_id -> points left in unexpired lots, for every member of the store, in one query."""
     lot = LedgerEntry.__table__.alias("lot")
     used = (
-        select(LotAllocation.lot_entry_id.label("lot_id"), func.sum(LotAllocation.points).label("used"))
+        select(col(LotAllocation.lot_entry_id).label("lot_id"), func.sum(col(LotAllocation.points)).label("used"))
         .join(lot, lot.c.id == LotAllocation.lot_entry_id)
         .where(lot.c.store_id == store_id, lot.c.points > 0)
-        .group_by(LotAllocation.lot_entry_id)
+        .group_by(col(LotAllocation.lot_entry_id))
         .subquery("used")
     )
     return (
         select(
-            LedgerEntry.member_id.label("member_id"),
+            col(LedgerEntry.member_id).label("member_id"),
             func.sum(LedgerEntry.points - func.coalesce(used.c.used, 0)).label("points"),
         )
         .join(used, used.c.lot_id == LedgerEntry.id, isouter=True)
         .where(
             LedgerEntry.store_id == store_id, LedgerEntry.points > 0,
-            or_(LedgerEntry.expires_at.is_(None), LedgerEntry.expires_at > now),
+            or_(col(LedgerEntry.expires_at).is_(None), col(LedgerEntry.expires_at) > now),
         )
-        .group_by(LedgerEntry.member_id)
+        .group_by(col(LedgerEntry.member_id))
         .subquery("bal")
     )
 
@@ -316,8 +316,8 @@ def member_query(session, *, store_id: int, now: datetime, flt: MemberFilter, co
         select(*columns(bal, points))
         .select_from(Member)
         .join(bal, bal.c.member_id == Member.id, isouter=True)
-        .join(Tier, Tier.id == Member.tier_id, isouter=True)
-        .where(Member.store_id == store_id, Member.erased_at.is_(None))
+        .join(Tier, col(Tier.id) == col(Member.tier_id), isouter=True)
+        .where(Member.store_id == store_id, col(Member.erased_at).is_(None))
     )
     if flt.tier:
         tid = session.exec(select(Tier.id).where(Tier.store_id == store_id, Tier.name == flt.tier)).first()
@@ -325,22 +325,22 @@ def member_query(session, *, store_id: int, now: datetime, flt: MemberFilter, co
             raise NotFound(f"tier '{flt.tier}' not found: see `crm tier list`")
         q = q.where(Member.tier_id == tid)
     if flt.tag:
-        q = q.where(exists().where(MemberTag.member_id == Member.id, MemberTag.tag == flt.tag))
+        q = q.where(exists().where(col(MemberTag.member_id) == col(Member.id), col(MemberTag.tag) == flt.tag))
     if flt.min_points is not None:
         q = q.where(points >= flt.min_points)
     if flt.birthday_month is not None:
         if not 1 <= flt.birthday_month <= 12:
             raise InvalidInput("--birthday-month must be 1 to 12")
-        q = q.where(extract("month", Member.birthday) == flt.birthday_month)
+        q = q.where(extract("month", col(Member.birthday)) == flt.birthday_month)
     if flt.registered is True:
-        q = q.where(Member.registered_at.is_not(None))
+        q = q.where(col(Member.registered_at).is_not(None))
     elif flt.registered is False:
-        q = q.where(Member.registered_at.is_(None))
+        q = q.where(col(Member.registered_at).is_(None))
     if flt.active_since is not None:
-        q = q.where(Member.last_activity_at >= start_of_bkk_day(flt.active_since))
+        q = q.where(col(Member.last_activity_at) >= start_of_bkk_day(flt.active_since))
     if flt.inactive_since is not None:
-        q = q.where(or_(Member.last_activity_at.is_(None), Member.last_activity_at < start_of_bkk_day(flt.inactive_since)))
-    return q.order_by(Member.id)
+        q = q.where(or_(col(Member.last_activity_at).is_(None), col(Member.last_activity_at) < start_of_bkk_day(flt.inactive_since)))
+    return q.order_by(col(Member.id))
 
 
 def tags_for(session, member_ids: list[int]) -> dict[int, list[str]]:
@@ -348,7 +348,7 @@ def tags_for(session, member_ids: list[int]) -> dict[int, list[str]]:
     for i in range(0, len(member_ids), 5000):
         chunk = member_ids[i:i + 5000]
         for mid, tag in session.exec(
-            select(MemberTag.member_id, MemberTag.tag).where(MemberTag.member_id.in_(chunk)).order_by(MemberTag.tag)
+            select(col(MemberTag.member_id), col(MemberTag.tag)).where(col(MemberTag.member_id).in_(chunk)).order_by(col(MemberTag.tag))
         ).all():
             out.setdefault(mid, []).append(tag)
     return out
@@ -358,7 +358,7 @@ def list_members(session, *, store_id: int, now: datetime, flt: MemberFilter, li
     q = member_query(
         session, store_id=store_id, now=now, flt=flt,
         columns=lambda bal, points: [
-            Member.id, Member.phone, Member.name, Member.registered_at, Tier.name.label("tier"), points.label("points"),
+            col(Member.id), col(Member.phone), col(Member.name), col(Member.registered_at), col(Tier.name).label("tier"), points.label("points"),
             Member.birthday, Member.last_activity_at,
         ],
     )
@@ -402,7 +402,7 @@ def untag_member(session, *, store_id: int, phone_raw: str, tags: list[str]) -> 
     have = set(_tags(session, m.id))
     removed = [t for t in dict.fromkeys(names) if t in have]
     if removed:
-        session.execute(delete(MemberTag).where(MemberTag.member_id == m.id, MemberTag.tag.in_(removed)))
+        session.execute(delete(MemberTag).where(col(MemberTag.member_id) == m.id, col(MemberTag.tag).in_(removed)))
         session.flush()
     return TagChange(phone=m.phone, tags=_tags(session, m.id), changed=removed)
 
@@ -494,12 +494,12 @@ def forget_member(session, *, store_id: int, phone_raw: str, now: datetime) -> E
 
     m = common.get_member(session, store_id, phone_raw)
     common.lock_member(session, m.id)
-    tags = session.execute(delete(MemberTag).where(MemberTag.member_id == m.id)).rowcount or 0
-    answers = session.execute(delete(MemberAnswer).where(MemberAnswer.member_id == m.id)).rowcount or 0
+    tags = session.execute(delete(MemberTag).where(col(MemberTag.member_id) == m.id)).rowcount or 0
+    answers = session.execute(delete(MemberAnswer).where(col(MemberAnswer.member_id) == m.id)).rowcount or 0
     from crm_cli.services.surveys import forget_member as forget_survey_answers
 
     answers += forget_survey_answers(session, member_id=m.id)
-    session.execute(update(Redemption).where(Redemption.member_id == m.id).values(address=None))
+    session.execute(update(Redemption).where(col(Redemption.member_id) == m.id).values(address=None))
     anon = "anon-" + secrets.token_hex(8)
     if m.phone:
         from crm_cli.services.audit import scrub_phone
@@ -512,7 +512,7 @@ def forget_member(session, *, store_id: int, phone_raw: str, now: datetime) -> E
     m.line_user_id = None  # the LINE account no longer leads to this row (member pages)
     from crm_cli.db.models import LineFollower
 
-    session.execute(update(LineFollower).where(LineFollower.member_id == m.id).values(member_id=None))
+    session.execute(update(LineFollower).where(col(LineFollower.member_id) == m.id).values(member_id=None))
     m.erased_at = now
     session.add(m)
     session.flush()

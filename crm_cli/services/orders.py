@@ -27,6 +27,7 @@ from pathlib import Path
 
 from sqlalchemy import bindparam, func
 from sqlalchemy import select as sa_select
+from sqlmodel import col
 
 from crm_cli.db import dialect
 from crm_cli.db.models import LedgerEntry, MarketplaceOrder, Member, Store
@@ -334,8 +335,8 @@ def sync_store(session, *, store_id: int, as_of: datetime, actor: str | None = N
     keys = [f"{r.channel}:{r.order_id}" for r, pts, done in claw if pts > done]
     for part in _chunks(keys):
         for key, eid in session.execute(
-            sa_select(LedgerEntry.idem_key, LedgerEntry.id)
-            .where(LedgerEntry.store_id == store_id, LedgerEntry.idem_source == "order", LedgerEntry.idem_key.in_(part))
+            sa_select(col(LedgerEntry.idem_key), col(LedgerEntry.id))
+            .where(col(LedgerEntry.store_id) == store_id, col(LedgerEntry.idem_source) == "order", col(LedgerEntry.idem_key).in_(part))
         ).all():
             earn_ids[key] = eid
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, insert, select, update
+from sqlmodel import col
 
 from crm_cli.db import dialect
 from crm_cli.db.models import LineFollower, Member, PromoCode, PromoPool
@@ -92,7 +93,7 @@ class PoolRow:
 
 def _pool_row(session, p: PromoPool) -> PoolRow:
     total, issued, redeemed = session.execute(
-        select(func.count(), func.count(PromoCode.issued_at), func.count(PromoCode.redeemed_at)).where(PromoCode.pool_id == p.id)).one()
+        select(func.count(), func.count(col(PromoCode.issued_at)), func.count(col(PromoCode.redeemed_at))).where(col(PromoCode.pool_id) == p.id)).one()
     return PoolRow(name=p.name, codes=int(total), issued=int(issued), redeemed=int(redeemed),
                    free=int(total) - int(issued), created_at=p.created_at)
 
@@ -107,7 +108,7 @@ def load(session, *, store_id: int, name: str, codes: list[str], now: datetime) 
         session.flush()
     for i in range(0, len(codes), 1000):
         chunk = codes[i:i + 1000]
-        dup = session.execute(select(PromoCode.code).where(PromoCode.store_id == store_id, PromoCode.code.in_(chunk)).limit(3)).scalars().all()
+        dup = session.execute(select(col(PromoCode.code)).where(col(PromoCode.store_id) == store_id, col(PromoCode.code).in_(chunk)).limit(3)).scalars().all()
         if dup:
             raise Conflict(f"code(s) already loaded in this store: {', '.join(dup)}; nothing was loaded")
         session.execute(insert(PromoCode), [dict(store_id=store_id, pool_id=pool.id, code=c) for c in chunk])
@@ -116,7 +117,7 @@ def load(session, *, store_id: int, name: str, codes: list[str], now: datetime) 
 
 
 def list_pools(session, *, store_id: int) -> list[PoolRow]:
-    pools = session.execute(select(PromoPool).where(PromoPool.store_id == store_id).order_by(PromoPool.name)).scalars().all()
+    pools = session.execute(select(PromoPool).where(col(PromoPool.store_id) == store_id).order_by(col(PromoPool.name))).scalars().all()
     return [_pool_row(session, p) for p in pools]
 
 
@@ -131,15 +132,15 @@ def issue_for(session, *, pool_id: int, people, now: datetime) -> dict[str, str]
     have_m: dict[int, str] = {}
     have_f: dict[int, str] = {}
     for i in range(0, len(member_ids), 5000):
-        have_m.update(session.execute(select(PromoCode.member_id, PromoCode.code).where(
-            PromoCode.pool_id == pool_id, PromoCode.member_id.in_(member_ids[i:i + 5000]))).all())
+        have_m.update(session.execute(select(col(PromoCode.member_id), col(PromoCode.code)).where(
+            col(PromoCode.pool_id) == pool_id, col(PromoCode.member_id).in_(member_ids[i:i + 5000]))).all())
     for i in range(0, len(follower_ids), 5000):
-        have_f.update(session.execute(select(PromoCode.follower_id, PromoCode.code).where(
-            PromoCode.pool_id == pool_id, PromoCode.follower_id.in_(follower_ids[i:i + 5000]))).all())
+        have_f.update(session.execute(select(col(PromoCode.follower_id), col(PromoCode.code)).where(
+            col(PromoCode.pool_id) == pool_id, col(PromoCode.follower_id).in_(follower_ids[i:i + 5000]))).all())
     need = [p for p in people if (p.member_id and p.member_id not in have_m) or
             (not p.member_id and p.follower_id and p.follower_id not in have_f)]
-    free_q = (select(PromoCode.id, PromoCode.code).where(PromoCode.pool_id == pool_id, PromoCode.issued_at.is_(None))
-              .order_by(PromoCode.id).limit(len(need)))
+    free_q = (select(col(PromoCode.id), col(PromoCode.code)).where(col(PromoCode.pool_id) == pool_id, col(PromoCode.issued_at).is_(None))
+              .order_by(col(PromoCode.id)).limit(len(need)))
     free_q = dialect.skip_locked(free_q, session)
     free = session.execute(free_q).all() if need else []
     if len(free) < len(need):
@@ -219,14 +220,14 @@ class CodeRow:
 
 def codes(session, *, store_id: int, name: str):
     pool = get_pool(session, store_id, name)
-    q = (select(PromoCode.code, PromoCode.issued_at, PromoCode.redeemed_at, Member.phone, LineFollower.user_id,
-                LineFollower.display_name)
+    q = (select(col(PromoCode.code), col(PromoCode.issued_at), col(PromoCode.redeemed_at), col(Member.phone),
+                col(LineFollower.user_id), col(LineFollower.display_name))
          .select_from(PromoCode)
-         .outerjoin(Member, Member.id == PromoCode.member_id)
-         .outerjoin(LineFollower, (LineFollower.id == PromoCode.follower_id) |
-                    ((PromoCode.follower_id.is_(None)) & (LineFollower.member_id == PromoCode.member_id)
-                     & (PromoCode.member_id.is_not(None))))
-         .where(PromoCode.pool_id == pool.id).order_by(PromoCode.id))
+         .outerjoin(Member, col(Member.id) == col(PromoCode.member_id))
+         .outerjoin(LineFollower, (col(LineFollower.id) == col(PromoCode.follower_id)) |
+                    ((col(PromoCode.follower_id).is_(None)) & (col(LineFollower.member_id) == col(PromoCode.member_id))
+                     & (col(PromoCode.member_id).is_not(None))))
+         .where(col(PromoCode.pool_id) == pool.id).order_by(col(PromoCode.id)))
     for r in session.execute(q):
         status = "redeemed" if r.redeemed_at else "issued" if r.issued_at else "free"
         yield CodeRow(code=r.code, status=status, phone=r.phone, user_id=r.user_id, display_name=r.display_name,
@@ -264,7 +265,7 @@ class Redeemed:
 
 def redeem(session, *, store_id: int, code: str, now: datetime) -> Redeemed:
     c = check_code(code)
-    q = select(PromoCode).where(PromoCode.store_id == store_id, func.upper(PromoCode.code) == c.upper())
+    q = select(PromoCode).where(col(PromoCode.store_id) == store_id, func.upper(col(PromoCode.code)) == c.upper())
     q = dialect.for_update(q, session)
     row = session.execute(q).scalars().first()
     if row is None:
@@ -273,7 +274,7 @@ def redeem(session, *, store_id: int, code: str, now: datetime) -> Redeemed:
         raise Conflict(f"promo code {row.code} was never issued to anyone")
     if row.redeemed_at is not None:
         raise Conflict(f"promo code {row.code} was already used on {row.redeemed_at:%Y-%m-%d %H:%M} UTC")
-    res = session.execute(update(PromoCode).where(PromoCode.id == row.id, PromoCode.redeemed_at.is_(None))
+    res = session.execute(update(PromoCode).where(PromoCode.id == row.id, col(PromoCode.redeemed_at).is_(None))
                           .values(redeemed_at=now))
     if res.rowcount != 1:
         raise Conflict(f"promo code {row.code} was already used")

@@ -25,7 +25,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from sqlalchemy import func, update
-from sqlmodel import select
+from sqlmodel import col, select
 
 from crm_cli.db import dialect
 from crm_cli.db.models import (
@@ -240,7 +240,7 @@ def _redeemed_counts(session, store_id: int) -> dict[int, int]:
         session.exec(
             select(Redemption.reward_id, func.count())
             .where(Redemption.store_id == store_id, Redemption.status != "cancelled")
-            .group_by(Redemption.reward_id)
+            .group_by(col(Redemption.reward_id))
         ).all()
     )
 
@@ -314,9 +314,9 @@ def list_rewards(session, *, store_id: int, now: datetime, include_hidden: bool 
 
     # positioned rewards first (1, 2, ...), then the others by cost
     q = select(Reward).where(Reward.store_id == store_id).order_by(
-        case((Reward.position > 0, 0), else_=1), Reward.position, Reward.cost, Reward.name)
+        case((col(Reward.position) > 0, 0), else_=1), col(Reward.position), col(Reward.cost), col(Reward.name))
     if not include_hidden:
-        q = q.where(Reward.hidden.is_(False))
+        q = q.where(col(Reward.hidden).is_(False))
     return [_info(session, r, now=now, redeemed=counts.get(r.id, 0)) for r in session.exec(q).all()]
 
 
@@ -413,20 +413,20 @@ def load_codes(session, *, store_id: int, name: str, path: Path) -> CodesLoaded:
     chunk = 500
     for i in range(0, len(codes), chunk):
         part = codes[i:i + chunk]
-        existing.update(session.exec(select(RewardCode.code).where(RewardCode.reward_id == r.id, RewardCode.code.in_(part))).all())
+        existing.update(session.exec(select(RewardCode.code).where(RewardCode.reward_id == r.id, col(RewardCode.code).in_(part))).all())
     if existing:
         ex = sorted(existing)
         raise Conflict(f"{len(ex)} code(s) are already in the pool of '{r.name}', e.g. {', '.join(ex[:3])}; nothing loaded")
     session.execute(RewardCode.__table__.insert(), [{"reward_id": r.id, "code": c} for c in codes])
     session.execute(
-        update(Reward).where(Reward.id == r.id).values(
+        update(Reward).where(col(Reward.id) == r.id).values(
             stock_left=func.coalesce(Reward.stock_left, 0) + len(codes),
             stock_total=func.coalesce(Reward.stock_total, 0) + len(codes),
         )
     )
     session.flush()
     session.refresh(r)
-    left = session.exec(select(func.count()).select_from(RewardCode).where(RewardCode.reward_id == r.id, RewardCode.redemption_id.is_(None))).one()
+    left = session.exec(select(func.count()).select_from(RewardCode).where(RewardCode.reward_id == r.id, col(RewardCode.redemption_id).is_(None))).one()
     return CodesLoaded(reward=r.name, added=len(codes), codes_left=int(left), stock_left=int(r.stock_left or 0))
 
 
@@ -456,7 +456,7 @@ def _take_stock(session, r: Reward) -> None:
     if r.stock_left is None and r.kind != "code":
         return
     res = session.execute(
-        update(Reward).where(Reward.id == r.id, Reward.stock_left > 0).values(stock_left=Reward.stock_left - 1)
+        update(Reward).where(col(Reward.id) == r.id, col(Reward.stock_left) > 0).values(stock_left=col(Reward.stock_left) - 1)
         .execution_options(synchronize_session=False)
     )
     if res.rowcount != 1:
@@ -465,8 +465,8 @@ def _take_stock(session, r: Reward) -> None:
 
 def _return_stock(session, reward_id: int) -> None:
     session.execute(
-        update(Reward).where(Reward.id == reward_id, Reward.stock_left.is_not(None))
-        .values(stock_left=Reward.stock_left + 1).execution_options(synchronize_session=False)
+        update(Reward).where(col(Reward.id) == reward_id, col(Reward.stock_left).is_not(None))
+        .values(stock_left=col(Reward.stock_left) + 1).execution_options(synchronize_session=False)
     )
 
 
@@ -561,7 +561,7 @@ def redeem(
     session.add(red)
     session.flush()
     if r.kind == "code":
-        q = select(RewardCode).where(RewardCode.reward_id == r.id, RewardCode.redemption_id.is_(None)).order_by(RewardCode.id).limit(1)
+        q = select(RewardCode).where(col(RewardCode.reward_id) == r.id, col(RewardCode.redemption_id).is_(None)).order_by(col(RewardCode.id)).limit(1)
         q = dialect.skip_locked(q, session)
         rc = session.exec(q).first()
         if rc is None:  # stock said yes but the pool is empty: keep them consistent
@@ -595,7 +595,7 @@ def _refund(session, red: Redemption, *, reason: str, now: datetime, actor: str 
     # the returned points keep the expiry of the lots they were taken from (latest of them;
     # never if any never expired); when that moment has passed, the store's policy applies from now
     exps = session.execute(
-        select(LedgerEntry.expires_at).join(LotAllocation, LotAllocation.lot_entry_id == LedgerEntry.id)
+        select(LedgerEntry.expires_at).join(LotAllocation, col(LotAllocation.lot_entry_id) == col(LedgerEntry.id))
         .where(LotAllocation.debit_entry_id == red.entry_id)
     ).scalars().all()
     if not exps or any(e is None for e in exps):
@@ -646,7 +646,7 @@ def use_coupon(session, *, store_id: int, code: str, now: datetime, staff: str |
     red = _coupon(session, store_id, code)
     _check_usable(session, red, now)
     res = session.execute(
-        update(Redemption).where(Redemption.id == red.id, Redemption.status == "issued").values(
+        update(Redemption).where(col(Redemption.id) == red.id, col(Redemption.status) == "issued").values(
             status="used", used_at=now, used_branch_id=branch_id, used_staff_id=staff_id, updated_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -683,7 +683,7 @@ def cancel_coupon(session, *, store_id: int, code: str, now: datetime, actor: st
     if red.status != "issued":
         raise Conflict(f"coupon {red.coupon_code} is {red.status}: only an unused coupon can be cancelled")
     res = session.execute(
-        update(Redemption).where(Redemption.id == red.id, Redemption.status == "issued")
+        update(Redemption).where(col(Redemption.id) == red.id, col(Redemption.status) == "issued")
         .values(status="cancelled", updated_at=now).execution_options(synchronize_session=False)
     )
     if res.rowcount != 1:  # pragma: no cover - guarded by the member lock
@@ -699,10 +699,10 @@ def cancel_coupon(session, *, store_id: int, code: str, now: datetime, actor: st
 def _delivery_rows(session, store_id: int, *, status: str | None = None, ids: list[int] | None = None) -> list[DeliveryInfo]:
     q = (
         select(Redemption, Reward.name, Member.phone, Member.name)
-        .join(Reward, Reward.id == Redemption.reward_id)
-        .join(Member, Member.id == Redemption.member_id)
+        .join(Reward, col(Reward.id) == col(Redemption.reward_id))
+        .join(Member, col(Member.id) == col(Redemption.member_id))
         .where(Redemption.store_id == store_id, Redemption.kind == "delivery")
-        .order_by(Redemption.id)
+        .order_by(col(Redemption.id))
         .execution_options(populate_existing=True)
     )
     if status is not None:
@@ -710,7 +710,7 @@ def _delivery_rows(session, store_id: int, *, status: str | None = None, ids: li
             raise InvalidInput(f"unknown delivery status '{status}': use one of {', '.join(DELIVERY_STATUSES)}")
         q = q.where(Redemption.status == status)
     if ids is not None:
-        q = q.where(Redemption.id.in_(ids))
+        q = q.where(col(Redemption.id).in_(ids))
     return [
         DeliveryInfo(id=red.id, reward=rname, phone=phone_, name=mname, address=red.address, status=red.status,
                      carrier=red.carrier, tracking=red.tracking, points=red.points, created_at=red.created_at,

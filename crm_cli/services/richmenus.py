@@ -129,7 +129,7 @@ def _get(session, store_id: int, name: str) -> RichMenu:
 
 def _row(session, r: RichMenu) -> MenuRow:
     layout = json.loads(r.layout)
-    linked = session.execute(select(func.count()).select_from(RichMenuLink).where(RichMenuLink.richmenu_id == r.id)).scalar()
+    linked = session.execute(select(func.count()).select_from(RichMenuLink).where(col(RichMenuLink.richmenu_id) == r.id)).scalar()
     tags = sorted({a["action"]["data"][4:] for a in layout["areas"]
                    if a["action"]["type"] == "postback" and a["action"]["data"].startswith("tag=")})
     seg = session.get(Segment, r.segment_id).name if r.segment_id else None
@@ -141,7 +141,7 @@ def create(session, *, store_id: int, name: str, image: bytes, layout_raw: str, 
     n = " ".join((name or "").split())
     if not n or len(n) > 80:
         raise InvalidInput("a rich menu name must be 1 to 80 characters")
-    if session.execute(select(RichMenu.id).where(RichMenu.store_id == store_id, RichMenu.name == n)).first():
+    if session.execute(select(col(RichMenu.id)).where(col(RichMenu.store_id) == store_id, col(RichMenu.name) == n)).first():
         raise Conflict(f"rich menu '{n}' already exists")
     kind, size = check_image(image)
     menu, _ = build_layout(layout_raw, name=n, size=size)
@@ -160,7 +160,7 @@ def create(session, *, store_id: int, name: str, image: bytes, layout_raw: str, 
 def make_default(session, *, store_id: int, name: str, api) -> MenuRow:
     row = _get(session, store_id, name)
     api.set_default_rich_menu(row.line_richmenu_id)
-    for other in session.execute(select(RichMenu).where(RichMenu.store_id == store_id, RichMenu.is_default.is_(True))).scalars():
+    for other in session.execute(select(RichMenu).where(col(RichMenu.store_id) == store_id, col(RichMenu.is_default).is_(True))).scalars():
         other.is_default = False
         session.add(other)
     row.is_default = True
@@ -194,7 +194,7 @@ def sync_links(session, *, store_id: int, menu: RichMenu, now: datetime, api) ->
 
     seg = session.get(Segment, menu.segment_id)
     want = _segment_followers(session, store_id, seg, now)
-    have = set(session.execute(select(RichMenuLink.follower_id).where(RichMenuLink.richmenu_id == menu.id)).scalars())
+    have = set(session.execute(select(col(RichMenuLink.follower_id)).where(col(RichMenuLink.richmenu_id) == menu.id)).scalars())
     new = [fid for fid in want if fid not in have]
     gone = [fid for fid in have if fid not in want]
     requests = 0
@@ -202,15 +202,15 @@ def sync_links(session, *, store_id: int, menu: RichMenu, now: datetime, api) ->
         chunk = new[i:i + BATCH]
         api.link_rich_menu(menu.line_richmenu_id, [want[f] for f in chunk])
         requests += 1
-        session.execute(delete(RichMenuLink).where(RichMenuLink.follower_id.in_(chunk)))
+        session.execute(delete(RichMenuLink).where(col(RichMenuLink.follower_id).in_(chunk)))
         session.execute(insert(RichMenuLink), [dict(follower_id=f, richmenu_id=menu.id, linked_at=now) for f in chunk])
     if gone:
-        users = dict(session.execute(select(LineFollower.id, LineFollower.user_id).where(LineFollower.id.in_(gone))).all())
+        users = dict(session.execute(select(col(LineFollower.id), col(LineFollower.user_id)).where(col(LineFollower.id).in_(gone))).all())
         for i in range(0, len(gone), BATCH):
             chunk = gone[i:i + BATCH]
             api.unlink_rich_menus([users[f] for f in chunk])
             requests += 1
-            session.execute(delete(RichMenuLink).where(RichMenuLink.follower_id.in_(chunk)))
+            session.execute(delete(RichMenuLink).where(col(RichMenuLink.follower_id).in_(chunk)))
     session.flush()
     return LinkResult(menu=menu.name, segment=seg.name, linked=len(new), unlinked=len(gone), requests=requests)
 
@@ -230,7 +230,7 @@ def link(session, *, store_id: int, name: str, segment: str, api, now: datetime)
 
 
 def list_menus(session, *, store_id: int) -> list[MenuRow]:
-    rows = session.execute(select(RichMenu).where(RichMenu.store_id == store_id, RichMenu.removed_at.is_(None))
+    rows = session.execute(select(RichMenu).where(col(RichMenu.store_id) == store_id, col(RichMenu.removed_at).is_(None))
                            .order_by(RichMenu.name)).scalars().all()
     return [_row(session, r) for r in rows]
 
@@ -238,7 +238,7 @@ def list_menus(session, *, store_id: int) -> list[MenuRow]:
 def remove(session, *, store_id: int, name: str, api, now: datetime) -> str:
     row = _get(session, store_id, name)
     api.delete_rich_menu(row.line_richmenu_id)  # LINE unlinks its users itself
-    session.execute(delete(RichMenuLink).where(RichMenuLink.richmenu_id == row.id))
+    session.execute(delete(RichMenuLink).where(col(RichMenuLink.richmenu_id) == row.id))
     row.removed_at, row.is_default, row.segment_id = now, False, None
     row.name = f"{row.name} (removed {row.id})"[:80]
     session.add(row)
@@ -254,10 +254,10 @@ def job_relink(engine, *, now: datetime, clock=None, store_id: int | None = None
     from crm_cli.services import line_channel
 
     with unit_of_work(engine, write=False) as session:
-        q = select(RichMenu.id, RichMenu.store_id, RichMenu.name).where(RichMenu.segment_id.is_not(None), RichMenu.removed_at.is_(None))
+        q = select(col(RichMenu.id), col(RichMenu.store_id), col(RichMenu.name)).where(col(RichMenu.segment_id).is_not(None), col(RichMenu.removed_at).is_(None))
         if store_id is not None:
-            q = q.where(RichMenu.store_id == store_id)
-        menus = session.execute(q.order_by(RichMenu.id)).all()
+            q = q.where(col(RichMenu.store_id) == store_id)
+        menus = session.execute(q.order_by(col(RichMenu.id))).all()
     from crm_cli.services.maintenance import Outcome
 
     counts = {"menus": len(menus), "linked": 0, "unlinked": 0}

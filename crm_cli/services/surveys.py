@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any, Iterator
 
 from sqlalchemy import delete, func, select
+from sqlmodel import col
 
 from crm_cli.db.models import Campaign, LineFollower, Member, Store, Survey, SurveyAnswer
 from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
@@ -224,15 +225,15 @@ def link(store: Store, survey_id: int) -> str:
 def _answer_counts(session, ids: list[int]) -> dict[int, int]:
     if not ids:
         return {}
-    return dict(session.execute(select(SurveyAnswer.survey_id, func.count()).where(SurveyAnswer.survey_id.in_(ids))
-                                .group_by(SurveyAnswer.survey_id)).all())
+    return dict(session.execute(select(col(SurveyAnswer.survey_id), func.count()).where(col(SurveyAnswer.survey_id).in_(ids))
+                                .group_by(col(SurveyAnswer.survey_id))).all())
 
 
 def _sends(session, s: Survey) -> list[str]:
     prefix = f"survey:{s.name}:"
-    rows = session.execute(select(Campaign.name, Campaign.status).where(
-        Campaign.store_id == s.store_id, Campaign.name.like(prefix.replace("%", r"\%").replace("_", r"\_") + "%", escape="\\"))
-        .order_by(Campaign.created_at, Campaign.id)).all()
+    rows = session.execute(select(col(Campaign.name), col(Campaign.status)).where(
+        col(Campaign.store_id) == s.store_id, col(Campaign.name).like(prefix.replace("%", r"\%").replace("_", r"\_") + "%", escape="\\"))
+        .order_by(col(Campaign.created_at), col(Campaign.id))).all()
     return [f"{n} ({st})" for n, st in rows]
 
 
@@ -259,7 +260,7 @@ def create(session, *, store_id: int, name: str, questions: list[dict], retentio
         raise InvalidInput("the notice file is empty: write what the answers are used for, what is kept and for how long")
     if len(body) > NOTICE_MAX:
         raise InvalidInput(f"the notice is {len(body):,} characters long (at most {NOTICE_MAX:,})")
-    if session.execute(select(Survey.id).where(Survey.store_id == store_id, Survey.name == n)).first():
+    if session.execute(select(col(Survey.id)).where(col(Survey.store_id) == store_id, col(Survey.name) == n)).first():
         raise Conflict(f"survey '{n}' already exists")
     s = Survey(store_id=store_id, name=n, questions=_dump_questions(qs), notice=body, retention_days=retention_days,
                created_at=now)
@@ -269,7 +270,7 @@ def create(session, *, store_id: int, name: str, questions: list[dict], retentio
 
 
 def list_surveys(session, *, store_id: int) -> list[SurveyRow]:
-    rows = session.execute(select(Survey).where(Survey.store_id == store_id).order_by(Survey.name)).scalars().all()
+    rows = session.execute(select(Survey).where(col(Survey.store_id) == store_id).order_by(col(Survey.name))).scalars().all()
     counts = _answer_counts(session, [s.id for s in rows])
     store = session.get(Store, store_id)
     return [SurveyRow(name=s.name, id=s.id, questions=len(json.loads(s.questions)), answers=counts.get(s.id, 0),
@@ -306,7 +307,7 @@ def plan_send(session, *, store_id: int, name: str, segment: str, text: str | No
     cname = campaign_name(s.name, seg.name)
     if len(cname) > campaigns.NAME_MAX:
         cname = f"survey:{s.id}:{seg.id}"
-    c = session.execute(select(Campaign).where(Campaign.store_id == store_id, Campaign.name == cname)).scalars().first()
+    c = session.execute(select(Campaign).where(col(Campaign.store_id) == store_id, col(Campaign.name) == cname)).scalars().first()
     if c is not None:
         if c.status in ("sent", "cancelled"):
             raise Conflict(f"survey '{s.name}' was already sent to segment '{seg.name}' (campaign '{cname}', {c.status}): "
@@ -362,7 +363,7 @@ def _existing(session, s: Survey, follower_id: int | None, member_id: int | None
         return None
     from sqlalchemy import or_
 
-    return session.execute(select(SurveyAnswer).where(SurveyAnswer.survey_id == s.id, or_(*conds))).scalars().first()
+    return session.execute(select(SurveyAnswer).where(col(SurveyAnswer.survey_id) == s.id, or_(*conds))).scalars().first()
 
 
 def page(session, *, store_id: int, survey_id: int, user_id: str) -> SurveyPage:
@@ -480,13 +481,13 @@ class SurveyResults:
 
 
 def _answer_rows(session, s: Survey) -> Iterator[Any]:
-    q = (select(SurveyAnswer.answers, SurveyAnswer.created_at, LineFollower.user_id, LineFollower.display_name,
-                Member.phone, Member.name)
+    q = (select(col(SurveyAnswer.answers), col(SurveyAnswer.created_at), col(LineFollower.user_id),
+                col(LineFollower.display_name), col(Member.phone), col(Member.name))
          .select_from(SurveyAnswer)
-         .outerjoin(LineFollower, LineFollower.id == SurveyAnswer.follower_id)
-         .outerjoin(Member, Member.id == SurveyAnswer.member_id)
-         .where(SurveyAnswer.survey_id == s.id)
-         .order_by(SurveyAnswer.created_at, SurveyAnswer.id))
+         .outerjoin(LineFollower, col(LineFollower.id) == col(SurveyAnswer.follower_id))
+         .outerjoin(Member, col(Member.id) == col(SurveyAnswer.member_id))
+         .where(col(SurveyAnswer.survey_id) == s.id)
+         .order_by(col(SurveyAnswer.created_at), col(SurveyAnswer.id)))
     return session.execute(q.execution_options(yield_per=1000))
 
 
@@ -561,15 +562,15 @@ class Purged:
 
 def purge_expired(session, *, now: datetime, store_id: int | None = None) -> Purged:
     """Delete the answers given more than their survey's ``retention_days`` before ``now``."""
-    q = (select(Survey.id, Survey.name, Survey.retention_days, Store.slug).join(Store, Store.id == Survey.store_id)
-         .where(Store.purged_at.is_(None)).order_by(Store.slug, Survey.name))
+    q = (select(col(Survey.id), col(Survey.name), col(Survey.retention_days), col(Store.slug)).join(Store, col(Store.id) == col(Survey.store_id))
+         .where(col(Store.purged_at).is_(None)).order_by(col(Store.slug), col(Survey.name)))
     if store_id is not None:
-        q = q.where(Survey.store_id == store_id)
+        q = q.where(col(Survey.store_id) == store_id)
     per: dict[str, int] = {}
     total = 0
     for sid, name, days, slug in session.execute(q).all():
         cut = now - timedelta(days=days)
-        n = int(session.execute(delete(SurveyAnswer).where(SurveyAnswer.survey_id == sid, SurveyAnswer.created_at < cut)
+        n = int(session.execute(delete(SurveyAnswer).where(SurveyAnswer.survey_id == sid, col(SurveyAnswer.created_at) < cut)
                                 .execution_options(synchronize_session=False)).rowcount or 0)
         if n:
             per[f"{slug}/{name}"] = n
@@ -579,6 +580,6 @@ def purge_expired(session, *, now: datetime, store_id: int | None = None) -> Pur
 
 def forget_member(session, *, member_id: int) -> int:
     """Erasure: the member's survey answers go with the rest of their personal data."""
-    return int(session.execute(delete(SurveyAnswer).where(SurveyAnswer.member_id == member_id)
+    return int(session.execute(delete(SurveyAnswer).where(col(SurveyAnswer.member_id) == member_id)
                                .execution_options(synchronize_session=False)).rowcount or 0)
 

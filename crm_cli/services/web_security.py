@@ -8,7 +8,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from crm_cli.db import dialect
 from crm_cli.db.models import RateHit, WebSecret
@@ -38,8 +38,8 @@ def hit(session, *, bucket: str, limit: int, window: timedelta, now: datetime, w
     before the action it guards, so failed attempts count too). Returns the attempts so far."""
     since = now - window
     # forget what no limit looks at any more: this bucket's old hits, everyone's after a day
-    session.execute(delete(RateHit).where(RateHit.bucket == bucket[:120], RateHit.at < since))
-    session.execute(delete(RateHit).where(RateHit.at < now - max(window, timedelta(days=1))))
+    session.execute(delete(RateHit).where(col(RateHit.bucket) == bucket[:120], col(RateHit.at) < since))
+    session.execute(delete(RateHit).where(col(RateHit.at) < now - max(window, timedelta(days=1))))
     session.add(RateHit(bucket=bucket[:120], at=now))
     session.flush()
     n = int(session.exec(select(func.count()).select_from(RateHit)
