@@ -72,15 +72,7 @@ def _sql(n: int, series: str, ts, mod: str) -> list[str]:
 
 
 def build_sqlite(path: Path, n: int) -> float:
-    from crm_cli.db.engine import DbTarget, make_engine
-    from crm_cli.db.schema import upgrade
-
-    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-        if p.exists():
-            p.unlink()
-    engine = make_engine(DbTarget(url=f"sqlite:///{path}", embedded_default=False))
-    upgrade(engine)
-    engine.dispose()
+    c.sqlite_migrated_database(path)
     t = time.perf_counter()
     conn = c.sqlite_bulk_connection(path)
     conn.execute("BEGIN")
@@ -215,12 +207,7 @@ print(json.dumps({{"requests": n, "statuses": sorted({{r.status for r in line.re
 
 def send_campaign(recipients: int, personalized: bool, workdir: Path) -> dict:
     db = workdir / "send.sqlite3"
-    from crm_cli.db.engine import DbTarget, make_engine
-    from crm_cli.db.schema import upgrade
-
-    engine = make_engine(DbTarget(url=f"sqlite:///{db}", embedded_default=False))
-    upgrade(engine)
-    engine.dispose()
+    c.sqlite_migrated_database(db)
     conn = c.sqlite_bulk_connection(db)
     conn.execute("BEGIN")
     conn.execute("INSERT INTO store (id, slug, name, link_base, earn_points, earn_per, welcome_points, expiry_policy, "
