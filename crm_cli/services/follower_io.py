@@ -18,6 +18,7 @@ from sqlmodel import col, select
 
 from crm_cli.db.models import LineFollower, Member
 from crm_cli.domain.errors import InvalidInput
+from crm_cli.domain.orders_feed import RowError  # the row error file imports report: row, column, value, message
 from crm_cli.services import common, followers
 
 MAX_IMPORT_ROWS = 100_000
@@ -93,14 +94,6 @@ def apply_sync(session, *, store_id: int, snapshot: Snapshot, now: datetime) -> 
 
 
 # ---------------------------------------------------------------- import
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int
-    column: str
-    value: str
-    message: str
 
 
 @dataclass(frozen=True)
