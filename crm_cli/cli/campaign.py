@@ -152,18 +152,18 @@ def campaign_send(
             with _client(tx) as api:
                 quota = svc.read_quota(api)
         with st.transaction(dry_run=True) as tx:
-            res = svc.dry_run(tx.session, store_id=current_store_id(tx), name=name, now=st.now(), quota=quota, partial=partial)
-        doc = {"campaign": res.campaign, "recipients": res.recipients, "skipped": res.skipped,
-               "requests": res.payloads}
+            plan = svc.dry_run(tx.session, store_id=current_store_id(tx), name=name, now=st.now(), quota=quota, partial=partial)
+        doc = {"campaign": plan.campaign, "recipients": plan.recipients, "skipped": plan.skipped,
+               "requests": plan.payloads}
         if out is not None:
             from crm_cli.fileio.outfile import atomic_write
 
             atomic_write(out, lambda tmp: Path(tmp).write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8"))
-            st.info(f"dry run: {res.requests} request(s) for {res.recipients} recipient(s) written to {out}; nothing sent")
-            st.render({"campaign": res.campaign, "recipients": res.recipients, "skipped": res.skipped,
-                       "requests": res.requests, "file": str(out)})
+            st.info(f"dry run: {plan.requests} request(s) for {plan.recipients} recipient(s) written to {out}; nothing sent")
+            st.render({"campaign": plan.campaign, "recipients": plan.recipients, "skipped": plan.skipped,
+                       "requests": plan.requests, "file": str(out)})
         else:
-            st.info(f"dry run: {res.requests} request(s) for {res.recipients} recipient(s); nothing sent")
+            st.info(f"dry run: {plan.requests} request(s) for {plan.recipients} recipient(s); nothing sent")
             from crm_cli.domain.safetext import escape_json
 
             typer.echo(escape_json(json.dumps(doc, ensure_ascii=False, indent=1)))  # member text: no raw C1 or bidi

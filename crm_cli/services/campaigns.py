@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from sqlalchemy import and_, func, insert, or_, select, update
+from sqlmodel import SQLModel, col
 
 from crm_cli.db import dialect
 from crm_cli.db.models import Campaign, CampaignBatch, PromoPool, Segment
@@ -191,6 +192,11 @@ def get(session, store_id: int, name: str) -> Campaign:
     return named.get(session, Campaign, store_id, _name(name), missing=f"campaign '{name}' not found: see `crm campaign list`")
 
 
+def _id(c: Campaign) -> int:
+    assert c.id is not None  # a row read from the database
+    return c.id
+
+
 def _state(status: str) -> str:
     return "active" if status in ("scheduled", "sending") else "inactive" if status in ("sent", "cancelled") else "draft"
 
@@ -205,9 +211,9 @@ def _batch_counts(session, ids: list[int]) -> dict[int, dict[str, int]]:
     out: dict[int, dict[str, int]] = {}
     if not ids:
         return out
-    rows = session.execute(select(CampaignBatch.campaign_id, CampaignBatch.status, func.count(), func.sum(CampaignBatch.size))
-                           .where(CampaignBatch.campaign_id.in_(ids))
-                           .group_by(CampaignBatch.campaign_id, CampaignBatch.status)).all()
+    rows = session.execute(select(col(CampaignBatch.campaign_id), col(CampaignBatch.status), func.count(), func.sum(col(CampaignBatch.size)))
+                           .where(col(CampaignBatch.campaign_id).in_(ids))
+                           .group_by(col(CampaignBatch.campaign_id), col(CampaignBatch.status))).all()
     for cid, status, n, people in rows:
         d = out.setdefault(cid, {})
         d[status] = int(people or 0)
@@ -224,7 +230,8 @@ def _row(session, c: Campaign, counts: dict) -> CampaignRow:
 
 
 def detail(session, c: Campaign) -> CampaignDetail:
-    k = _batch_counts(session, [c.id]).get(c.id, {})
+    cid = _id(c)
+    k = _batch_counts(session, [cid]).get(cid, {})
     pool = session.get(PromoPool, c.promo_pool_id).name if c.promo_pool_id else None
     requests = sum(v for key, v in k.items() if key.endswith("_requests"))
     return CampaignDetail(
@@ -254,7 +261,7 @@ def create(session, *, store_id: int, name: str, segment: str | None, everyone: 
     personalized = check_messages(messages, has_promo=pool_id is not None)
     if at is not None and at <= now:
         raise InvalidInput("--at must be in the future (Bangkok time); leave it out to keep a draft")
-    if session.execute(select(Campaign.id).where(Campaign.store_id == store_id, Campaign.name == n)).first():
+    if session.execute(select(col(Campaign.id)).where(col(Campaign.store_id) == store_id, col(Campaign.name) == n)).first():
         raise Conflict(f"campaign '{n}' already exists: copy it with `crm campaign copy {n} NEW`")
     c = Campaign(store_id=store_id, name=n, segment_id=seg_id, messages=json.dumps(messages, ensure_ascii=False),
                  personalized=personalized, promo_pool_id=pool_id, status="scheduled" if at else "draft",
@@ -267,7 +274,7 @@ def create(session, *, store_id: int, name: str, segment: str | None, everyone: 
 def copy(session, *, store_id: int, name: str, new: str, at: datetime | None, now: datetime) -> CampaignDetail:
     src = get(session, store_id, name)
     n = _name(new)
-    if session.execute(select(Campaign.id).where(Campaign.store_id == store_id, Campaign.name == n)).first():
+    if session.execute(select(col(Campaign.id)).where(col(Campaign.store_id) == store_id, col(Campaign.name) == n)).first():
         raise Conflict(f"campaign '{n}' already exists")
     if at is not None and at <= now:
         raise InvalidInput("--at must be in the future (Bangkok time)")
@@ -279,10 +286,10 @@ def copy(session, *, store_id: int, name: str, new: str, at: datetime | None, no
 
 
 def cancel(session, *, store_id: int, name: str, now: datetime) -> CampaignDetail:
-    c = _locked(session, get(session, store_id, name).id)
+    c = _locked(session, _id(get(session, store_id, name)))
     if c.status in ("sent", "cancelled"):
         raise Conflict(f"campaign '{c.name}' is already {c.status}")
-    session.execute(update(CampaignBatch).where(CampaignBatch.campaign_id == c.id, CampaignBatch.status == "pending")
+    session.execute(update(CampaignBatch).where(col(CampaignBatch.campaign_id) == c.id, col(CampaignBatch.status) == "pending")
                     .values(status="cancelled"))
     c.status, c.cancelled_at = "cancelled", now
     session.add(c)
@@ -293,8 +300,8 @@ def cancel(session, *, store_id: int, name: str, now: datetime) -> CampaignDetai
 def list_campaigns(session, *, store_id: int, state: str | None = None) -> list[CampaignRow]:
     if state not in (None, "active", "inactive", "draft"):
         raise InvalidInput("--state must be active, inactive or draft")
-    rows = session.execute(select(Campaign).where(Campaign.store_id == store_id)
-                           .order_by(Campaign.created_at.desc(), Campaign.id.desc())).scalars().all()
+    rows = session.execute(select(Campaign).where(col(Campaign.store_id) == store_id)
+                           .order_by(col(Campaign.created_at).desc(), col(Campaign.id).desc())).scalars().all()
     counts = _batch_counts(session, [c.id for c in rows])
     out = [_row(session, c, counts) for c in rows]
     order = {"active": 0, "draft": 1, "inactive": 2}
@@ -332,8 +339,8 @@ def stats(session, *, store_id: int, name: str) -> CampaignStats:
     d = detail(session, c)
     days: dict[str, list[int]] = {}
     for sent_at, status, size in session.execute(
-            select(CampaignBatch.sent_at, CampaignBatch.status, CampaignBatch.size)
-            .where(CampaignBatch.campaign_id == c.id, CampaignBatch.status.in_(("accepted", "failed")))):
+            select(col(CampaignBatch.sent_at), col(CampaignBatch.status), col(CampaignBatch.size))
+            .where(col(CampaignBatch.campaign_id) == c.id, col(CampaignBatch.status).in_(("accepted", "failed")))):
         key = bkk_date(sent_at).isoformat() if sent_at else "-"
         v = days.setdefault(key, [0, 0, 0])
         v[0] += 1
@@ -345,16 +352,16 @@ def stats(session, *, store_id: int, name: str) -> CampaignStats:
 
 def request_ids(session, *, store_id: int, name: str) -> list[str]:
     c = get(session, store_id, name)
-    return [r for r in session.execute(select(CampaignBatch.request_id).where(
-        CampaignBatch.campaign_id == c.id, CampaignBatch.status == "accepted", CampaignBatch.kind == "multicast",
-        CampaignBatch.request_id.is_not(None)).order_by(CampaignBatch.seq)).scalars()]
+    return [r for r in session.execute(select(col(CampaignBatch.request_id)).where(
+        col(CampaignBatch.campaign_id) == c.id, col(CampaignBatch.status) == "accepted", col(CampaignBatch.kind) == "multicast",
+        col(CampaignBatch.request_id).is_not(None)).order_by(col(CampaignBatch.seq))).scalars()]
 
 
 # ---------------------------------------------------------------- preparing the batches
 
 
 def _locked(session, campaign_id: int) -> Campaign:
-    q = dialect.for_update(select(Campaign).where(Campaign.id == campaign_id), session)
+    q = dialect.for_update(select(Campaign).where(col(Campaign.id) == campaign_id), session)
     c = session.execute(q.execution_options(populate_existing=True)).scalars().first()
     assert c is not None
     return c
@@ -505,16 +512,16 @@ def _claim(engine, campaign_id: int, *, now: datetime, takeover: bool, limit: in
 
     with unit_of_work(engine, write=True) as session:
         stale = now - (timedelta(0) if takeover else CLAIM_LEASE)
-        q = (select(CampaignBatch.id, CampaignBatch.kind, CampaignBatch.retry_key, CampaignBatch.body, CampaignBatch.size)
-             .where(CampaignBatch.campaign_id == campaign_id,
-                    or_(CampaignBatch.status == "pending",
-                        and_(CampaignBatch.status == "sending", CampaignBatch.claimed_at <= stale)))
-             .order_by(CampaignBatch.seq).limit(limit))
+        q = (select(col(CampaignBatch.id), col(CampaignBatch.kind), col(CampaignBatch.retry_key), col(CampaignBatch.body), col(CampaignBatch.size))
+             .where(col(CampaignBatch.campaign_id) == campaign_id,
+                    or_(col(CampaignBatch.status) == "pending",
+                        and_(col(CampaignBatch.status) == "sending", col(CampaignBatch.claimed_at) <= stale)))
+             .order_by(col(CampaignBatch.seq)).limit(limit))
         q = dialect.skip_locked(q, session)
         rows = session.execute(q).all()
         if rows:
-            session.execute(update(CampaignBatch).where(CampaignBatch.id.in_([r.id for r in rows]))
-                            .values(status="sending", claimed_at=now, attempts=CampaignBatch.attempts + 1))
+            session.execute(update(CampaignBatch).where(col(CampaignBatch.id).in_([r.id for r in rows]))
+                            .values(status="sending", claimed_at=now, attempts=col(CampaignBatch.attempts) + 1))
         return [_Claim(r.id, r.kind, r.retry_key, r.body, r.size) for r in rows]
 
 
@@ -530,7 +537,7 @@ def _record(engine, outcomes: list[tuple[int, dict]]) -> None:
     groups: dict[tuple[str, ...], list[dict]] = {}
     for batch_id, values in outcomes:
         groups.setdefault(tuple(sorted(values)), []).append({"b_id": batch_id, **{f"b_{k}": v for k, v in values.items()}})
-    t = CampaignBatch.__table__
+    t = SQLModel.metadata.tables[CampaignBatch.__tablename__]
     with unit_of_work(engine, write=True) as session:
         for keys, rows in groups.items():
             stmt = update(t).where(t.c.id == bindparam("b_id")).values({k: bindparam(f"b_{k}") for k in keys})
@@ -543,7 +550,7 @@ def _close_if_done(engine, campaign_id: int, now: datetime) -> str:
     with unit_of_work(engine, write=True) as session:
         c = _locked(session, campaign_id)
         left = session.execute(select(func.count()).select_from(CampaignBatch).where(
-            CampaignBatch.campaign_id == campaign_id, CampaignBatch.status.in_(("pending", "sending")))).scalar()
+            col(CampaignBatch.campaign_id) == campaign_id, col(CampaignBatch.status).in_(("pending", "sending")))).scalar()
         if c.status == "sending" and not left:
             c.status, c.finished_at = "sent", now
             session.add(c)
@@ -558,7 +565,7 @@ def send(engine, *, store_id: int, name: str, api, clock: Callable[[], datetime]
 
     with unit_of_work(engine, write=False) as session:
         c = get(session, store_id, name)
-        cid, status, personalized = c.id, c.status, c.personalized
+        cid, status, personalized = _id(c), c.status, c.personalized
     if status in ("sent", "cancelled"):
         raise Conflict(f"campaign '{name}' is already {status}")
     quota = read_quota(api) if status in ("draft", "scheduled") else None
@@ -627,11 +634,11 @@ def dry_run(session, *, store_id: int, name: str, now: datetime, quota: Quota | 
 
 def due(session, *, now: datetime, store_id: int | None = None) -> list[tuple[int, str]]:
     """(store_id, name) of scheduled campaigns whose moment has come and of those left sending."""
-    q = select(Campaign.store_id, Campaign.name).where(
-        or_(and_(Campaign.status == "scheduled", Campaign.scheduled_at <= now), Campaign.status == "sending"))
+    q = select(col(Campaign.store_id), col(Campaign.name)).where(
+        or_(and_(col(Campaign.status) == "scheduled", col(Campaign.scheduled_at) <= now), col(Campaign.status) == "sending"))
     if store_id is not None:
-        q = q.where(Campaign.store_id == store_id)
-    return [(r[0], r[1]) for r in session.execute(q.order_by(Campaign.scheduled_at, Campaign.id)).all()]
+        q = q.where(col(Campaign.store_id) == store_id)
+    return [(r[0], r[1]) for r in session.execute(q.order_by(col(Campaign.scheduled_at), col(Campaign.id))).all()]
 
 
 def job_campaigns(engine, *, now: datetime, clock: Callable[[], datetime], store_id: int | None = None,
@@ -644,7 +651,7 @@ def job_campaigns(engine, *, now: datetime, clock: Callable[[], datetime], store
 
     with unit_of_work(engine, write=False) as session:
         todo = due(session, now=now, store_id=store_id)
-        creds = {}
+        creds: dict[int, str | None] = {}
         for sid, _ in todo:
             if sid not in creds:
                 try:
@@ -658,11 +665,12 @@ def job_campaigns(engine, *, now: datetime, clock: Callable[[], datetime], store
         return Outcome(f"{len(todo)} campaign(s) due: " + ", ".join(n for _, n in todo) if todo else "no campaigns due", counts)
     done, failed = [], []
     for sid, name in todo:
-        if not creds.get(sid):
+        token = creds.get(sid)
+        if not token:
             failed.append(f"{name}: the store is not connected to LINE")
             continue
         try:
-            with MessagingApi(creds[sid]) as api:
+            with MessagingApi(token) as api:
                 r = send(engine, store_id=sid, name=name, api=api, clock=clock)
             done.append(f"{name}: {r.accepted} sent")
             counts["campaigns_sent"] += 1
