@@ -83,10 +83,13 @@ def _ensure_sqlite_file(path: Path) -> None:
     os.close(fd)
 
 
-def make_engine(target: DbTarget, *, create: bool = True):
+def make_engine(target: DbTarget, *, create: bool = True, pool_size: int | None = None):
+    """The engine for ``target``. ``pool_size``: connections kept open (default 5; a server
+    answering concurrent requests keeps one per request in flight instead of reconnecting)."""
     from sqlalchemy import create_engine, event
 
     url = target.url
+    pool = {} if pool_size is None else {"pool_size": pool_size, "max_overflow": 2 * pool_size}
     if target.is_sqlite:
         path = sqlite_file(url)
         if path is not None:
@@ -97,7 +100,7 @@ def make_engine(target: DbTarget, *, create: bool = True):
             except OSError as exc:
                 raise DatabaseError(f"cannot create database file {path}: {exc.strerror}") from None
         busy_ms = busy_timeout_ms()
-        engine = create_engine(url, connect_args={"timeout": busy_ms / 1000})
+        engine = create_engine(url, connect_args={"timeout": busy_ms / 1000}, **pool)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -119,7 +122,7 @@ def make_engine(target: DbTarget, *, create: bool = True):
     # hstore values, so the dialect need not look the type up on every first connection.
     options = {"use_native_hstore": False} if url.startswith(("postgresql+psycopg", "postgresql://")) else {}
     try:
-        return create_engine(url, pool_pre_ping=False, **options)
+        return create_engine(url, pool_pre_ping=False, **options, **pool)
     except Exception as exc:  # bad URL, missing driver
         raise DatabaseError(f"cannot use database URL {safe_url(url)}: {exc}") from None
 

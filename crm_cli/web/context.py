@@ -22,6 +22,9 @@ from typing import Any, Callable, Iterator
 
 from crm_cli.cli.context import AppState
 
+#: database connections a server process keeps open for the counter API
+POOL_SIZE = 10
+
 
 @dataclass
 class WebConfig:
@@ -35,9 +38,15 @@ class WebConfig:
     _engine: Any = field(default=None, repr=False)
 
     def engine(self):
-        """The database engine of this app (made, and the schema checked, on first use)."""
+        """The counter API's engine (the schema checked on first use): its pool keeps
+        :data:`POOL_SIZE` connections open, one per request in flight, so a busy counter does
+        not open and close database connections as the requests come and go."""
         if self._engine is None:
-            self._engine = AppState(db_url=self.db_url, quiet=True).engine()
+            from crm_cli.db.engine import make_engine
+
+            st = AppState(db_url=self.db_url, quiet=True)
+            st.engine()  # the schema check every command makes
+            self._engine = make_engine(st.target(), pool_size=POOL_SIZE)
         return self._engine
 
     def messaging_api(self, access_token: str):
