@@ -204,7 +204,8 @@ class MessagingApi:
         """LINE's statistics of one multicast/broadcast request (delivered, opened, clicked...)."""
         d = self._call("GET", f"{self.endpoints.api}/v2/bot/insight/message/event", params={"requestId": request_id},
                        what="get message statistics")
-        overview = d.get("overview") if isinstance(d.get("overview"), dict) else {}
+        raw = d.get("overview")
+        overview: dict = raw if isinstance(raw, dict) else {}
         return {k: overview.get(k) for k in ("delivered", "uniqueImpression", "uniqueClick", "uniqueMediaPlayed")}
 
     # rich menus
@@ -270,6 +271,7 @@ class MessagingApi:
             retry_5xx = method == "GET"
         policy = self.retry
         last: LineApiError | None = None
+        resp: Any
         for attempt in range(policy.attempts):
             try:
                 if isinstance(body, bytes) and self._direct is not None:
@@ -449,7 +451,8 @@ def _retry_after(resp, policy: RetryPolicy, attempt: int) -> float:
 def _error(resp, what: str) -> LineApiError:
     d = _json(resp)
     msg = str(d.get("message") or resp.reason_phrase or "error")[:200]
-    details = d.get("details") if isinstance(d.get("details"), list) else []
+    raw = d.get("details")
+    details: list = raw if isinstance(raw, list) else []
     code = resp.status_code
     if code == 401:
         text = "LINE refused the channel access token (401): reissue it in the LINE Developers console and run `crm line connect` again"
