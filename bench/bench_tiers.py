@@ -231,9 +231,12 @@ def _cpu(s) -> float:
 
 
 def timed_recalc(engine, as_of: datetime, *, dry_run: bool = False, limit: int | None = SHOWN_MOVES):
-    """(wall seconds, CPU seconds, result): CPU of this process on SQLite; on PostgreSQL the
-    backend's CPU plus this process's (the command's own Python work: ``limit`` moves are
-    returned, all when None)."""
+    """(wall seconds, CPU seconds, result, HOT): CPU of this process on SQLite; on PostgreSQL
+    the backend's CPU plus this process's (the command's own Python work: ``limit`` moves
+    are returned, all when None). HOT: on PostgreSQL, (member rows updated, of which
+    in place) in the run's transaction, read after the timing; None on SQLite."""
+    from sqlalchemy import text
+
     from crm_cli.db.uow import unit_of_work
     from crm_cli.services import tiers
 
@@ -245,7 +248,10 @@ def timed_recalc(engine, as_of: datetime, *, dry_run: bool = False, limit: int |
         res = tiers.recalc(s, store_id=1, as_of=as_of, now=as_of, dry_run=dry_run, limit=limit)
         s.flush()
         b1 = _cpu(s) if is_pg else 0.0
-    return time.perf_counter() - t, (b1 - b0) + (time.process_time() - p0), res
+        cpu = (b1 - b0) + (time.process_time() - p0)
+        hot = tuple(s.execute(text("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables "
+                                   "WHERE relname = 'member'")).one()) if is_pg else None
+    return time.perf_counter() - t, cpu, res, hot
 
 
 def reset(engine) -> None:
@@ -337,12 +343,13 @@ def run(label: str, engine, *, list_all: bool = False, no_vacuum: bool = False) 
             reset(engine)
         elif days and engine.dialect.name == "postgresql" and not no_vacuum:
             vacuum(engine)  # the month between: what autovacuum does after the first placement
-        w, cpu, res = timed_recalc(engine, AS_OF + timedelta(days=days), dry_run=dry, limit=limit)
+        w, cpu, res, hot = timed_recalc(engine, AS_OF + timedelta(days=days), dry_run=dry, limit=limit)
         print(f"{name:40s} {fmt(w)} wall {fmt(cpu)} CPU   ratio wall {w / raw_w:5.2f}x CPU {cpu / raw_cpu:5.2f}x   "
-              f"moved {res.moved:,} (up {res.upgrades:,}, down {res.downgrades:,}) of {res.members:,}")
+              f"moved {res.moved:,} (up {res.upgrades:,}, down {res.downgrades:,}) of {res.members:,}"
+              + (f"; in-place (HOT) updates {hot[1]:,} of {hot[0]:,}" if hot and hot[0] else ""))
         out["runs"][name] = {"wall": w, "cpu": cpu, "ratio_wall": w / raw_w, "ratio_cpu": cpu / raw_cpu,
                              "moved": res.moved, "up": res.upgrades, "down": res.downgrades, "members": res.members,
-                             "moves_returned": len(res.moves)}
+                             "moves_returned": len(res.moves), "member_updates_hot": hot}
     out["load_average_end"] = os.getloadavg()[0]
     out["vacuum_before_month"] = engine.dialect.name == "postgresql" and not no_vacuum
     return out
