@@ -46,7 +46,7 @@ def _me(tx, pg: Page):
     """The signed-in member of this store, or None (not registered yet)."""
     from crm_cli.services import line_accounts
 
-    who = pg.who()
+    who = pg.user()
     return line_accounts.member_for_line(tx.session, store_id=tx.store.id, user_id=who["sub"])
 
 
@@ -115,7 +115,7 @@ async def member_register(store: str, request: Request):
 def _register(pg: Page, form):
     from crm_cli.services import line_accounts
 
-    who = pg.who()
+    who = pg.user()
     values = {k: (form.get(k) or "").strip() for k in FIELDS}
     st = pg.state("member register")
     with st.reading() as tx:
@@ -163,7 +163,7 @@ def _register(pg: Page, form):
             flash += " · " + pg.t("welcome", n=res.welcome_points)
     pg.sess.set("flash", flash)
     after = pg.sess.drop("after")
-    return pg.redirect(after if isinstance(after, str) and after.startswith("/claim/") else f"/m/{quote(pg.slug)}")
+    return pg.redirect(after if isinstance(after, str) and after.startswith("/claim/") else f"/m/{quote(pg.store_slug)}")
 
 
 def _field_errors(values: dict, now) -> dict[str, str]:
@@ -269,12 +269,12 @@ async def member_redeem(store: str, ref: str, request: Request):
 def _redeem(pg: Page, ref: str, form):
     from crm_cli.services import line_accounts, rewards
 
-    who = pg.who()
+    who = pg.user()
     key = (form.get("key") or "").strip()[:60]
     address = (form.get("address") or "").strip()
     with _member_reading(pg, "reward redeem") as (st, tx, me):
         if me is None:
-            return pg.redirect(f"/m/{quote(pg.slug)}")
+            return pg.redirect(f"/m/{quote(pg.store_slug)}")
         offer = line_accounts.reward_for(tx.session, store_id=tx.store.id, member=me, ref=ref, now=st.now())
         store_id, phone = tx.store.id, me.phone
     pg.rate(f"redeem:{store_id}:{who['sub']}", REDEEM_LIMIT, "redeem")
@@ -294,8 +294,8 @@ def _redeem(pg: Page, ref: str, form):
     pg.sess.set("flash", f"{pg.t('redeemed')}: {res.reward}")
     code = res.coupon_code or res.pool_code
     if code and res.coupon_code:
-        return pg.redirect(f"/m/{quote(pg.slug)}/coupons/{quote(res.coupon_code)}")
-    return pg.redirect(f"/m/{quote(pg.slug)}/coupons")
+        return pg.redirect(f"/m/{quote(pg.store_slug)}/coupons/{quote(res.coupon_code)}")
+    return pg.redirect(f"/m/{quote(pg.store_slug)}/coupons")
 
 
 # ---------------------------------------------------------------- coupons
@@ -348,7 +348,7 @@ def claim_page(token: str, request: Request):
     if not registered:
         pg.sess.set("after", f"/claim/{quote(token)}")
         pg.sess.set("flash", pg.t("register_first"))
-        return pg.redirect(f"/m/{quote(pg.slug)}")
+        return pg.redirect(f"/m/{quote(pg.store_slug)}")
     return pg.html("claim.html", token=token, result=None, error=None)
 
 
@@ -363,10 +363,10 @@ async def claim_post(token: str, request: Request):
 def _claim(pg: Page, token: str):
     from crm_cli.services import points
 
-    who = pg.who()
+    who = pg.user()
     with _member_reading(pg, "points claim") as (st, _tx, me):
         if me is None:
-            return pg.redirect(f"/m/{quote(pg.slug)}")
+            return pg.redirect(f"/m/{quote(pg.store_slug)}")
         phone = me.phone
     pg.rate(f"claim:{who['sub']}", CLAIM_LIMIT, "QR claim")
     try:

@@ -90,6 +90,20 @@ class Page:
     def who(self) -> dict | None:
         return self.sess.who(self.slug) if self.slug else None
 
+    def user(self) -> dict:
+        """The signed-in LINE user, on a page past its login check."""
+        who = self.who()
+        if who is None:
+            raise RuntimeError("nobody is signed in on this page")
+        return who
+
+    @property
+    def store_slug(self) -> str:
+        """The page's store, on a page past its store lookup."""
+        if self.slug is None:
+            raise RuntimeError("this page has no store yet")
+        return self.slug
+
     def actor(self) -> str:
         who = self.who()
         return f"line:{who['sub']}" if who else "web"

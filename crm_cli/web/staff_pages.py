@@ -49,7 +49,7 @@ def join_page(token: str, request: Request):
         return pg.login()
     with pg.state("serve staff join").reading() as tx:
         pg.store_name = tx.store.name
-    return pg.html("staff_join.html", token=token, values={"name": pg.who().get("name") or "", "phone": ""}, errors={})
+    return pg.html("staff_join.html", token=token, values={"name": pg.user().get("name") or "", "phone": ""}, errors={})
 
 
 @router.post("/staff/join/{token}")
@@ -68,7 +68,7 @@ def _join(pg: Page, token: str, form):
     try:
         with st.transaction() as tx:
             pg.store_name = tx.store.name
-            _, info = line_accounts.join_with_line(tx.session, token=token, user_id=pg.who()["sub"],
+            _, info = line_accounts.join_with_line(tx.session, token=token, user_id=pg.user()["sub"],
                                                    name=values["name"], phone_raw=values["phone"], now=st.now())
             tx.audit(f"{info.name} joined as {info.role} at {info.branch} (LINE)")
     except (InvalidInput, Conflict) as exc:
@@ -77,7 +77,7 @@ def _join(pg: Page, token: str, form):
         return pg.html("staff_join.html", status=422 if isinstance(exc, InvalidInput) else 409, token=token,
                        values=values, errors={field: msg})
     pg.sess.set("flash", pg.t("joined"))
-    return pg.redirect(f"/staff/{quote(pg.slug)}")
+    return pg.redirect(f"/staff/{quote(pg.store_slug)}")
 
 
 # ---------------------------------------------------------------- the counter
@@ -86,7 +86,7 @@ def _join(pg: Page, token: str, form):
 def _me(pg: Page, tx):
     from crm_cli.services import line_accounts
 
-    me = line_accounts.staff_for_line(tx.session, store_id=tx.store.id, user_id=pg.who()["sub"])
+    me = line_accounts.staff_for_line(tx.session, store_id=tx.store.id, user_id=pg.user()["sub"])
     if me is None:
         raise PermissionDenied(pg.t("not_staff"))
     return me
@@ -163,7 +163,7 @@ def _give(pg: Page, form):
         return _counter(pg, branch=branch, status=409 if isinstance(exc, Conflict) else 403,
                         errors={"member": exc.message}, values=values)
     pg.sess.set("flash", pg.t("gave", n=res.points, phone=_mask(res.phone), balance=res.balance))
-    return pg.redirect(f"/staff/{quote(pg.slug)}" + (f"?branch={quote(branch)}" if branch else ""))
+    return pg.redirect(f"/staff/{quote(pg.store_slug)}" + (f"?branch={quote(branch)}" if branch else ""))
 
 
 @router.post("/staff/{store}/coupon")
@@ -190,7 +190,7 @@ def _use_coupon(pg: Page, form):
 
         return _counter(pg, branch=branch, status=http_status(exc), errors={"code": exc.message}, values={"code": code})
     pg.sess.set("flash", pg.t("coupon_used", code=res.code, reward=res.reward))
-    return pg.redirect(f"/staff/{quote(pg.slug)}" + (f"?branch={quote(branch)}" if branch else ""))
+    return pg.redirect(f"/staff/{quote(pg.store_slug)}" + (f"?branch={quote(branch)}" if branch else ""))
 
 
 @router.get("/{store}/staff/join")

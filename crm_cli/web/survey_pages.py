@@ -69,9 +69,7 @@ async def survey_answer(store: str, survey_id: str, request: Request):
 def _answer(pg: Page, sid: int, form):
     from crm_cli.services import surveys
 
-    who = pg.who()
-    assert who is not None
-    user_id = who["sub"]
+    user_id = pg.user()["sub"]
     st = pg.state("survey answer")
     given = {k: (v if isinstance(v, str) else "") for k, v in form.items() if k.startswith("q_")}
     with st.reading() as tx:
