@@ -4,7 +4,7 @@ keeps free space in ``member`` pages (fillfactor 70).
 ``tier recalc`` rewrites the tier of every member who moves (190,666 of 200,000 at a
 first placement). With ``tier_id`` indexed, PostgreSQL can never update a member row in
 place (a HOT update): each move wrote a new row version plus an entry in every one of the
-table's five indexes (about 6 WAL records and 17 buffer accesses per moved member). With
+table's five indexes (about 7 WAL records and 17 buffer accesses per moved member). With
 no index on ``tier_id`` and room left in the page, a move is one heap write. SQLite
 rewrites the row in place either way; without the index it no longer deletes and
 re-inserts an index entry per move (0.27 s -> 0.11 s for 190,000 moves).
