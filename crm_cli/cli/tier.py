@@ -148,12 +148,13 @@ def tier_recalc(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List who would move; write nothing.")] = False,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Evaluate at this date (00:00 Bangkok) or date-time instead of now; a future moment needs --dry-run.")] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", parser=whole("--limit"), metavar="N", help=f"List at most N moves (default: {SHOWN_MOVES} in a table, every move with --format json/csv).")] = None,
-    show_all: Annotated[bool, typer.Option("--all", help="List every move (a table lists the first 20 by default).")] = False,
+    show_all: Annotated[bool, typer.Option("--all", help=f"List every move (a table lists the first {SHOWN_MOVES} by default).")] = False,
 ) -> None:
     """Recalculate every member's tier (upgrades and downgrades): counts, then the moves. Idempotent; for cron.
 
-    The counts always cover every member; a table lists the first 20 moves (--limit N,
-    --all for every move); --format json or csv lists every move unless --limit is given.
+    The counts always cover every member; a table (also plain, markdown) lists the first 20
+    moves (--limit N, --all for every move); --format json or csv lists every move unless
+    --limit is given.
 
     Example: crm --quiet tier recalc --as-of 2026-12-01
     """
