@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
+from pathlib import Path
 
 
 class Cli:
@@ -78,3 +80,27 @@ RUN_ALL = os.environ.get("CRM_TEST_ALL") == "1"
 def sized(quick, full):
     """``full`` under `make test-all`, else ``quick``."""
     return full if RUN_ALL else quick
+
+
+@contextmanager
+def fresh_database(db_url: str, tmp_path: Path, name: str):
+    """An empty database of the same kind as ``db_url`` (a new file, or a new PostgreSQL database)."""
+    if db_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / f'{name}.sqlite3'}"
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import PG_ADMIN_URL
+
+    dbname = f"crm_{name}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{dbname}"'))
+    try:
+        yield make_url(db_url).set(database=dbname).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+        admin.dispose()

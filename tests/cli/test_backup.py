@@ -9,12 +9,10 @@ never written).
 from __future__ import annotations
 
 import json
-import os
 import stat
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -23,33 +21,10 @@ from sqlalchemy import bindparam, create_engine, text
 
 from crm_cli.db.types import Money, UTCDateTime
 from crm_cli.domain.errors import ExitCode
-from tests.support import Cli, crm_env
+from tests.support import Cli, crm_env, fresh_database
 
 REPO = Path(__file__).resolve().parents[2]
 WRITERS = 4
-
-
-@contextmanager
-def _fresh_database(db_url: str, tmp_path: Path, name: str):
-    """An empty database of the same kind as ``db_url`` (a new file, or a new PostgreSQL database)."""
-    if db_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / f'{name}.sqlite3'}"
-        return
-    from sqlalchemy.engine import make_url
-
-    from tests.conftest import PG_ADMIN_URL
-
-    dbname = f"crm_{name}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{dbname}"'))
-    try:
-        yield make_url(db_url).set(database=dbname).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _keys(url: str) -> set[str]:
@@ -115,7 +90,7 @@ def test_backup_during_four_writers_restores_every_acknowledged_write(shop, db_u
     live = _keys(db_url)
     assert {k for k, _ in acks} <= live
 
-    with _fresh_database(db_url, tmp_path, "restored") as restored:
+    with fresh_database(db_url, tmp_path, "restored") as restored:
         Cli(restored).ok("db", "restore", backup)
         assert all(line["ok"] for line in Cli(restored).json("db", "check"))
         got = _keys(restored)
@@ -130,7 +105,7 @@ def test_restore_refuses_data_without_force_and_upgrades_an_older_backup(shop, d
     from crm_cli.db.schema import HEADS, upgrade
 
     backup = tmp_path / "old.bak"
-    with _fresh_database(db_url, tmp_path, "old") as old_url:
+    with fresh_database(db_url, tmp_path, "old") as old_url:
         old = make_engine(DbTarget(url=old_url, embedded_default=False))
         upgrade(old, "0001_initial")
         with old.begin() as conn:  # a store as the first version wrote it
