@@ -144,15 +144,7 @@ def _store_sql() -> list[str]:
 
 
 def build_sqlite(path: Path, n: int) -> float:
-    from crm_cli.db.engine import DbTarget, make_engine
-    from crm_cli.db.schema import upgrade
-
-    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-        if p.exists():
-            p.unlink()
-    engine = make_engine(DbTarget(url=f"sqlite:///{path}", embedded_default=False))
-    upgrade(engine)
-    engine.dispose()
+    c.sqlite_migrated_database(path)
     t = time.perf_counter()
     conn = c.sqlite_bulk_connection(path)
     conn.execute("BEGIN")
