@@ -22,6 +22,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,6 +97,18 @@ def _commit_file(tmp: Path, path: Path) -> None:
         os.close(dfd)
 
 
+def _write_backup(target: Path, write: Callable[[Path], None], *, database: str, method: str) -> BackupResult:
+    """Run ``write`` on a temporary file beside ``target``, then move it into place (removed on failure)."""
+    tmp = _temp_beside(target)
+    try:
+        write(tmp)
+        _commit_file(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return BackupResult(database=database, file=str(target), bytes=target.stat().st_size, method=method, removed=[])
+
+
 def backup_target(out: Path, *, dialect: str, stamp: str) -> Path:
     """The file to write: ``out`` itself, or ``crm-STAMP.sqlite3|.dump`` inside the directory ``out``."""
     if out.is_dir():
@@ -143,8 +156,7 @@ def _sqlite_connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection
 
 
 def sqlite_backup(db_path: Path, target: Path) -> BackupResult:
-    tmp = _temp_beside(target)
-    try:
+    def copy(tmp: Path) -> None:
         src = _sqlite_connect(db_path)
         try:
             dst = sqlite3.connect(tmp, isolation_level=None)
@@ -158,12 +170,8 @@ def sqlite_backup(db_path: Path, target: Path) -> BackupResult:
             src.close()
         if verdict != [("ok",)]:
             raise DatabaseError(f"the copy of {db_path} failed its check ({verdict[0][0]}): run `crm db check`")
-        _commit_file(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return BackupResult(database=str(db_path), file=str(target), bytes=target.stat().st_size,
-                        method="SQLite online backup", removed=[])
+
+    return _write_backup(target, copy, database=str(db_path), method="SQLite online backup")
 
 
 def sqlite_revisions(path: Path) -> set[str] | None:
@@ -254,15 +262,11 @@ def _run(argv: list[str], env: dict, what: str, url: str, *, stdin=None, input_b
 def pg_backup(url: str, target: Path) -> BackupResult:
     pg_dump = _pg_tool("pg_dump")
     env, _db = _pg_env_and_dsn(url)
-    tmp = _temp_beside(target)
-    try:
+
+    def dump(tmp: Path) -> None:
         _run([pg_dump, "--format=custom", "--no-owner", "--no-privileges", f"--file={tmp}"], env, "pg_dump", url)
-        _commit_file(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return BackupResult(database=safe_url(url), file=str(target), bytes=target.stat().st_size,
-                        method="pg_dump --format=custom", removed=[])
+
+    return _write_backup(target, dump, database=safe_url(url), method="pg_dump --format=custom")
 
 
 def pg_dump_revisions(backup: Path, url: str) -> set[str] | None:
