@@ -104,3 +104,64 @@ def fresh_database(db_url: str, tmp_path: Path, name: str):
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
         admin.dispose()
+
+
+def members_with_points(session, points: dict[str, int], *, at) -> None:
+    """Registered members at ``at`` (phone -> points), then their points earned at ``at``."""
+    from tests.services.test_tiers_helpers import earn, member
+
+    for phone in points:
+        member(session, phone, now=at)
+    for phone, n in points.items():
+        earn(session, phone, n, at=at)
+
+
+class Served:
+    """A `crm serve` process (see :func:`serving`): ``url`` while it runs; ``returncode``,
+    ``out`` and ``err`` once it has stopped."""
+
+    def __init__(self, proc):
+        self.proc = proc
+        self.url = ""
+        self.out = self.err = ""
+
+    @property
+    def returncode(self) -> int | None:
+        return self.proc.returncode
+
+
+@contextmanager
+def serving(db_url: str, *args: str, env: dict | None = None, banner: str = "", start_within: float = 10,
+            stop_within: float = 15):
+    """`crm serve --port 0 ARGS` as a real process on 127.0.0.1; yields a :class:`Served` once
+    ``/healthz`` answers 200 (its first stderr line must match the URL followed by the regex
+    ``banner``), and stops it with SIGINT (Ctrl-C) on leaving."""
+    import re
+    import signal
+    import subprocess
+    import time
+
+    import httpx
+
+    proc = subprocess.Popen(crm_command("--db", db_url, "serve", "--port", "0", *args),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=dict(os.environ, PYTHONUNBUFFERED="1", **(env or {})), text=True)
+    served = Served(proc)
+    try:
+        line = proc.stderr.readline()
+        m = re.search(r"http://127\.0\.0\.1:(\d+)" + banner, line)
+        assert m, line
+        served.url = f"http://127.0.0.1:{m.group(1)}"
+        deadline = time.monotonic() + start_within
+        while True:  # with --workers, each worker starts its own interpreter
+            try:
+                if httpx.get(served.url + "/healthz", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the server did not answer"
+            time.sleep(0.05)
+        yield served
+    finally:
+        proc.send_signal(signal.SIGINT)
+        served.out, served.err = proc.communicate(timeout=stop_within)

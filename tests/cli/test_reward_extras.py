@@ -8,7 +8,7 @@ import pytest
 from freezegun import freeze_time
 
 from crm_cli.domain.errors import ExitCode
-from tests.services.test_tiers_helpers import earn, member
+from tests.support import members_with_points
 
 NOW = "2026-11-24 03:00:00"
 T0 = datetime(2026, 11, 1, 3, 0, tzinfo=timezone.utc)
@@ -17,10 +17,7 @@ T0 = datetime(2026, 11, 1, 3, 0, tzinfo=timezone.utc)
 @pytest.fixture
 def rich(shop, uow):
     with uow() as s:
-        member(s, "0811111111", now=T0)
-        member(s, "0812222222", now=T0)
-        earn(s, "0811111111", 500, at=T0)
-        earn(s, "0812222222", 500, at=T0)
+        members_with_points(s, {"0811111111": 500, "0812222222": 500}, at=T0)
     return shop
 
 

@@ -10,6 +10,7 @@ from freezegun import freeze_time
 
 from crm_cli.domain.errors import ExitCode
 from tests.services.test_tiers_helpers import earn, member
+from tests.support import members_with_points
 
 T0 = datetime(2026, 1, 10, 5, 0, tzinfo=timezone.utc)
 
@@ -120,10 +121,7 @@ def test_shorter_cycle_downgrades(tiered, uow):
 
 def test_remove_tier_drops_members_with_history(tiered, uow):
     with uow() as s:
-        member(s, "0811111111", now=T0)
-        member(s, "0812222222", now=T0)
-        earn(s, "0811111111", 600, at=T0)
-        earn(s, "0812222222", 150, at=T0)
+        members_with_points(s, {"0811111111": 600, "0812222222": 150}, at=T0)
     with freeze_time("2026-01-15"):
         tiered.json("tier", "remove", "Gold")
     rows = _tiers(tiered)

@@ -2,48 +2,24 @@
 
 from __future__ import annotations
 
-import os
-import re
-import signal
-import subprocess
-import sys
-import time
-
 import httpx
 
 from crm_cli.domain.errors import ExitCode
+from tests.support import serving
 
 
 def test_crm_serve_process_answers_and_stops_cleanly(cli, fake_line, tmp_path):
     cli.ok("store", "create", "cafe", "--name", "Cafe")
-    env = dict(os.environ, CRM_LINE_API_URL=fake_line.url, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen([sys.executable, "-m", "crm_cli", "--db", cli.db_url, "serve", "--port", "0",
-                             "--log-level", "warning"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
-    try:
-        line = proc.stderr.readline()
-        m = re.search(r"http://127\.0\.0\.1:(\d+)", line)
-        assert m, line
-        url = f"http://127.0.0.1:{m.group(1)}"
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                r = httpx.get(url + "/healthz", timeout=2)
-                break
-            except httpx.ConnectError:
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
+    with serving(cli.db_url, "--log-level", "warning", env={"CRM_LINE_API_URL": fake_line.url}) as srv:
+        r = httpx.get(srv.url + "/healthz", timeout=2)
         assert r.status_code == 200 and r.json() == {"status": "ok"}
-        r = httpx.post(url + "/line/webhook/cafe", content=b"{}", headers={"x-line-signature": "x"}, timeout=5)
+        r = httpx.post(srv.url + "/line/webhook/cafe", content=b"{}", headers={"x-line-signature": "x"}, timeout=5)
         assert r.status_code == 404  # the store has no LINE channel
-        r = httpx.post(url + "/api/v1/points/give", json={"phone": "0812345678", "spend": "10.00"}, timeout=5)
+        r = httpx.post(srv.url + "/api/v1/points/give", json={"phone": "0812345678", "spend": "10.00"}, timeout=5)
         assert r.status_code == 401
-    finally:
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=15)
-    assert proc.returncode == 0, err
-    assert out == ""  # stdout is data: the server writes nothing there
-    assert "Traceback" not in err
+    assert srv.returncode == 0, srv.err
+    assert srv.out == ""  # stdout is data: the server writes nothing there
+    assert "Traceback" not in srv.err
 
 
 def test_crm_serve_refuses_a_busy_port(cli):
