@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
+from typing import TypeVar
 
 from sqlmodel import select
 
 from crm_cli.db import dialect
 from crm_cli.db.models import Branch, Member, Staff, Store
 from crm_cli.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+
+T = TypeVar("T")
 
 
 def phone(raw) -> str:
@@ -20,11 +23,12 @@ def phone(raw) -> str:
     return member_phone(raw)
 
 
-def clean_name(raw: str, *, what: str, limit: int) -> str:
-    """A display name with its whitespace folded; refused when empty or too long."""
+def clean_name(raw: str | None, *, what: str, limit: int, empty: str | None = None) -> str:
+    """A display name with its whitespace folded; refused when empty (with ``empty`` when
+    given) or too long."""
     n = " ".join((raw or "").split())
     if not n:
-        raise InvalidInput(f"{what} must not be empty")
+        raise InvalidInput(empty or f"{what} must not be empty")
     if len(n) > limit:
         raise InvalidInput(f"{what} is too long (at most {limit} characters)")
     return n
@@ -112,16 +116,20 @@ def require_admin(session, store_id: int, staff: str | None) -> None:
         raise PermissionDenied(f"staff member {staff} has role 'staff'; this needs an admin")
 
 
+def found(row: T | None, missing: str) -> T:
+    """``row``, or NotFound with the line ``missing`` when there is none."""
+    if row is None:
+        raise NotFound(missing)
+    return row
+
+
 def find_member(session, store_id: int, e164: str) -> Member | None:
     return session.exec(select(Member).where(Member.store_id == store_id, Member.phone == e164)).first()
 
 
 def get_member(session, store_id: int, raw_phone: str) -> Member:
-    p = phone(raw_phone)
-    m = find_member(session, store_id, p)
-    if m is None:
-        raise NotFound(f"no member or points account for {raw_phone} in this store")
-    return m
+    return found(find_member(session, store_id, phone(raw_phone)),
+                 f"no member or points account for {raw_phone} in this store")
 
 
 def lock_member(session, member_id: int) -> None:

@@ -54,10 +54,7 @@ def find(session, store_id: int, user_id: str) -> LineFollower | None:
 
 def get(session, store_id: int, raw_user_id: str) -> LineFollower:
     user_id = check_user_id(raw_user_id)
-    f = find(session, store_id, user_id)
-    if f is None:
-        raise NotFound(f"no follower {user_id} in this store: see `crm follower list`")
-    return f
+    return common.found(find(session, store_id, user_id), f"no follower {user_id} in this store: see `crm follower list`")
 
 
 def get_or_create(session, *, store_id: int, user_id: str, now: datetime, source: str = "webhook") -> tuple[LineFollower, bool]:

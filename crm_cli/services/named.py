@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from sqlmodel import col, select
 
-from crm_cli.domain.errors import InvalidInput, NotFound
+from crm_cli.services import common
 
 T = TypeVar("T")
 
@@ -20,17 +20,9 @@ def find(session, model: type[T], store_id: int, name: str, *extra: Any) -> T | 
 
 def get(session, model: type[T], store_id: int, name: str, *extra: Any, missing: str) -> T:
     """As :func:`find`, refused with ``missing`` (NotFound) when there is no such row."""
-    row = find(session, model, store_id, name, *extra)
-    if row is None:
-        raise NotFound(missing)
-    return row
+    return common.found(find(session, model, store_id, name, *extra), missing)
 
 
 def clean(raw: str | None, what: str, max_len: int) -> str:
     """The name an operator typed, spaces collapsed; InvalidInput when empty or too long."""
-    n = " ".join((raw or "").split())
-    if not n:
-        raise InvalidInput(f"a {what} needs a name")
-    if len(n) > max_len:
-        raise InvalidInput(f"the {what} name is too long (at most {max_len} characters)")
-    return n
+    return common.clean_name(raw, what=f"the {what} name", limit=max_len, empty=f"a {what} needs a name")
