@@ -61,11 +61,17 @@ def rebuild(conn, store_id: int | None = None) -> None:
 CHECK = (
     "summary",
     "each account's ledger_summary row (lot remainders, last visit) equals what the ledger gives",
-    f"""SELECT NULL, COALESCE(s.member_id, d.member_id), s.points, d.points, s.visit_entry_id, d.visit_entry_id
-        FROM (SELECT member_id, points, visit_entry_id FROM ledger_summary WHERE store_id = :s) s
-        FULL OUTER JOIN ({DERIVED.format(store="AND e.store_id = :s")}) d ON d.member_id = s.member_id
-        WHERE s.member_id IS NULL OR d.member_id IS NULL OR s.points <> d.points
-           OR COALESCE(s.visit_entry_id, 0) <> COALESCE(d.visit_entry_id, 0)""",
+    # the ledger's rows each find theirs by key; a stored row the ledger does not give is one
+    # whose member has no lot and no entry with a branch (a lookup in the member's entries)
+    f"""SELECT NULL, d.member_id, s.points, d.points, s.visit_entry_id, d.visit_entry_id
+        FROM ({DERIVED.format(store="AND e.store_id = :s")}) d
+        LEFT JOIN ledger_summary s ON s.member_id = d.member_id
+        WHERE s.member_id IS NULL OR s.points <> d.points OR s.store_id <> d.store_id
+           OR COALESCE(s.visit_entry_id, 0) <> COALESCE(d.visit_entry_id, 0)
+        UNION ALL
+        SELECT NULL, s.member_id, s.points, NULL, s.visit_entry_id, NULL FROM ledger_summary s
+        WHERE s.store_id = :s AND NOT EXISTS (SELECT 1 FROM ledger_entry e WHERE e.member_id = s.member_id
+                                              AND e.store_id = :s AND (e.points > 0 OR e.branch_id IS NOT NULL))""",
     "account {1}: summary {2} points, last visit #{4}; ledger {3} points, last visit #{5}",
 )
 
