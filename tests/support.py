@@ -116,7 +116,7 @@ def members_with_points(session, points: dict[str, int], *, at) -> None:
         earn(session, phone, n, at=at)
 
 
-class Served:
+class ServeProcess:
     """A `crm serve` process (see :func:`serving`): ``url`` while it runs; ``returncode``,
     ``out`` and ``err`` once it has stopped."""
 
@@ -133,7 +133,7 @@ class Served:
 @contextmanager
 def serving(db_url: str, *args: str, env: dict | None = None, banner: str = "", start_within: float = 10,
             stop_within: float = 15):
-    """`crm serve --port 0 ARGS` as a real process on 127.0.0.1; yields a :class:`Served` once
+    """`crm serve --port 0 ARGS` as a real process on 127.0.0.1; yields a :class:`ServeProcess` once
     ``/healthz`` answers 200 (its first stderr line must match the URL followed by the regex
     ``banner``), and stops it with SIGINT (Ctrl-C) on leaving."""
     import re
@@ -146,7 +146,7 @@ def serving(db_url: str, *args: str, env: dict | None = None, banner: str = "", 
     proc = subprocess.Popen(crm_command("--db", db_url, "serve", "--port", "0", *args),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=dict(os.environ, PYTHONUNBUFFERED="1", **(env or {})), text=True)
-    served = Served(proc)
+    served = ServeProcess(proc)
     try:
         line = proc.stderr.readline()
         m = re.search(r"http://127\.0\.0\.1:(\d+)" + banner, line)
