@@ -6,7 +6,7 @@ also for lots past their expiry that no expiry run has handled yet."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from freezegun import freeze_time
 from sqlalchemy import bindparam, text
@@ -117,7 +117,9 @@ def test_same_instant_visits_take_the_later_entry(shop):
         mid, sid = conn.execute(text("SELECT id, store_id FROM member")).one()
         siam, ari = (conn.execute(text("SELECT id FROM branch WHERE name = :n"), {"n": n}).scalar_one() for n in ("Siam", "Ari"))
         conn.execute(text("INSERT INTO ledger_entry (store_id, member_id, kind, points, debt, created_at, branch_id, channel) "
-                          "VALUES (:s, :m, 'earn', 3, 0, :t, :a, 'counter'), (:s, :m, 'earn', 4, 0, :t, :b, 'counter')")
-                     .bindparams(bindparam("t", type_=UTCDateTime())),
-                     {"s": sid, "m": mid, "t": now, "a": siam, "b": ari})
-    assert _checked(shop) == {"+66811111111": (11, "Ari")}
+                          "VALUES (:s, :m, 'earn', 3, 0, :t, :a, 'counter'), (:s, :m, 'earn', 4, 0, :t, :b, 'counter'), "
+                          "(:s, :m, 'adjust', 2, 0, :later, NULL, 'admin')")
+                     .bindparams(bindparam("t", type_=UTCDateTime()), bindparam("later", type_=UTCDateTime())),
+                     {"s": sid, "m": mid, "t": now, "later": now + timedelta(seconds=1), "a": siam, "b": ari})
+    # a newer entry without a branch adds its points and leaves the last visit alone
+    assert _checked(shop) == {"+66811111111": (13, "Ari")}

@@ -63,15 +63,16 @@ _PG_FUNCTIONS = (
     f"""
 CREATE FUNCTION ledger_summary_entries() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO ledger_summary AS o (member_id, store_id, points)
-    SELECT n.member_id, MIN(n.store_id), SUM(n.points) FROM ledger_summary_new n
-    WHERE n.points > 0 GROUP BY n.member_id ORDER BY n.member_id
-    ON CONFLICT (member_id) DO UPDATE SET points = o.points + excluded.points;
+    -- one row per member: the sum of the new lots, and the newest new entry with a branch
+    -- (sorted first); one upsert per member
     INSERT INTO ledger_summary AS o (member_id, store_id, points, visit_at, visit_entry_id, visit_branch_id)
-    SELECT DISTINCT ON (n.member_id) n.member_id, n.store_id, 0, n.created_at, n.id, n.branch_id
-    FROM ledger_summary_new n WHERE n.branch_id IS NOT NULL
-    ORDER BY n.member_id, n.created_at DESC, n.id DESC
-    ON CONFLICT (member_id) DO UPDATE SET {_VISIT_SET};
+    SELECT DISTINCT ON (n.member_id) n.member_id, n.store_id,
+           SUM(CASE WHEN n.points > 0 THEN n.points ELSE 0 END) OVER (PARTITION BY n.member_id),
+           CASE WHEN n.branch_id IS NOT NULL THEN n.created_at END,
+           CASE WHEN n.branch_id IS NOT NULL THEN n.id END, n.branch_id
+    FROM ledger_summary_new n WHERE n.points > 0 OR n.branch_id IS NOT NULL
+    ORDER BY n.member_id, n.branch_id IS NULL, n.created_at DESC, n.id DESC
+    ON CONFLICT (member_id) DO UPDATE SET points = o.points + excluded.points, {_VISIT_SET};
     RETURN NULL;
 END
 $$
