@@ -23,7 +23,7 @@ from crm_cli.db.types import UTCDateTime
 from crm_cli.domain.errors import CheckFailed, Conflict, InsufficientPoints, InvalidInput, NotFound, StoreSuspended
 from crm_cli.domain.expiry import lot_expires_at, validate_policy
 from crm_cli.domain.points import parse_amount, points_for_spend
-from crm_cli.services import common, ledger
+from crm_cli.services import common, ledger, ledger_summary
 from crm_cli.services.balance import BalanceInfo
 
 MAX_RULE_POINTS = 10_000
@@ -766,6 +766,7 @@ _CHECKS: list[tuple[str, str, str, str]] = [
                  SELECT 1 FROM qr_claim q WHERE q.store_id = :s AND q.token_hash = e.idem_key AND q.claimed_at IS NOT NULL)""",
         "QR claim {2} / entry #{0}: {3}",
     ),
+    ledger_summary.CHECK,  # the per-member summary segment counts read (migration 0011)
 ]
 
 
