@@ -13,6 +13,9 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from crm_cli.domain.errors import InvalidInput
+from crm_cli.services import points as svc
+from crm_cli.services.audit import mask_phone
 from crm_cli.web.context import api_unit, to_json
 
 router = APIRouter(prefix="/api/v1")
@@ -38,9 +41,6 @@ def _unauthorized() -> JSONResponse:
 def api_member_card(phone: str, request: Request, lots: int = 10, authorization: Optional[str] = Header(default=None)):
     """The member's card: balance, debt, next expiry and the lots in spending order, as
     `crm points balance PHONE --format json` prints it (``lots``: at most this many, 0-100)."""
-    from crm_cli.domain.errors import InvalidInput
-    from crm_cli.services import points as svc
-
     with api_unit(request, authorization=authorization, command="api members show", write=False) as tx:
         if tx is None:
             return _unauthorized()
@@ -54,9 +54,6 @@ def api_member_card(phone: str, request: Request, lots: int = 10, authorization:
 def api_points_give(req: GiveRequest, request: Request, authorization: Optional[str] = Header(default=None)):
     """Points for a purchase at the key's branch: `crm points give`'s service, in one transaction
     with the key check, the key's use and the audit record."""
-    from crm_cli.services import points as svc
-    from crm_cli.services.audit import mask_phone
-
     with api_unit(request, authorization=authorization, command="api points give", write=True) as tx:
         if tx is None:
             return _unauthorized()
