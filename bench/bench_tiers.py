@@ -195,32 +195,10 @@ COVERING_SQL = """
 
 
 def raw_aggregate(engine, as_of: datetime, covering: bool = False) -> tuple[float, int, int]:
-    from sqlalchemy import bindparam, text
-
-    from crm_cli.db.models import Store
-    from crm_cli.db.types import UTCDateTime
     from crm_cli.db.uow import unit_of_work
-    from crm_cli.domain.tiers import window_start
-    from crm_cli.services.tiers import EARNED_KINDS
 
-    kinds = ", ".join(f"'{k}'" for k in EARNED_KINDS)
-    sql = text(
-        f"""
-        SELECT COUNT(*), COALESCE(SUM(s), 0) FROM (
-            SELECT member_id, SUM(points) AS s FROM ledger_entry
-            WHERE store_id = :sid AND points > 0 AND kind IN ({kinds})
-              AND created_at >= :ws AND created_at <= :asof
-            GROUP BY member_id
-        ) a
-        """
-    ).bindparams(bindparam("ws", type_=UTCDateTime()), bindparam("asof", type_=UTCDateTime()))
-    if covering:  # SQLite: all positive entries from the covering index (refunds included)
-        sql = text(COVERING_SQL).bindparams(bindparam("ws", type_=UTCDateTime()), bindparam("asof", type_=UTCDateTime()))
     with unit_of_work(engine, write=False) as s:
-        ws = window_start(s.get(Store, 1).tier_cycle_months, as_of)
-        t = time.perf_counter()
-        n, total = s.execute(sql, {"sid": 1, "ws": ws, "asof": as_of}).one()
-        return time.perf_counter() - t, int(n), int(total)
+        return raw_aggregate_in(s, as_of, covering=covering)
 
 
 def _cpu(s) -> float:
@@ -285,7 +263,9 @@ def raw_timed(engine, as_of: datetime) -> tuple[float, float, int, int]:
     return best
 
 
-def raw_aggregate_in(s, as_of: datetime) -> tuple[float, int, int]:
+def raw_aggregate_in(s, as_of: datetime, covering: bool = False) -> tuple[float, int, int]:
+    """(seconds, members, points) of the tier window's earned points, read in session ``s``;
+    ``covering``: SQLite's covering index (all positive entries, refunds included)."""
     from sqlalchemy import bindparam, text
 
     from crm_cli.db.models import Store
@@ -304,6 +284,8 @@ def raw_aggregate_in(s, as_of: datetime) -> tuple[float, int, int]:
         ) a
         """
     ).bindparams(bindparam("ws", type_=UTCDateTime()), bindparam("asof", type_=UTCDateTime()))
+    if covering:
+        sql = text(COVERING_SQL).bindparams(bindparam("ws", type_=UTCDateTime()), bindparam("asof", type_=UTCDateTime()))
     ws = window_start(s.get(Store, 1).tier_cycle_months, as_of)
     t = time.perf_counter()
     n, total = s.execute(sql, {"sid": 1, "ws": ws, "asof": as_of}).one()
