@@ -151,11 +151,14 @@ def pick(request, remembered: str | None) -> str:
     return "th"
 
 
-def translator(lang: str):
+def translator(lang: str, table: dict[str, tuple[str, str]] | None = None):
+    """``t(key, **fields)``: the words for ``key`` in ``lang`` from ``table`` (default: the
+    shared words), with ``fields`` filled in; an unknown key is shown as it is."""
     idx = 0 if lang == "th" else 1
+    words = TEXT if table is None else table
 
     def t(key: str, **kw) -> str:
-        pair = TEXT.get(key)
+        pair = words.get(key)
         text = pair[idx] if pair else key
         return text.format(**kw) if kw else text
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from crm_cli.domain.errors import Conflict, InvalidInput
+from crm_cli.web.i18n import translator
 from crm_cli.web.pages import Page, page, signed_in
 
 router = APIRouter()
@@ -24,13 +25,7 @@ TEXT: dict[str, tuple[str, str]] = {
 
 
 def _words(pg: Page):
-    idx = 0 if pg.lang == "th" else 1
-
-    def s(key: str, **kw) -> str:
-        text = TEXT[key][idx]
-        return text.format(**kw) if kw else text
-
-    return s
+    return translator(pg.lang, TEXT)
 
 
 def _survey_id(raw: str) -> int:
