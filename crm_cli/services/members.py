@@ -13,8 +13,10 @@ only a hash), so a re-registration after erasure gets no second welcome.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, TypedDict, Unpack, cast
 
 from sqlalchemy import delete, exists, extract, func, or_, update
 from sqlmodel import col, select
@@ -38,6 +40,38 @@ from crm_cli.services import common
 
 # ---------------------------------------------------------------- field parsing
 # The rules live in crm_cli.domain.member_fields (shared with the import and the web forms).
+
+
+class Profile(TypedDict, total=False):
+    """The optional profile fields, as typed, that registration takes and `crm member edit` changes."""
+
+    gender: str | None
+    birthday: str | None
+    email: str | None
+    address: str | None
+    line_name: str | None
+
+
+# Each profile field (the name and those of Profile): its Member column and its check, in the
+# order they are checked (the first bad value is the one reported).
+_PROFILE_FIELDS: dict[str, tuple[str, Callable[[Any, date], object]]] = {
+    "name": ("name", lambda v, today: fields.name(v)),
+    "gender": ("gender", lambda v, today: fields.gender(v)),
+    "birthday": ("birthday", lambda v, today: fields.birthday(v, today=today)),
+    "email": ("email", lambda v, today: fields.email(v)),
+    "address": ("address", lambda v, today: fields.address(v)),
+    "line_name": ("line_display_name", lambda v, today: fields.line_name(v)),
+}
+
+
+def _checked_profile(given: Mapping[str, object], *, now: datetime) -> dict[str, object]:
+    """The ``given`` profile values checked, keyed by their Member column; a field not given
+    is left out."""
+    unknown = set(given) - set(_PROFILE_FIELDS)
+    if unknown:
+        raise TypeError(f"unexpected profile field(s): {', '.join(sorted(unknown))}")
+    today = bkk_date(now)
+    return {column: check(given[f], today) for f, (column, check) in _PROFILE_FIELDS.items() if f in given}
 
 
 def mask_phone(e164: str | None) -> str:
@@ -167,25 +201,17 @@ def register(
     name: str,
     accept_terms: bool,
     now: datetime,
-    gender: str | None = None,
-    birthday: str | None = None,
-    email: str | None = None,
-    address: str | None = None,
-    line_name: str | None = None,
     answers: list[str] | None = None,
     branch: str | None = None,
     actor: str | None = None,
+    **profile: Unpack[Profile],
 ) -> Registration:
     from crm_cli.services import forms, ledger
 
     e164 = common.phone(phone_raw)
     terms = forms.consented_terms(session, store_id, accept_terms=accept_terms)
-    clean_name = fields.name(name)
-    g = fields.gender(gender)
-    bday = fields.birthday(birthday, today=bkk_date(now))
-    mail = fields.email(email)
-    addr = fields.address(address)
-    lname = fields.line_name(line_name)
+    given: dict[str, object] = {**dict.fromkeys(_PROFILE_FIELDS), **profile, "name": name}
+    columns = _checked_profile(given, now=now)
     checked = forms.check_answers(session, store_id=store_id, answers=answers or [])
     branch_id = common.get_branch(session, store_id, branch).id if branch else None
 
@@ -196,7 +222,8 @@ def register(
         raise Conflict(f"{phone_raw} is already a registered member: see `crm member show {phone_raw}`")
     merged = ledger.balance(session, m.id, now)
     m.registered_at = now
-    m.name, m.gender, m.birthday, m.email, m.address, m.line_display_name = clean_name, g, bday, mail, addr, lname
+    for column, value in columns.items():
+        setattr(m, column, value)
     m.source = "form"
     m.registered_branch_id = branch_id
     record_consent(session, m, terms_version=terms.version, checked=checked, now=now)
@@ -204,7 +231,7 @@ def register(
     session.flush()
     session.refresh(m)
     return Registration(
-        phone=e164, name=clean_name, status="registered", terms_version=terms.version, consent_at=now,
+        phone=e164, name=cast(str, columns["name"]), status="registered", terms_version=terms.version, consent_at=now,
         tags=_tags(session, m.id), answers=sum(1 for a in checked if a.values), merged_points=merged,
         welcome_points=welcome, points=ledger.balance(session, m.id, now), tier=_tier_name(session, m.tier_id),
     )
@@ -440,28 +467,13 @@ def edit_member(
     phone_raw: str,
     now: datetime,
     name: str | None = None,
-    gender: str | None = None,
-    birthday: str | None = None,
-    email: str | None = None,
-    address: str | None = None,
-    line_name: str | None = None,
+    **profile: Unpack[Profile],
 ) -> ProfileEdit:
     """Change a registered member's profile. ``None`` leaves a field as it is; an empty
     string clears an optional field (the name cannot be cleared). Every value goes
     through the same checks as registration and import."""
-    wanted: dict[str, object] = {}
-    if name is not None:
-        wanted["name"] = fields.name(name)
-    if gender is not None:
-        wanted["gender"] = fields.gender(gender)
-    if birthday is not None:
-        wanted["birthday"] = fields.birthday(birthday, today=bkk_date(now))
-    if email is not None:
-        wanted["email"] = fields.email(email)
-    if address is not None:
-        wanted["address"] = fields.address(address)
-    if line_name is not None:
-        wanted["line_display_name"] = fields.line_name(line_name)
+    given = {f: v for f, v in {"name": name, **profile}.items() if v is not None}
+    wanted = _checked_profile(given, now=now)
     if not wanted:
         raise InvalidInput("nothing to change: pass --name, --gender, --birthday, --email, --address or --line-name")
     m = common.get_member(session, store_id, phone_raw)
