@@ -6,14 +6,13 @@ Create Date: ${create_date}
 """
 from alembic import op
 import sqlalchemy as sa
-import sqlmodel
+
 import crm_cli.db.types
 ${imports if imports else ""}
+# crm_cli.migrations.helpers has the column, table and index builders the other scripts use
+# (`upgrade, downgrade = migration(steps)` writes the downgrade as the reverse of the upgrade).
 
-revision = ${repr(up_revision)}
-down_revision = ${repr(down_revision)}
-branch_labels = ${repr(branch_labels)}
-depends_on = ${repr(depends_on)}
+revision, down_revision = ${repr(up_revision)}, ${repr(down_revision)}
 
 
 def upgrade() -> None:

@@ -22,10 +22,7 @@ Create Date: 2026-11-30
 """
 from alembic import op
 
-revision = '0010_member_tier_hot'
-down_revision = '0009_tier_history_fk'
-branch_labels = None
-depends_on = None
+revision, down_revision = '0010_member_tier_hot', '0009_tier_history_fk'
 
 #: percent of each member page filled by inserts (and by updates that move a row to
 #: another page); the rest is left for in-place updates of the same rows

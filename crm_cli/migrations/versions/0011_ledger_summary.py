@@ -24,10 +24,7 @@ from alembic import op
 
 import crm_cli.db.types
 
-revision = '0011_ledger_summary'
-down_revision = '0010_member_tier_hot'
-branch_labels = None
-depends_on = None
+revision, down_revision = '0011_ledger_summary', '0010_member_tier_hot'
 
 #: the newest of two visits (``o`` the stored one, ``excluded`` the new one)
 _LATER = ("excluded.visit_entry_id IS NOT NULL AND (o.visit_at IS NULL OR excluded.visit_at > o.visit_at "
