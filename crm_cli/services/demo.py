@@ -58,7 +58,7 @@ def _import_sample(session, *, store_id: int, slug: str, now: datetime, actor: s
 
     conn = session.connection()
     db = mi.Db(conn)
-    store = mi.load_store(db, slug=slug)
+    store = mi.load_store(db, slug=slug, now=now)
     outcome = mi.import_members(db, store=store, path=SAMPLE_MEMBERS, branch=BRANCHES[0], now=now, actor=actor)
     if outcome.errors:  # the shipped sample is valid; a broken checkout should say so
         first = outcome.errors[0]

@@ -33,12 +33,12 @@ triggers (``lot_expiry`` queue, ``ledger_summary``) run once per COPY, over its 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from crm_cli.db import dialect as db_dialect
-from crm_cli.domain.errors import Conflict, InvalidInput, NotFound, StoreSuspended
+from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
 
 ON_EXISTING = ("error", "skip", "update")
 BATCH = 10_000
@@ -161,55 +161,14 @@ class Db:
             cur.close()
 
 
-def _as_date(value):
-    from datetime import date
+def load_store(db: Db, *, slug: str, now: datetime) -> StoreFacts:
+    """The store to import into, found and refused (not found, service off) as every command
+    finds and refuses it (:func:`crm_cli.services.store_state.by_slug`)."""
+    from crm_cli.services import store_state
 
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-
-
-def _as_moment(value):
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=timezone.utc)
-
-
-def service_off_reason(db: Db, store_id: int, now: datetime) -> str | None:
-    """Why the store's service is off at ``now`` (the same rule as every command), or None."""
-    from crm_cli.domain import billing as rules
-
-    rows = db.rows("SELECT kind, day, at FROM subscription_event WHERE store_id = :s ORDER BY day, id", {"s": store_id})
-    if not rows:
-        return None
-    events = [rules.SubscriptionEvent(k, _as_date(d), _as_moment(a)) for k, d, a in rows]
-    open_ = db.rows(
-        "SELECT number, due_date, paid_at FROM invoice WHERE store_id = :s AND due_date < :today "
-        "AND (paid_at IS NULL OR paid_at > :now)",
-        {"s": store_id, "today": db.day(now), "now": db.ts(now)},
-    )
-    invoices = [rules.InvoiceFact(n, _as_date(d), _as_moment(p)) for n, d, p in open_]
-    state = rules.service_state(events, invoices, now)
-    return state.reason if state.suspended else None
-
-
-def load_store(db: Db, *, slug: str, now: datetime | None = None) -> StoreFacts:
-    found = db.rows(
-        "SELECT id, slug, suspended_at, suspended_reason, purged_at, expiry_policy, expiry_months, import_max_rows "
-        "FROM store WHERE slug = :slug",
-        {"slug": slug},
-    )
-    if not found or found[0][4] is not None:
-        raise NotFound(f"store '{slug}' not found: see `crm store list`")
-    sid, slug_, _suspended_at, _reason, _purged, policy, months, max_rows = found[0]
-    reason = service_off_reason(db, sid, now) if now is not None else None
-    if reason is not None:
-        why = f" ({reason})"
-        raise StoreSuspended(
-            f"store '{slug}' is suspended{why}: its CRM service is not active; "
-            f"resume it with `crm billing resume --date YYYY-MM-DD`"
-        )
-    return StoreFacts(id=sid, slug=slug_, expiry_policy=policy, expiry_months=months, import_max_rows=max_rows)
+    store = store_state.by_slug(db.sa, slug, now=now)
+    return StoreFacts(id=store.id, slug=store.slug, expiry_policy=store.expiry_policy,
+                      expiry_months=store.expiry_months, import_max_rows=store.import_max_rows)
 
 
 def branch_id(db: Db, *, store_id: int, name: str) -> int:
