@@ -38,7 +38,9 @@ def _flag(cli):
         return s.exec(select(Store.suspended_at).where(Store.slug == "cafe")).one()
 
 
-def test_a_cancelled_store_is_refused_the_day_after_its_last_service_day_without_the_nightly_job(shop):
+def test_a_cancelled_store_is_refused_the_day_after_its_last_service_day_without_the_nightly_job(shop, tmp_path):
+    members = tmp_path / "members.csv"
+    members.write_text("เบอร์โทรศัพท์*,ชื่อ - นามสกุล*,จำนวนพอยท์*\n0898765432,Somsri Jaidee,10\n", encoding="utf-8")
     with freeze_time("2026-11-24T10:00:00+07:00"):
         shop.ok("billing", "subscribe", "--date", "2026-11-10")
     with freeze_time("2027-01-31T10:00:00+07:00"):
@@ -53,7 +55,8 @@ def test_a_cancelled_store_is_refused_the_day_after_its_last_service_day_without
         for cmd in (("points", "give", "0812345678", "--spend", "100", "--branch", "Siam"),
                     ("branch", "add", "Chidlom"),
                     ("points", "rule", "--points", "2", "--per", "25"),
-                    ("branch", "list")):
+                    ("branch", "list"),
+                    ("member", "import", str(members), "--branch", "Siam")):
             assert shop.fails(ExitCode.STORE_SUSPENDED, *cmd) == f"error: {SUSPENDED_JAN31}"
         assert _flag(shop) is None  # no job has run: the refusal comes from the calendar
         shop.ok("store", "show")
