@@ -63,7 +63,7 @@ def _statements() -> dict[str, Any]:
     return {
         "member": text("SELECT id, phone, registered_at FROM member WHERE store_id = :store_id AND phone = :phone")
         .columns(registered_at=UTCDateTime()),
-        # lots with points left, soonest-expiring first, never-expiring last (as services.ledger.lots)
+        # lots with points left, soonest-expiring first, never-expiring last
         "lots": text(
             "SELECT e.id, e.kind, e.points, e.created_at, e.expires_at, e.points - COALESCE(a.used, 0) AS rem "
             "FROM ledger_entry e LEFT OUTER JOIN ("
@@ -80,6 +80,12 @@ def _statements() -> dict[str, Any]:
     }
 
 
+def lot_rows(bind, member_id: int, now: datetime) -> list[Any]:
+    """The member's lots with points left at ``now``, in spending order: soonest-expiring
+    first, never-expiring last (rows: id, kind, points, created_at, expires_at, rem)."""
+    return list(execute(bind, _statements()["lots"], {"member_id": member_id, "now": now}).all())
+
+
 def balance(bind, *, store_id: int, phone: str, now: datetime, limit: int = 10) -> BalanceInfo:
     """Balance now and the lots in spending order (soonest-expiring first); at most ``limit`` lots listed."""
     from crm_cli.domain.member_fields import phone as normalize
@@ -91,7 +97,7 @@ def balance(bind, *, store_id: int, phone: str, now: datetime, limit: int = 10) 
     views = [
         lot_view(entry_id=r.id, kind=r.kind, points=r.points, remaining=int(r.rem), created_at=r.created_at,
                  expires_at=r.expires_at)
-        for r in execute(bind, sql["lots"], {"member_id": m.id, "now": now}).all()
+        for r in lot_rows(bind, m.id, now)
     ]
     dated = [v for v in views if v.expires_at is not None]
     nxt = dated[0].expires_on if dated else None

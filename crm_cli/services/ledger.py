@@ -121,30 +121,15 @@ def _insert_once(session, store_id: int, entry: LedgerEntry, idem, fp) -> Ledger
     return None
 
 
-def lots(session, member_id: int, now: datetime, *, include_expired: bool = False) -> list[Lot]:
-    """Lots with points left, in spending order: soonest-expiring first, never-expiring last."""
-    alloc = (
-        select(LotAllocation.lot_entry_id, func.sum(LotAllocation.points).label("used"))
-        .join(LedgerEntry, LedgerEntry.id == LotAllocation.lot_entry_id)
-        .where(LedgerEntry.member_id == member_id, LedgerEntry.points > 0)
-        .group_by(LotAllocation.lot_entry_id)
-        .subquery()
-    )
-    q = (
-        select(
-            LedgerEntry.id, LedgerEntry.kind, LedgerEntry.points, LedgerEntry.created_at, LedgerEntry.expires_at,
-            (LedgerEntry.points - func.coalesce(alloc.c.used, 0)).label("rem"),
-        )
-        .join(alloc, alloc.c.lot_entry_id == LedgerEntry.id, isouter=True)
-        .where(LedgerEntry.member_id == member_id, LedgerEntry.points > 0)
-        .where(LedgerEntry.points - func.coalesce(alloc.c.used, 0) > 0)
-    )
-    if not include_expired:
-        q = q.where((LedgerEntry.expires_at.is_(None)) | (LedgerEntry.expires_at > now))
-    q = q.order_by(LedgerEntry.expires_at.is_(None), LedgerEntry.expires_at, LedgerEntry.id)
+def lots(session, member_id: int, now: datetime) -> list[Lot]:
+    """Lots with points left, in spending order: soonest-expiring first, never-expiring last
+    (the one query, :func:`crm_cli.services.balance.lot_rows`, that `points balance` reads)."""
+    from crm_cli.services.balance import lot_rows
+
     return [
-        Lot(entry_id=r.id, kind=r.kind, points=r.points, remaining=int(r.rem), created_at=r.created_at, expires_at=r.expires_at)
-        for r in session.exec(q).all()
+        Lot(entry_id=r.id, kind=r.kind, points=r.points, remaining=int(r.rem), created_at=r.created_at,
+            expires_at=r.expires_at)
+        for r in lot_rows(session, member_id, now)
     ]
 
 
