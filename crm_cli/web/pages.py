@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote
 
@@ -46,7 +47,7 @@ def environment():
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True,
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["bkk"] = _bkk
-    env.filters["thb"] = lambda v: f"{v:,.2f}" if v is not None else ""
+    env.filters["thb"] = lambda v: f"{Decimal(v):,.2f}" if v is not None else ""  # Decimal or "2500.00"
     env.filters["num"] = lambda v: f"{v:,}" if v is not None else ""
     return env
 

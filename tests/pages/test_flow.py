@@ -165,6 +165,9 @@ def test_staff_join_give_and_coupon(site):
     assert r.status_code == 409 and "already used" in text(r.text)
     today = text(s.get("/staff/cafe").text)
     assert "+10" in today and "+4" in today and "Nok" in today
+    # amounts read as on the member's history page (thousands grouped)
+    r = s.post("/staff/cafe/give", {"member": "0898765432", "spend": "2500"}, csrf_from="/staff/cafe")
+    assert r.status_code == 200 and "2,500.00 THB" in text(s.get("/staff/cafe").text)
 
     # an admin picks any branch
     token = cli.json("staff", "invite", "--branch", "Ari", "--role", "admin")["token"]
