@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 
-from tests.fakeline.server import USER_ID, FakeLine, Refused, Req
+from tests.fakeline.server import USER_ID, FakeLine, Refused, Req, endpoint
 
 ACTIONS = {"uri", "message", "postback", "datetimepicker", "richmenuswitch", "camera", "cameraRoll", "location"}
 
@@ -63,6 +63,7 @@ class RichMenus:
             if act["type"] == "postback" and not (isinstance(act.get("data"), str) and 1 <= len(act["data"]) <= 300):
                 raise _bad("invalid data", f"areas[{i}].action.data")
 
+    @endpoint("POST", "/v2/bot/richmenu")
     def create(self, req: Req):
         self.line.channel(req)
         data = self.line.body(req)
@@ -72,6 +73,7 @@ class RichMenus:
             self.menus[rid] = data
         return 200, {"richMenuId": rid}
 
+    @endpoint("POST", "/v2/bot/richmenu/{richMenuId}/content")
     def content(self, req: Req):
         self.line.channel(req)
         rid = req.params["richMenuId"]
@@ -106,6 +108,7 @@ class RichMenus:
         if rid not in self.images:
             raise Refused(400, "An image has not been uploaded to the richmenu")
 
+    @endpoint("POST", "/v2/bot/user/all/richmenu/{richMenuId}")
     def set_default(self, req: Req):
         self.line.channel(req)
         rid = req.params["richMenuId"]
@@ -121,6 +124,7 @@ class RichMenus:
             raise _bad("Invalid user ID", "userIds")
         return ids
 
+    @endpoint("POST", "/v2/bot/richmenu/bulk/link")
     def bulk_link(self, req: Req):
         self.line.channel(req)
         data = self.line.body(req)
@@ -132,6 +136,7 @@ class RichMenus:
                 self.links[u] = rid
         return 202, {}
 
+    @endpoint("POST", "/v2/bot/richmenu/bulk/unlink")
     def bulk_unlink(self, req: Req):
         self.line.channel(req)
         ids = self._user_ids(self.line.body(req))
@@ -140,6 +145,7 @@ class RichMenus:
                 self.links.pop(u, None)
         return 202, {}
 
+    @endpoint("DELETE", "/v2/bot/richmenu/{richMenuId}")
     def delete(self, req: Req):
         self.line.channel(req)
         rid = req.params["richMenuId"]
@@ -153,10 +159,12 @@ class RichMenus:
                 self.default = None
         return 200, {}
 
+    @endpoint("GET", "/v2/bot/richmenu/list")
     def list(self, req: Req):
         self.line.channel(req)
         return 200, {"richmenus": [{"richMenuId": rid, **m} for rid, m in self.menus.items()]}
 
+    @endpoint("GET", "/v2/bot/insight/message/event")
     def insight_event(self, req: Req):
         self.line.channel(req)
         rid = req.query.get("requestId")
@@ -172,14 +180,6 @@ class RichMenus:
 
 def mount(line: FakeLine) -> RichMenus:
     menus = RichMenus(line)
-    r = line.route
-    r("POST", "/v2/bot/richmenu")(menus.create)
-    r("POST", "/v2/bot/richmenu/{richMenuId}/content")(menus.content)
-    r("POST", "/v2/bot/user/all/richmenu/{richMenuId}")(menus.set_default)
-    r("POST", "/v2/bot/richmenu/bulk/link")(menus.bulk_link)
-    r("POST", "/v2/bot/richmenu/bulk/unlink")(menus.bulk_unlink)
-    r("DELETE", "/v2/bot/richmenu/{richMenuId}")(menus.delete)
-    r("GET", "/v2/bot/richmenu/list")(menus.list)
-    r("GET", "/v2/bot/insight/message/event")(menus.insight_event)
+    line.mount(menus)
     line.richmenus = menus
     return menus

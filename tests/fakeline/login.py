@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode
 
-from tests.fakeline.server import USER_ID, FakeLine, Refused, Req
+from tests.fakeline.server import USER_ID, FakeLine, Refused, Req, endpoint
 
 
 @dataclass
@@ -40,10 +40,7 @@ class LineLogin:
         self.id_tokens: dict[str, dict] = {}
         self.current: tuple[str, str] | None = None
         self.deny = False  # the user presses "Cancel" on LINE's consent screen
-        r = line.route
-        r("GET", "/oauth2/v2.1/authorize")(self._authorize)
-        r("POST", "/oauth2/v2.1/token")(self._token)
-        r("POST", "/oauth2/v2.1/verify")(self._verify)
+        line.mount(self)
 
     # ------------------------------------------------------------------ set-up
     def add_channel(self, channel_id: str, secret: str) -> None:
@@ -59,6 +56,7 @@ class LineLogin:
         return user_id
 
     # ------------------------------------------------------------------ handlers
+    @endpoint("GET", "/oauth2/v2.1/authorize")
     def _authorize(self, req: Req):
         q = req.query
         for key in ("response_type", "client_id", "redirect_uri", "state", "scope"):
@@ -91,6 +89,7 @@ class LineLogin:
             raise Refused(400, "Content-Type must be application/x-www-form-urlencoded")
         return dict(parse_qsl(req.body.decode("utf-8")))
 
+    @endpoint("POST", "/oauth2/v2.1/token")
     def _token(self, req: Req):
         f = self._form(req)
         if f.get("grant_type") != "authorization_code":
@@ -118,6 +117,7 @@ class LineLogin:
         return 200, {"access_token": "at." + uuid.uuid4().hex, "expires_in": 2592000, "id_token": id_token,
                      "refresh_token": uuid.uuid4().hex, "scope": "openid profile", "token_type": "Bearer"}
 
+    @endpoint("POST", "/oauth2/v2.1/verify")
     def _verify(self, req: Req):
         f = self._form(req)
         claims = self.id_tokens.get(f.get("id_token", ""))

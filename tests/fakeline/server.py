@@ -10,8 +10,8 @@ Retry-After, 5xx, slow answers).
         ...
         assert line.calls("POST", "/v2/bot/message/reply")
 
-More endpoints (LINE Login, rich menus) are added with ``@line.route(METHOD, PATTERN)``
-or by subclassing and registering in ``_register``; a handler takes a ``Req`` and returns
+More endpoints (LINE Login, rich menus) are methods marked ``@endpoint(METHOD, PATTERN)``
+and registered with ``line.mount(handlers)`` (or one function with ``@line.route``); a handler takes a ``Req`` and returns
 ``(status, json_body)`` or ``(status, json_body, headers)``.
 """
 
@@ -74,6 +74,14 @@ class Refused(Exception):
         self.status, self.message, self.details, self.headers = status, message, details or [], headers or {}
 
 
+def endpoint(method: str, pattern: str):
+    """Mark a handler method with the request it answers; ``FakeLine.mount`` registers it."""
+    def mark(fn):
+        fn.endpoint = (method, pattern)
+        return fn
+    return mark
+
+
 class FakeLine:
     def __init__(self) -> None:
         self.lock = threading.RLock()
@@ -92,7 +100,7 @@ class FakeLine:
         self._server = None
         self._thread: threading.Thread | None = None
         self.url = ""
-        self._register()
+        self.mount(self)
 
     # ------------------------------------------------------------------ set-up
     def add_channel(self, token: str | None = None, *, name: str = "Cafe Siam") -> str:
@@ -146,16 +154,12 @@ class FakeLine:
 
         return deco
 
-    def _register(self) -> None:
-        r = self.route
-        r("GET", "/v2/bot/info")(self._bot_info)
-        r("GET", "/v2/bot/profile/{userId}")(self._profile)
-        r("GET", "/v2/bot/followers/ids")(self._follower_ids)
-        r("POST", "/v2/bot/message/reply")(self._reply)
-        r("POST", "/v2/bot/message/push")(self._push)
-        r("POST", "/v2/bot/message/multicast")(self._multicast)
-        r("GET", "/v2/bot/message/quota")(self._quota)
-        r("GET", "/v2/bot/message/quota/consumption")(self._consumption)
+    def mount(self, handlers: object) -> None:
+        """Register every method of ``handlers`` marked with ``@endpoint``."""
+        for name in dir(type(handlers)):
+            spec = getattr(getattr(type(handlers), name), "endpoint", None)
+            if spec is not None:
+                self.route(*spec)(getattr(handlers, name))
 
     # ------------------------------------------------------------------ checks
     def channel(self, req: Req) -> Channel:
@@ -238,11 +242,13 @@ class FakeLine:
         return {"sentMessages": out}
 
     # ------------------------------------------------------------------ handlers
+    @endpoint("GET", "/v2/bot/info")
     def _bot_info(self, req: Req):
         ch = self.channel(req)
         return 200, {"userId": ch.bot_user_id, "basicId": ch.basic_id, "displayName": ch.name,
                      "chatMode": "bot", "markAsReadMode": "auto"}
 
+    @endpoint("GET", "/v2/bot/profile/{userId}")
     def _profile(self, req: Req):
         self.channel(req)
         p = self.followers.get(req.params["userId"])
@@ -250,6 +256,7 @@ class FakeLine:
             raise Refused(404, "Not found")
         return 200, dict(p)
 
+    @endpoint("GET", "/v2/bot/followers/ids")
     def _follower_ids(self, req: Req):
         self.channel(req)
         try:
@@ -272,6 +279,7 @@ class FakeLine:
             body["next"] = str(offset + limit)
         return 200, body
 
+    @endpoint("POST", "/v2/bot/message/reply")
     def _reply(self, req: Req):
         self.channel(req)
         data = self.body(req)
@@ -286,6 +294,7 @@ class FakeLine:
             user = self.reply_tokens.pop(token)
             return 200, self._sent([user], msgs)
 
+    @endpoint("POST", "/v2/bot/message/push")
     def _push(self, req: Req):
         self.channel(req)
         key = self.retry_key(req)
@@ -298,6 +307,7 @@ class FakeLine:
             headers = {"x-line-request-id": self._accept(key)}
             return 200, self._sent([to], msgs), headers
 
+    @endpoint("POST", "/v2/bot/message/multicast")
     def _multicast(self, req: Req):
         self.channel(req)
         key = self.retry_key(req)
@@ -313,10 +323,12 @@ class FakeLine:
             self._sent(to, msgs)
             return 200, {}, headers
 
+    @endpoint("GET", "/v2/bot/message/quota")
     def _quota(self, req: Req):
         self.channel(req)
         return 200, {"type": "limited", "value": self.quota_value}
 
+    @endpoint("GET", "/v2/bot/message/quota/consumption")
     def _consumption(self, req: Req):
         self.channel(req)
         with self.lock:
