@@ -294,12 +294,16 @@ class FakeLine:
             user = self.reply_tokens.pop(token)
             return 200, self._sent([user], msgs)
 
-    @endpoint("POST", "/v2/bot/message/push")
-    def _push(self, req: Req):
+    def _send_request(self, req: Req) -> tuple[str | None, dict, Any]:
+        """A push or multicast: the channel checked, then its retry key, body and ``to``."""
         self.channel(req)
         key = self.retry_key(req)
         data = self.body(req)
-        to = data.get("to")
+        return key, data, data.get("to")
+
+    @endpoint("POST", "/v2/bot/message/push")
+    def _push(self, req: Req):
+        key, data, to = self._send_request(req)
         if not isinstance(to, str) or not USER_ID.match(to):
             raise Refused(400, "The request body has 1 error(s)", [{"message": "Invalid user ID", "property": "to"}])
         msgs = self.messages(data)
@@ -309,10 +313,7 @@ class FakeLine:
 
     @endpoint("POST", "/v2/bot/message/multicast")
     def _multicast(self, req: Req):
-        self.channel(req)
-        key = self.retry_key(req)
-        data = self.body(req)
-        to = data.get("to")
+        key, data, to = self._send_request(req)
         if not isinstance(to, list) or not 1 <= len(to) <= 500:
             raise Refused(400, "The request body has 1 error(s)", [{"message": "Size must be between 1 and 500", "property": "to"}])
         if not all(isinstance(u, str) and USER_ID.match(u) for u in to):
