@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from crm_cli.cli.options import out_option, whole
-from crm_cli.cli.run import export, show, write
+from crm_cli.cli.run import export, listing, write
 
 app = typer.Typer(help="Unique promo codes: load or generate a pool, issue one per person, redeem.",
                   no_args_is_help=True, rich_markup_mode=None)
@@ -49,15 +49,8 @@ def promo_load(
     st.render(res, columns=POOL_COLUMNS)
 
 
-@app.command("list")
-def promo_list(ctx: typer.Context) -> None:
-    """Promo pools: codes, issued, redeemed, free.
-
-    Example: crm promo list
-    """
-    from crm_cli.services import promos as svc
-
-    show(ctx, svc.list_pools, columns=POOL_COLUMNS)
+listing(app, "promos:list_pools", columns=POOL_COLUMNS,
+        help="Promo pools: codes, issued, redeemed, free.\n\nExample: crm promo list")
 
 
 @app.command("issue")

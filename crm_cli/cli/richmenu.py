@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from crm_cli.cli.context import state
-from crm_cli.cli.run import current_store_id, show
+from crm_cli.cli.run import current_store_id, listing
 
 app = typer.Typer(help="LINE rich menus: create, default, link to a segment, list, remove.",
                   no_args_is_help=True, rich_markup_mode=None)
@@ -87,15 +87,8 @@ def richmenu_link(ctx: typer.Context, name: NameArg,
     st.render(res)
 
 
-@app.command("list")
-def richmenu_list(ctx: typer.Context) -> None:
-    """Rich menus: default, segment, followers linked, areas and action tags.
-
-    Example: crm richmenu list
-    """
-    from crm_cli.services import richmenus as svc
-
-    show(ctx, svc.list_menus, columns=COLUMNS)
+listing(app, "richmenus:list_menus", columns=COLUMNS,
+        help="Rich menus: default, segment, followers linked, areas and action tags.\n\nExample: crm richmenu list")
 
 
 @app.command("remove")

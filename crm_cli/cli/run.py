@@ -45,6 +45,20 @@ def show(ctx: typer.Context, service: Callable[..., Any], /, *, columns: list[st
     st.render(res, columns=columns)
 
 
+def listing(app: typer.Typer, service: str, /, *, columns: list[str] | None = None, help: str) -> None:
+    """Register the group's ``list`` command: ``service`` ("module:function" of
+    ``crm_cli.services``, imported when the command runs) read for the current store and
+    rendered in ``columns``."""
+    module, function = service.split(":")
+
+    def command(ctx: typer.Context) -> None:
+        from importlib import import_module
+
+        show(ctx, getattr(import_module(f"crm_cli.services.{module}"), function), columns=columns)
+
+    app.command("list", help=help)(command)
+
+
 def write(ctx: typer.Context, service: Callable[..., Any], /, *, audit: Callable[[Any], str], with_now: bool = True,
           **kwargs: Any) -> tuple[AppState, Any]:
     """The service in one transaction for the current store (given ``now=`` unless told

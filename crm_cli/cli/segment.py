@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from crm_cli.cli.options import out_option, whole
-from crm_cli.cli.run import export, show, write
+from crm_cli.cli.run import export, listing, show, write
 
 app = typer.Typer(help="Audience segments: saved filters over members and LINE followers.",
                   no_args_is_help=True, rich_markup_mode=None)
@@ -94,15 +94,8 @@ def segment_edit(ctx: typer.Context, name: NameArg, tier: TierOpt = None, tag: T
     st.render(res, columns=COUNT_COLUMNS)
 
 
-@app.command("list")
-def segment_list(ctx: typer.Context) -> None:
-    """Saved segments and their filters.
-
-    Example: crm segment list
-    """
-    from crm_cli.services import segments as svc
-
-    show(ctx, svc.list_segments, columns=LIST_COLUMNS)
+listing(app, "segments:list_segments", columns=LIST_COLUMNS,
+        help="Saved segments and their filters.\n\nExample: crm segment list")
 
 
 @app.command("show")

@@ -10,7 +10,7 @@ import typer
 
 from crm_cli.cli.context import state
 from crm_cli.cli.options import out_option, whole
-from crm_cli.cli.run import current_store_id, export, read, show
+from crm_cli.cli.run import current_store_id, export, listing, read
 
 app = typer.Typer(help="Surveys with a PDPA notice and retention: create, send to a segment, results, export.",
                   no_args_is_help=True, rich_markup_mode=None)
@@ -73,15 +73,8 @@ def survey_create(
     st.render(_show_doc(res))
 
 
-@app.command("list")
-def survey_list(ctx: typer.Context) -> None:
-    """Surveys: questions, answers kept now, retention and the answering link.
-
-    Example: crm survey list
-    """
-    from crm_cli.services import surveys as svc
-
-    show(ctx, svc.list_surveys, columns=LIST_COLUMNS)
+listing(app, "surveys:list_surveys", columns=LIST_COLUMNS,
+        help="Surveys: questions, answers kept now, retention and the answering link.\n\nExample: crm survey list")
 
 
 @app.command("show")
