@@ -22,12 +22,12 @@ from crm_cli.web.pages import (
     CLAIM_LIMIT,
     REDEEM_LIMIT,
     Page,
+    TokenLink,
     blocking,
     client_ip,
     page,
     qr_data_uri,
     signed_in,
-    token_store,
 )
 from crm_cli.web.session import member_qr_value
 
@@ -328,11 +328,8 @@ def member_coupon(store: str, code: str, request: Request):
 # ---------------------------------------------------------------- QR claim
 
 
-def _claim_store(request: Request, token: str) -> str:
-    from crm_cli.services import line_accounts
-
-    return token_store(request, lambda session: line_accounts.qr_store(session, token=token), command="serve claim",
-                       unknown="QR code not recognised: check the code, or ask the staff for a new one")
+CLAIM = TokenLink("qr_store", command="serve claim",
+                  unknown="QR code not recognised: check the code, or ask the staff for a new one")
 
 
 @router.get("/claim/{token}")
@@ -340,7 +337,7 @@ def _claim_store(request: Request, token: str) -> str:
 def claim_page(token: str, request: Request):
     pg = Page(request)
     pg.rate(f"claim-ip:{client_ip(request)}", (60, CLAIM_LIMIT[1]), "QR claim")
-    pg.slug = _claim_store(request, token)
+    pg.slug = CLAIM.store(request, token)
     if pg.who() is None:
         return pg.login()
     with _member_reading(pg, "serve claim") as (_, _, me):
@@ -356,7 +353,7 @@ def claim_page(token: str, request: Request):
 @page
 async def claim_post(token: str, request: Request):
     pg = Page(request)
-    pg.slug = await blocking(_claim_store, request, token)
+    pg.slug = await blocking(CLAIM.store, request, token)
     return await signed_in(pg, lambda pg, form: _claim(pg, token))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -243,14 +244,24 @@ async def signed_in(pg: Page, work, *args):
     return await blocking(work, pg, *args, form)
 
 
-def token_store(request, token_owner, *, command: str, unknown: str) -> str:
-    """The slug of the store a link's token belongs to (``token_owner(session)`` answers
-    the store's id); refused with ``unknown`` when that store is gone."""
-    from crm_cli.db.models import Store
+@dataclass(frozen=True)
+class TokenLink:
+    """A link whose token names its store (a staff invite, a QR claim): ``owner`` is the
+    ``line_accounts`` function answering the store's id for a token, ``command`` what the
+    page does in the audit, ``unknown`` the refusal when the token or its store is gone."""
 
-    st = web_state(request, command=command, actor="web")
-    with st.reading(store=False) as tx:
-        row = tx.session.get(Store, token_owner(tx.session))
-        if row is None or row.purged_at is not None:
-            raise NotFound(unknown)
-        return row.slug
+    owner: str
+    command: str
+    unknown: str
+
+    def store(self, request, token: str) -> str:
+        """The slug of the token's store; refused with ``unknown`` when that store is gone."""
+        from crm_cli.db.models import Store
+        from crm_cli.services import line_accounts
+
+        st = web_state(request, command=self.command, actor="web")
+        with st.reading(store=False) as tx:
+            row = tx.session.get(Store, getattr(line_accounts, self.owner)(tx.session, token=token))
+            if row is None or row.purged_at is not None:
+                raise NotFound(self.unknown)
+            return row.slug

@@ -18,7 +18,7 @@ from crm_cli.domain.errors import (
     NotFound,
     PermissionDenied,
 )
-from crm_cli.web.pages import STAFF_LIMIT, Page, blocking, page, signed_in, token_store
+from crm_cli.web.pages import STAFF_LIMIT, Page, TokenLink, blocking, page, signed_in
 from crm_cli.web.session import parse_member_qr
 
 router = APIRouter()
@@ -33,18 +33,15 @@ def _mask(phone: str) -> str:
 # ---------------------------------------------------------------- join
 
 
-def _invite_store(request: Request, token: str) -> str:
-    from crm_cli.services import line_accounts
-
-    return token_store(request, lambda session: line_accounts.invite_store(session, token=token), command="serve staff join",
-                       unknown="invite token not recognised: ask the store admin for a new invite")
+INVITE = TokenLink("invite_store", command="serve staff join",
+                   unknown="invite token not recognised: ask the store admin for a new invite")
 
 
 @router.get("/staff/join/{token}")
 @page
 def join_page(token: str, request: Request):
     pg = Page(request)
-    pg.slug = _invite_store(request, token)
+    pg.slug = INVITE.store(request, token)
     if pg.who() is None:
         return pg.login()
     with pg.state("serve staff join").reading() as tx:
@@ -56,7 +53,7 @@ def join_page(token: str, request: Request):
 @page
 async def join_post(token: str, request: Request):
     pg = Page(request)
-    pg.slug = await blocking(_invite_store, request, token)
+    pg.slug = await blocking(INVITE.store, request, token)
     return await signed_in(pg, _join, token)
 
 
