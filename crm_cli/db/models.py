@@ -413,7 +413,7 @@ class MarketplaceOrder(SQLModel, table=True):
     store_id: int = Field(foreign_key="store.id", index=True)
     channel: str = Field(max_length=20)
     order_id: str = Field(max_length=100)
-    phone: str = Field(max_length=20)
+    phone: str = Field(max_length=40)  # E.164, or the anonymous id of an erased buyer
     paid_at: datetime = _dt()
     amount: Decimal = _money()
     status: str = Field(max_length=12)  # paid | cancelled | refunded

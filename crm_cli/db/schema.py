@@ -13,7 +13,7 @@ from pathlib import Path
 
 from crm_cli.domain.errors import DatabaseError
 
-HEADS: frozenset[str] = frozenset({"0011_ledger_summary"})
+HEADS: frozenset[str] = frozenset({"0012_order_phone_anon"})
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 

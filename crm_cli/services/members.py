@@ -518,6 +518,9 @@ def forget_member(session, *, store_id: int, phone_raw: str, now: datetime) -> E
 
         # the audit log and ledger reasons keep no form of the number (older records included)
         scrub_phone(session, store_id=store_id, e164=m.phone, replacement=anon)
+        from crm_cli.services.orders import forget_buyer
+
+        forget_buyer(session, store_id=store_id, phone=m.phone, anon_id=anon)
     m.phone = None
     m.anon_id = anon
     m.name = m.gender = m.birthday = m.email = m.address = m.line_display_name = m.notes = None

@@ -178,6 +178,8 @@ def import_orders(session, *, store_id: int, channel: str, path: Path, now: date
             continue
         phone = phones[o.order_id]
         old = existing.get(o.order_id)
+        if old is not None and is_erased_buyer(old.phone):
+            phone = old.phone  # the buyer was erased: the feed's number is not stored again
         values = dict(phone=phone, paid_at=o.paid_at, amount=o.amount, status=o.status, refund_amount=o.refund_amount)
         if old is None:
             inserts.append(dict(store_id=store_id, channel=channel, order_id=o.order_id, state="new",
@@ -218,18 +220,39 @@ def import_orders(session, *, store_id: int, channel: str, path: Path, now: date
 # ---------------------------------------------------------------- sync
 
 
+ERASED = "anon-"  # the start of an erased member's anonymous id (members.forget_member)
+
+
+def is_erased_buyer(phone: str) -> bool:
+    """True for an order whose buyer was erased: its phone is the member's anonymous id."""
+    return phone.startswith(ERASED)
+
+
+def forget_buyer(session, *, store_id: int, phone: str, anon_id: str) -> int:
+    """PDPA erasure of a buyer: the store's orders from ``phone`` keep the member's
+    anonymous id instead (a later refund still claws back from that account; a feed that
+    sends the order again does not bring the number back). Returns the orders changed."""
+    t = MarketplaceOrder.__table__
+    res = session.execute(t.update().where(t.c.store_id == store_id, t.c.phone == phone).values(phone=anon_id))
+    return res.rowcount or 0
+
+
 def _accounts(session, store_id: int, phones: set[str], now: datetime) -> dict[str, int]:
-    """member id per phone; phone-only accounts are created (in batches) for new buyers."""
+    """member id per phone; phone-only accounts are created (in batches) for new buyers.
+    An erased buyer's orders name the member's anonymous id, found as such and never created."""
     m = Member.__table__
     found: dict[str, int] = {}
+    erased = {p for p in phones if is_erased_buyer(p)}
+    phones = phones - erased
 
-    def load(batch):
+    def load(batch, column=m.c.phone):
         for part in _chunks(sorted(batch)):
             for pid, ph in session.execute(
-                sa_select(m.c.id, m.c.phone).where(m.c.store_id == store_id, m.c.phone.in_(part))
+                sa_select(m.c.id, column).where(m.c.store_id == store_id, column.in_(part))
             ).all():
                 found[ph] = pid
 
+    load(erased, m.c.anon_id)
     load(phones)
     missing = sorted(phones - found.keys())
     if missing:

@@ -9,6 +9,7 @@ import re
 from freezegun import freeze_time
 from sqlalchemy import text
 
+from crm_cli.domain.errors import ExitCode
 from crm_cli.domain.redact import mask_phone, phone_pattern, redact_phones
 
 NOW = "2026-11-24 03:00:00"
@@ -81,3 +82,31 @@ def test_forget_leaves_no_form_of_the_phone(shop, engine, tmp_path):
         reasons = [r[0] or "" for r in conn.execute(text("SELECT reason FROM ledger_entry"))]
         summaries = [r[0] for r in conn.execute(text("SELECT summary FROM audit_log"))]
     assert _leaks(" | ".join(reasons + summaries)) == []
+
+
+def test_forget_anonymises_the_buyers_orders_and_a_later_refund_still_claws_back(shop, tmp_path):
+    header = "order_id,phone,paid_at,amount,status,refund_amount\n"
+    paid = "LS-1,081-234-5678,2026-11-10T12:00:00+07:00,500.00,paid,\n"
+    refunded = "LS-1,081-234-5678,2026-11-10T12:00:00+07:00,500.00,refunded,500.00\n"
+    feed = tmp_path / "orders.csv"
+    with freeze_time("2026-11-05T10:00:00+07:00"):
+        shop.ok("billing", "subscribe", "--date", "2026-11-01")
+    with freeze_time("2026-11-20T19:00:00+07:00"):
+        feed.write_text(header + paid, encoding="utf-8")
+        shop.ok("orders", "import", str(feed), "--channel", "line-shopping")
+        assert shop.json("orders", "sync")["awarded"] == 1
+        anon = shop.json("member", "forget", "0812345678", "--yes")["anon_id"]
+        orders = shop.json("orders", "list")
+        assert [o["phone"] for o in orders] == [anon]
+        assert _leaks(json.dumps(orders, ensure_ascii=False)) == []
+        # the shop's feed sends the order again, now refunded: accepted, the number not stored again
+        feed.write_text(header + refunded, encoding="utf-8")
+        again = shop.json("orders", "import", str(feed), "--channel", "line-shopping")
+        assert (again["new"], again["updated"]) == (0, 1)
+        sync = shop.json("orders", "sync")
+        assert sync["points_clawed"] == 20
+        orders = shop.json("orders", "list")
+        assert [(o["phone"], o["points_clawed"]) for o in orders] == [(anon, 20)]
+        assert _leaks(json.dumps(orders, ensure_ascii=False)) == []
+        # no phone-only account came back for the erased number
+        shop.fails(ExitCode.NOT_FOUND, "member", "show", "0812345678")
