@@ -54,6 +54,16 @@ PARALLEL = 4
 NAME_MAX = 120
 
 
+@dataclass(frozen=True)
+class Recipient:
+    user_id: str
+    member_id: int | None
+    follower_id: int | None
+    display_name: str | None
+    points: int
+    tier: str | None
+
+
 # ---------------------------------------------------------------- messages
 
 
@@ -365,16 +375,6 @@ def _locked(session, campaign_id: int) -> Campaign:
     c = session.execute(q.execution_options(populate_existing=True)).scalars().first()
     assert c is not None
     return c
-
-
-@dataclass(frozen=True)
-class Recipient:
-    user_id: str
-    member_id: int | None
-    follower_id: int | None
-    display_name: str | None
-    points: int
-    tier: str | None
 
 
 def recipients(session, *, store_id: int, spec: SegmentSpec, now: datetime, personal: bool) -> tuple[list[Recipient], int]:

@@ -24,6 +24,13 @@ TAG_KINDS = ("chat", "active")
 STATUSES = ("following", "blocked", "unknown")
 
 
+@dataclass(frozen=True)
+class FollowerLink:
+    user_id: str
+    member_phone: str
+    member_name: str | None
+
+
 def check_user_id(raw: str) -> str:
     u = (raw or "").strip()
     if not USER_ID_RE.match(u):
@@ -252,13 +259,6 @@ def set_note(session, *, store_id: int, user_id: str, text: str) -> FollowerNote
     session.add(f)
     session.flush()
     return FollowerNote(user_id=f.user_id, note=f.note)
-
-
-@dataclass(frozen=True)
-class FollowerLink:
-    user_id: str
-    member_phone: str
-    member_name: str | None
 
 
 def link(session, *, store_id: int, user_id: str, phone: str) -> FollowerLink:

@@ -34,6 +34,28 @@ from crm_cli.domain.errors import Conflict, NotFound, PermissionDenied
 from crm_cli.domain.timeutil import bkk_date, start_of_bkk_day
 from crm_cli.services import common
 
+
+@dataclass(frozen=True)
+class StaffRef:
+    id: int
+    name: str
+    phone: str
+    role: str
+    branch: str
+    branch_id: int
+
+
+@dataclass(frozen=True)
+class BranchEntry:
+    at: datetime
+    kind: str
+    points: int
+    spend: str | None
+    phone: str | None
+    staff: str | None
+    channel: str
+
+
 # ---------------------------------------------------------------- who is signed in
 
 
@@ -295,16 +317,6 @@ def coupon_of(session, *, store_id: int, member: Member, code: str) -> MemberCou
 # ---------------------------------------------------------------- staff
 
 
-@dataclass(frozen=True)
-class StaffRef:
-    id: int
-    name: str
-    phone: str
-    role: str
-    branch: str
-    branch_id: int
-
-
 def staff_for_line(session, *, store_id: int, user_id: str) -> StaffRef | None:
     s = session.exec(select(Staff).where(Staff.store_id == store_id, Staff.line_user_id == user_id)).first()
     if s is None:
@@ -356,17 +368,6 @@ def branches_for(session, *, store_id: int, staff: StaffRef) -> list[str]:
     rows = session.exec(select(Branch.name).where(Branch.store_id == store_id, col(Branch.closed_at).is_(None))
                         .order_by(Branch.name)).all()
     return list(rows)
-
-
-@dataclass(frozen=True)
-class BranchEntry:
-    at: datetime
-    kind: str
-    points: int
-    spend: str | None
-    phone: str | None
-    staff: str | None
-    channel: str
 
 
 def branch_today(session, *, store_id: int, branch: str, now: datetime, limit: int = 100) -> list[BranchEntry]:

@@ -22,6 +22,16 @@ ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at a co
 MAX_GENERATE = 1_000_000
 
 
+@dataclass(frozen=True)
+class PoolRow:
+    name: str
+    codes: int
+    issued: int
+    redeemed: int
+    free: int
+    created_at: datetime
+
+
 def _name(raw: str) -> str:
     n = " ".join((raw or "").split())
     if not n or len(n) > 80:
@@ -79,16 +89,6 @@ def generate(n: int, prefix: str) -> list[str]:
     while len(out) < n:
         out.add(p + "".join(secrets.choice(ALPHABET) for _ in range(8)))
     return sorted(out)
-
-
-@dataclass(frozen=True)
-class PoolRow:
-    name: str
-    codes: int
-    issued: int
-    redeemed: int
-    free: int
-    created_at: datetime
 
 
 def _pool_row(session, p: PromoPool) -> PoolRow:

@@ -20,8 +20,17 @@ from crm_cli.db.models import RichMenu, RichMenuLink, Segment
 from crm_cli.domain.errors import Conflict, InvalidInput
 from crm_cli.services import named
 
-MAX_IMAGE = 1024 * 1024
 BATCH = 500
+MAX_IMAGE = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    menu: str
+    segment: str
+    linked: int
+    unlinked: int
+    requests: int
 
 
 # ---------------------------------------------------------------- checks (pure)
@@ -167,15 +176,6 @@ def make_default(session, *, store_id: int, name: str, api) -> MenuRow:
     session.add(row)
     session.flush()
     return _row(session, row)
-
-
-@dataclass(frozen=True)
-class LinkResult:
-    menu: str
-    segment: str
-    linked: int
-    unlinked: int
-    requests: int
 
 
 def _segment_followers(session, store_id: int, seg: Segment, now: datetime) -> dict[int, str]:

@@ -53,6 +53,14 @@ class Question:
     choices: list[Choice] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class SendPlan:
+    survey: str
+    campaign: str
+    link: str
+    resumed: bool
+
+
 def _question_text(raw: Any, where: str) -> str:
     from crm_cli.domain import member_fields
 
@@ -282,14 +290,6 @@ def show(session, *, store_id: int, name: str) -> SurveyDetail:
 
 
 # ---------------------------------------------------------------- send (through the campaign sender)
-
-
-@dataclass(frozen=True)
-class SendPlan:
-    survey: str
-    campaign: str
-    link: str
-    resumed: bool
 
 
 def campaign_name(survey: str, segment: str) -> str:

@@ -19,10 +19,10 @@ from fastapi import APIRouter, Request
 
 from crm_cli.domain.errors import Conflict, CrmError, InvalidInput
 from crm_cli.web.pages import (
+    CLAIM,
     CLAIM_LIMIT,
     REDEEM_LIMIT,
     Page,
-    TokenLink,
     blocking,
     client_ip,
     page,
@@ -326,10 +326,6 @@ def member_coupon(store: str, code: str, request: Request):
 
 
 # ---------------------------------------------------------------- QR claim
-
-
-CLAIM = TokenLink("qr_store", command="serve claim",
-                  unknown="QR code not recognised: check the code, or ask the staff for a new one")
 
 
 @router.get("/claim/{token}")

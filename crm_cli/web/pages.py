@@ -265,3 +265,10 @@ class TokenLink:
             if row is None or row.purged_at is not None:
                 raise NotFound(self.unknown)
             return row.slug
+
+
+#: the links of the pages whose token names the store
+INVITE = TokenLink("invite_store", command="serve staff join",
+                   unknown="invite token not recognised: ask the store admin for a new invite")
+CLAIM = TokenLink("qr_store", command="serve claim",
+                  unknown="QR code not recognised: check the code, or ask the staff for a new one")

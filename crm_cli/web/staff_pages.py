@@ -18,7 +18,7 @@ from crm_cli.domain.errors import (
     NotFound,
     PermissionDenied,
 )
-from crm_cli.web.pages import STAFF_LIMIT, Page, TokenLink, blocking, page, signed_in
+from crm_cli.web.pages import INVITE, STAFF_LIMIT, Page, blocking, page, signed_in
 from crm_cli.web.session import parse_member_qr
 
 router = APIRouter()
@@ -31,10 +31,6 @@ def _mask(phone: str) -> str:
 
 
 # ---------------------------------------------------------------- join
-
-
-INVITE = TokenLink("invite_store", command="serve staff join",
-                   unknown="invite token not recognised: ask the store admin for a new invite")
 
 
 @router.get("/staff/join/{token}")
