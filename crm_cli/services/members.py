@@ -12,9 +12,10 @@ only a hash), so a re-registration after erasure gets no second welcome.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypedDict, Unpack, cast
 
@@ -449,15 +450,11 @@ def add_note(session, *, store_id: int, phone_raw: str, text: str, now: datetime
 
 
 @dataclass(frozen=True)
-class ProfileEdit:
-    phone: str
-    changed: list[str]  # the fields whose value changed
-    name: str | None
-    gender: str | None
-    birthday: date | None
-    email: str | None
-    address: str | None
-    line_name: str | None
+class ProfileEdit(MemberDetail):
+    """The member as `member show` prints it after the edit, and ``changed``: the fields
+    whose value changed."""
+
+    changed: list[str] = field(default_factory=list)
 
 
 def edit_member(
@@ -491,10 +488,8 @@ def edit_member(
         m.last_activity_at = now
         session.add(m)
         session.flush()
-    return ProfileEdit(
-        phone=m.phone, changed=changed, name=m.name, gender=m.gender, birthday=m.birthday, email=m.email,
-        address=m.address, line_name=m.line_display_name,
-    )
+    shown = show_member(session, store_id=store_id, phone_raw=m.phone, now=now)
+    return ProfileEdit(**{f.name: getattr(shown, f.name) for f in dataclasses.fields(shown)}, changed=changed)
 
 
 # ---------------------------------------------------------------- erasure
