@@ -29,117 +29,121 @@ class ExitCode(IntEnum):
 
 
 class CrmError(Exception):
-    """Base of every expected error. ``str(err)`` is the one-line message."""
+    """Base of every expected error. ``str(err)`` is the one-line message.
+
+    A subclass states what it means in its class line: ``code`` (exit code), ``label``
+    (the word before the message, and the JSON error name), ``http`` (status on the web)
+    and, for the class that introduces an exit code, ``meaning`` (its line in the README's
+    table). What a subclass does not state, it inherits.
+    """
 
     exit_code: int = ExitCode.INTERNAL
     label = "error"
+    http: int = 400
+    meaning: str | None = None
+
+    def __init_subclass__(cls, *, code: int | None = None, label: str | None = None, http: int | None = None,
+                          meaning: str | None = None, **kw: object) -> None:
+        super().__init_subclass__(**kw)
+        if code is not None:
+            cls.exit_code = code
+        if label is not None:
+            cls.label = label
+        if http is not None:
+            cls.http = http
+        cls.meaning = meaning
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 
 
-class NotFound(CrmError):
-    exit_code = ExitCode.NOT_FOUND
-    label = "not found"
+class NotFound(CrmError, code=ExitCode.NOT_FOUND, label="not found", http=404,
+               meaning="not found: unknown store, branch, staff, member, reward, token"):
+    """An unknown store, branch, staff member, member, reward or token."""
 
 
-class Conflict(CrmError):
+class Conflict(CrmError, code=ExitCode.CONFLICT, label="refused", http=409,
+               meaning="refused by a business rule or conflict: duplicate, insufficient points, out of stock, "
+                       "already used, already running"):
     """A business rule or uniqueness rule refuses the request."""
 
-    exit_code = ExitCode.CONFLICT
-    label = "refused"
+
+class InsufficientPoints(Conflict, label="insufficient points"):
+    """The balance is smaller than the points asked for."""
 
 
-class InsufficientPoints(Conflict):
-    label = "insufficient points"
+class OutOfStock(Conflict, label="out of stock"):
+    """The reward has no stock (or no codes) left."""
 
 
-class OutOfStock(Conflict):
-    label = "out of stock"
+class AlreadyRunning(Conflict, label="already running"):
+    """The same job is running for the store right now."""
 
 
-class AlreadyRunning(Conflict):
-    label = "already running"
-
-
-class InvalidInput(CrmError):
+class InvalidInput(CrmError, code=ExitCode.INVALID_INPUT, label="invalid input", http=422,
+                   meaning="invalid input: bad value or bad input file (nothing was written)"):
     """A bad argument value or a bad input file."""
 
-    exit_code = ExitCode.INVALID_INPUT
-    label = "invalid input"
+
+class PermissionDenied(CrmError, code=ExitCode.NOT_ALLOWED, label="not allowed", http=403,
+                       meaning="not allowed: the acting staff member's role or branch does not permit it"):
+    """The acting staff member's role or branch does not permit the action."""
 
 
-class PermissionDenied(CrmError):
-    exit_code = ExitCode.NOT_ALLOWED
-    label = "not allowed"
+class StoreSuspended(CrmError, code=ExitCode.STORE_SUSPENDED, label="store suspended", http=403,
+                     meaning="store suspended: the store's CRM service is not active"):
+    """The store's CRM service is off (not subscribed, cancelled or unpaid)."""
 
 
-class StoreSuspended(CrmError):
-    exit_code = ExitCode.STORE_SUSPENDED
-    label = "store suspended"
-
-
-class DatabaseError(CrmError):
+class DatabaseError(CrmError, code=ExitCode.DATABASE, label="database", http=503,
+                    meaning="database unreachable, damaged, read-only or full, or schema not upgraded "
+                            "(run `crm db upgrade`); nothing was written"):
     """The database cannot be reached or is at the wrong schema revision."""
 
-    exit_code = ExitCode.DATABASE
-    label = "database"
 
-
-class DatabaseBusy(DatabaseError):
+class DatabaseBusy(DatabaseError, code=ExitCode.DATABASE_BUSY, label="database busy",
+                   meaning="database busy: another process held its write lock past the 30 s timeout; "
+                           "nothing was written, try again"):
     """Another process held the database's write lock past the busy timeout (30 s)."""
 
-    exit_code = ExitCode.DATABASE_BUSY
-    label = "database busy"
 
-
-class Declined(CrmError):
+class Declined(CrmError, code=ExitCode.DECLINED, label="declined",
+               meaning="declined: the confirmation was answered no (or not at all); nothing was done"):
     """The operator declined a confirmation, or gave no answer: nothing was done."""
 
-    exit_code = ExitCode.DECLINED
-    label = "declined"
 
-
-class Interrupted(CrmError):
+class Interrupted(CrmError, code=ExitCode.INTERRUPTED, label="interrupted",
+                  meaning="interrupted (Ctrl-C): the unfinished command was rolled back"):
     """Ctrl-C (SIGINT): the unfinished command rolled back."""
 
-    exit_code = ExitCode.INTERRUPTED
-    label = "interrupted"
 
-
-class CheckFailed(CrmError):
+class CheckFailed(CrmError, code=ExitCode.CHECK_FAILED, label="check failed", http=500,
+                  meaning="an integrity check found a breach, or a maintenance job failed"):
     """An integrity check found a breach, or a maintenance job failed."""
 
-    exit_code = ExitCode.CHECK_FAILED
-    label = "check failed"
 
-
-class UpstreamError(CrmError):
+class UpstreamError(CrmError, code=ExitCode.UPSTREAM, label="LINE platform", http=502,
+                    meaning="the LINE platform refused the request or did not answer (nothing was written)"):
     """The LINE platform refused a request or did not answer in time."""
 
-    exit_code = ExitCode.UPSTREAM
-    label = "LINE platform"
+
+def _documented(cls: type[CrmError]) -> list[type[CrmError]]:
+    out = [cls] if cls.meaning else []
+    for sub in cls.__subclasses__():
+        out += _documented(sub)
+    return out
 
 
-#: The documented exit codes: the README's "Exit codes" table is generated from this list
+#: The documented exit codes, by code: the codes no error class carries, then each class's
+#: ``meaning``. The README's "Exit codes" table is generated from this list
 #: (``crm exit-codes --readme README.md``; a test fails when they differ).
-EXIT_CODES: list[tuple[int, str]] = [
-    (ExitCode.SUCCESS, "success"),
-    (ExitCode.INTERNAL, "internal error (unexpected; rerun with `--debug` for the traceback)"),
-    (ExitCode.USAGE, "usage error: unknown command or option, missing argument"),
-    (NotFound.exit_code, "not found: unknown store, branch, staff, member, reward, token"),
-    (Conflict.exit_code, "refused by a business rule or conflict: duplicate, insufficient points, out of stock, already used, already running"),
-    (InvalidInput.exit_code, "invalid input: bad value or bad input file (nothing was written)"),
-    (PermissionDenied.exit_code, "not allowed: the acting staff member's role or branch does not permit it"),
-    (StoreSuspended.exit_code, "store suspended: the store's CRM service is not active"),
-    (DatabaseError.exit_code, "database unreachable, damaged, read-only or full, or schema not upgraded (run `crm db upgrade`); nothing was written"),
-    (CheckFailed.exit_code, "an integrity check found a breach, or a maintenance job failed"),
-    (UpstreamError.exit_code, "the LINE platform refused the request or did not answer (nothing was written)"),
-    (DatabaseBusy.exit_code, "database busy: another process held its write lock past the 30 s timeout; nothing was written, try again"),
-    (Declined.exit_code, "declined: the confirmation was answered no (or not at all); nothing was done"),
-    (Interrupted.exit_code, "interrupted (Ctrl-C): the unfinished command was rolled back"),
-]
+EXIT_CODES: list[tuple[int, str]] = sorted(
+    [(ExitCode.SUCCESS, "success"),
+     (ExitCode.INTERNAL, "internal error (unexpected; rerun with `--debug` for the traceback)"),
+     (ExitCode.USAGE, "usage error: unknown command or option, missing argument")]
+    + [(cls.exit_code, cls.meaning or "") for cls in _documented(CrmError)]
+)
 
 
 def exit_code_table() -> str:
@@ -149,26 +153,10 @@ def exit_code_table() -> str:
     return "\n".join(rows) + "\n"
 
 
-#: The same errors on the web (``crm serve``): HTTP status per error class, beside the
-#: exit codes. The most specific class listed wins; unlisted CrmErrors are 400.
-HTTP_STATUS: list[tuple[type[CrmError], int]] = [
-    (NotFound, 404),
-    (Conflict, 409),
-    (InvalidInput, 422),
-    (PermissionDenied, 403),
-    (StoreSuspended, 403),
-    (DatabaseError, 503),
-    (CheckFailed, 500),
-    (UpstreamError, 502),
-]
-
-
 def http_status(err: CrmError) -> int:
-    for cls in type(err).__mro__:
-        for known, status in HTTP_STATUS:
-            if cls is known:
-                return status
-    return 400
+    """The same errors on the web (``crm serve``): the class's ``http`` status (400 unless
+    the class or one it extends says otherwise)."""
+    return err.http
 
 
 def error_name(err: CrmError) -> str:

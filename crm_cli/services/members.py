@@ -488,7 +488,7 @@ def edit_member(
         m.last_activity_at = now
         session.add(m)
         session.flush()
-    shown = show_member(session, store_id=store_id, phone_raw=m.phone, now=now)
+    shown = show_member(session, store_id=store_id, phone_raw=phone_raw, now=now)
     return ProfileEdit(**{f.name: getattr(shown, f.name) for f in dataclasses.fields(shown)}, changed=changed)
 
 

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import bindparam, func
+from sqlalchemy import bindparam, func, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col
 
@@ -164,7 +165,7 @@ def import_orders(session, *, store_id: int, channel: str, path: Path, now: date
     phones = _normalize_phones(orders, errors)
 
     t = MarketplaceOrder.__table__
-    existing: dict[str, object] = {}
+    existing: dict[str, Any] = {}
     ids = [o.order_id for o in orders]
     for part in _chunks(ids):
         for row in session.execute(
@@ -232,8 +233,8 @@ def forget_buyer(session, *, store_id: int, phone: str, anon_id: str) -> int:
     """PDPA erasure of a buyer: the store's orders from ``phone`` keep the member's
     anonymous id instead (a later refund still claws back from that account; a feed that
     sends the order again does not bring the number back). Returns the orders changed."""
-    t = MarketplaceOrder.__table__
-    res = session.execute(t.update().where(t.c.store_id == store_id, t.c.phone == phone).values(phone=anon_id))
+    res = session.execute(update(MarketplaceOrder).where(col(MarketplaceOrder.store_id) == store_id,
+                                                         col(MarketplaceOrder.phone) == phone).values(phone=anon_id))
     return res.rowcount or 0
 
 
