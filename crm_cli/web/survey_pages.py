@@ -13,19 +13,9 @@ from crm_cli.web.pages import Page, page, signed_in
 
 router = APIRouter()
 
-#: this page's words, Thai first (the shared words come from web/i18n.py)
-TEXT: dict[str, tuple[str, str]] = {
-    "notice": ("ประกาศความเป็นส่วนตัว", "Privacy notice"),
-    "kept": ("คำตอบจะถูกเก็บไว้ {n} วัน แล้วลบโดยอัตโนมัติ", "Your answers are kept for {n} days, then deleted automatically"),
-    "send": ("ส่งคำตอบ", "Send answers"),
-    "thanks": ("ขอบคุณที่ตอบแบบสอบถาม", "Thank you for your answers"),
-    "already": ("คุณตอบแบบสอบถามนี้แล้วเมื่อวันที่ {day} (ตอบได้ครั้งเดียว)",
-                "You already answered this survey on {day} (one answer per person)"),
-}
-
 
 def _words(pg: Page):
-    return translator(pg.lang, TEXT)
+    return translator(pg.lang, "survey")  # text/survey.toml
 
 
 def _survey_id(raw: str) -> int:
