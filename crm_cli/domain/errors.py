@@ -45,12 +45,9 @@ class CrmError(Exception):
     def __init_subclass__(cls, *, code: int | None = None, label: str | None = None, http: int | None = None,
                           meaning: str | None = None, **kw: object) -> None:
         super().__init_subclass__(**kw)
-        if code is not None:
-            cls.exit_code = code
-        if label is not None:
-            cls.label = label
-        if http is not None:
-            cls.http = http
+        for attr, value in (("exit_code", code), ("label", label), ("http", http)):
+            if value is not None:
+                setattr(cls, attr, value)
         cls.meaning = meaning
 
     def __init__(self, message: str) -> None:

@@ -40,7 +40,19 @@ class LineApiError(UpstreamError):
 
 
 @dataclass(frozen=True)
+class Sent:
+    """The platform's answer to a send: message ids, or that the retry key was already used."""
+
+    message_ids: list[str] = field(default_factory=list)
+    request_id: str | None = None
+    already_accepted: bool = False
+
+
+@dataclass(frozen=True)
 class Profile:
+    """A LINE user's profile (``GET /v2/bot/profile/{userId}``), as the user shows it to
+    the channel: any field but the id may be missing."""
+
     user_id: str
     display_name: str | None
     picture_url: str | None
@@ -50,6 +62,8 @@ class Profile:
 
 @dataclass(frozen=True)
 class BotInfo:
+    """The channel's bot account (``GET /v2/bot/info``): its user id and @ basic id."""
+
     user_id: str
     basic_id: str | None
     display_name: str | None
@@ -57,15 +71,6 @@ class BotInfo:
     chat_mode: str | None
     mark_as_read_mode: str | None
     premium_id: str | None = None
-
-
-@dataclass(frozen=True)
-class Sent:
-    """The platform's answer to a send: message ids, or that the retry key was already used."""
-
-    message_ids: list[str] = field(default_factory=list)
-    request_id: str | None = None
-    already_accepted: bool = False
 
 
 def _env_float(name: str, default: float) -> float:
