@@ -35,6 +35,13 @@ class Cli:
         assert r.exit_code == 0, f"crm {' '.join(map(str, args))} exited {r.exit_code}: {r.stderr or r.output}"
         return r
 
+    def at(self, when: str, *args: str, **kw):
+        """``ok`` with the clock frozen at ``when`` (e.g. "2026-08-01T10:00:00+07:00")."""
+        from freezegun import freeze_time
+
+        with freeze_time(when):
+            return self.ok(*args, **kw)
+
     def json(self, *args: str, **kw):
         r = self.ok(*args, fmt="json", **kw)
         return json.loads(r.stdout)

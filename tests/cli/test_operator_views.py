@@ -97,10 +97,8 @@ def test_maintenance_audit_record_gives_bangkok_time_and_the_store_of_a_store_ru
 
 
 def test_billing_status_keeps_showing_a_cancellation_in_force_while_a_resume_is_only_scheduled(shop):
-    with freeze_time("2026-08-01T10:00:00+07:00"):
-        shop.ok("billing", "subscribe", "--date", "2026-08-01")
-    with freeze_time("2026-10-15T10:00:00+07:00"):
-        shop.ok("billing", "cancel", "--date", "2026-10-15")
+    shop.at("2026-08-01T10:00:00+07:00", "billing", "subscribe", "--date", "2026-08-01")
+    shop.at("2026-10-15T10:00:00+07:00", "billing", "cancel", "--date", "2026-10-15")
     with freeze_time("2026-11-30T10:00:00+07:00"):
         shop.ok("billing", "resume", "--date", "2027-03-01")
         status = shop.json("billing", "status")
