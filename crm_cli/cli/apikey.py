@@ -8,7 +8,7 @@ import typer
 
 from crm_cli.cli import complete
 from crm_cli.cli.options import whole
-from crm_cli.cli.run import show, write
+from crm_cli.cli.run import apply, show, write
 
 app = typer.Typer(help="Counter API keys, one per branch device: create (shown once), list, revoke.",
                   no_args_is_help=True, rich_markup_mode=None)
@@ -51,5 +51,4 @@ def apikey_revoke(ctx: typer.Context, key_id: Annotated[int, typer.Argument(pars
     """
     from crm_cli.services import apikeys
 
-    st, res = write(ctx, apikeys.revoke, key_id=key_id, audit=lambda res: f"revoked API key {res.id} ({res.branch})")
-    st.render(res)
+    apply(ctx, apikeys.revoke, key_id=key_id, audit=lambda res: f"revoked API key {res.id} ({res.branch})")

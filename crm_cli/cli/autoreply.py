@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from crm_cli.cli.options import whole
-from crm_cli.cli.run import show, write
+from crm_cli.cli.run import apply, show
 
 app = typer.Typer(help="Keyword auto-replies (text, image, tappable image) with hit statistics.",
                   no_args_is_help=True, rich_markup_mode=None)
@@ -45,9 +45,8 @@ def autoreply_add(
         from crm_cli.fileio.text import read_text
 
         kind, message = "imagemap", svc.imagemap_message(read_text(imagemap, what="--imagemap"))
-    st, row = write(ctx, svc.add_rule, keyword=keyword, match=match, kind=kind, message=message,
-                    audit=lambda row: f"added auto-reply #{row.id} for '{row.keyword}' ({row.match}, {row.kind})")
-    st.render(row)
+    apply(ctx, svc.add_rule, keyword=keyword, match=match, kind=kind, message=message,
+          audit=lambda row: f"added auto-reply #{row.id} for '{row.keyword}' ({row.match}, {row.kind})")
 
 
 @app.command("list")
@@ -76,8 +75,7 @@ def autoreply_remove(ctx: typer.Context, rule: Annotated[str, typer.Argument(hel
     """
     from crm_cli.services import autoreplies as svc
 
-    st, row = write(ctx, svc.remove_rule, rule=rule, audit=lambda row: f"removed auto-reply #{row.id} for '{row.keyword}'")
-    st.render(row)
+    apply(ctx, svc.remove_rule, rule=rule, audit=lambda row: f"removed auto-reply #{row.id} for '{row.keyword}'")
 
 
 @app.command("test")

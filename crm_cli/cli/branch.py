@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from crm_cli.cli import complete
-from crm_cli.cli.run import show, write
+from crm_cli.cli.run import apply, show
 
 app = typer.Typer(help="Branches of the current store (unlimited).", no_args_is_help=True)
 
@@ -19,8 +19,7 @@ def branch_add(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Bra
     """Add a branch. Example: crm branch add "Siam Square\""""
     from crm_cli.services import stores
 
-    st, info = write(ctx, stores.add_branch, name=name, audit=lambda info: f"added branch {info.name}")
-    st.render(info)
+    apply(ctx, stores.add_branch, name=name, audit=lambda info: f"added branch {info.name}")
 
 
 @app.command("list")
@@ -40,9 +39,8 @@ def branch_rename(
     """Rename a branch. Example: crm branch rename Siam "Siam Square\""""
     from crm_cli.services import stores
 
-    st, info = write(ctx, stores.rename_branch, old=old, new=new, with_now=False,
-                     audit=lambda info: f"renamed branch {old} to {new}")
-    st.render(info)
+    apply(ctx, stores.rename_branch, old=old, new=new, with_now=False,
+          audit=lambda info: f"renamed branch {old} to {new}")
 
 
 @app.command("close")
@@ -50,5 +48,4 @@ def branch_close(ctx: typer.Context, name: Annotated[str, typer.Argument(autocom
     """Close a branch (its history is kept; move its staff first). Example: crm branch close "Old Town\""""
     from crm_cli.services import stores
 
-    st, info = write(ctx, stores.close_branch, name=name, audit=lambda info: f"closed branch {name}")
-    st.render(info)
+    apply(ctx, stores.close_branch, name=name, audit=lambda info: f"closed branch {name}")

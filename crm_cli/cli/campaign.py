@@ -9,7 +9,7 @@ import typer
 
 from crm_cli.cli.context import state
 from crm_cli.cli.options import out_option
-from crm_cli.cli.run import current_store_id, show, write
+from crm_cli.cli.run import apply, current_store_id, show
 
 app = typer.Typer(help="Broadcast campaigns to a segment on LINE: create, schedule, send, stats.",
                   no_args_is_help=True, rich_markup_mode=None)
@@ -74,9 +74,8 @@ def campaign_create(
         messages.append(svc.flex_message(read_text(flex, what="--flex"), alt_text))
     elif alt_text:
         raise InvalidInput("--alt-text goes with --flex")
-    st, res = write(ctx, svc.create, name=name, segment=segment, everyone=everyone, messages=messages, promo=promo,
-                    at=_at(at), audit=lambda res: f"created campaign '{res.name}' ({res.status}, {res.audience})")
-    st.render(res)
+    apply(ctx, svc.create, name=name, segment=segment, everyone=everyone, messages=messages, promo=promo,
+          at=_at(at), audit=lambda res: f"created campaign '{res.name}' ({res.status}, {res.audience})")
 
 
 @app.command("list")
@@ -111,8 +110,7 @@ def campaign_copy(ctx: typer.Context, name: NameArg, new: Annotated[str, typer.A
     """
     from crm_cli.services import campaigns as svc
 
-    st, res = write(ctx, svc.copy, name=name, new=new, at=_at(at), audit=lambda res: f"copied campaign '{name}' to '{res.name}'")
-    st.render(res)
+    apply(ctx, svc.copy, name=name, new=new, at=_at(at), audit=lambda res: f"copied campaign '{name}' to '{res.name}'")
 
 
 @app.command("cancel")
@@ -123,8 +121,7 @@ def campaign_cancel(ctx: typer.Context, name: NameArg) -> None:
     """
     from crm_cli.services import campaigns as svc
 
-    st, res = write(ctx, svc.cancel, name=name, audit=lambda res: f"cancelled campaign '{res.name}'")
-    st.render(res)
+    apply(ctx, svc.cancel, name=name, audit=lambda res: f"cancelled campaign '{res.name}'")
 
 
 @app.command("send")

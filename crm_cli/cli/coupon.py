@@ -8,7 +8,7 @@ import typer
 
 from crm_cli.cli.context import state
 from crm_cli.cli.options import BranchOpt, StaffOpt
-from crm_cli.cli.run import current_store_id, write
+from crm_cli.cli.run import apply, current_store_id
 
 app = typer.Typer(help="In-store coupons: use at the counter, cancel.", no_args_is_help=True)
 
@@ -23,9 +23,8 @@ def coupon_use(ctx: typer.Context, code: CodeArg, staff: StaffOpt = None, branch
     """
     from crm_cli.services import rewards
 
-    st, info = write(ctx, rewards.use_coupon, code=code, staff=staff, branch=branch,
-                     audit=lambda info: f"coupon {info.code} used ({info.reward})")
-    st.render(info)
+    apply(ctx, rewards.use_coupon, code=code, staff=staff, branch=branch,
+          audit=lambda info: f"coupon {info.code} used ({info.reward})")
 
 
 @app.command("cancel")

@@ -9,7 +9,7 @@ import typer
 
 from crm_cli.cli.context import state
 from crm_cli.cli.options import DryRunOpt, out_option, whole
-from crm_cli.cli.run import current_store_id, export, show, write
+from crm_cli.cli.run import apply, current_store_id, export, show
 
 app = typer.Typer(help="LINE followers: list, show, sync, tags, notes, link to members, import, export.",
                   no_args_is_help=True, rich_markup_mode=None)
@@ -90,9 +90,8 @@ def follower_tag(ctx: typer.Context, user_id: UserArg, tags: Annotated[list[str]
     """
     from crm_cli.services import followers as svc
 
-    st, res = write(ctx, svc.tag, user_id=user_id, tags=tags, kind=kind,
-                    audit=lambda res: f"tagged follower {res.user_id} ({kind}): {', '.join(res.changed) or 'nothing new'}")
-    st.render(res)
+    apply(ctx, svc.tag, user_id=user_id, tags=tags, kind=kind,
+          audit=lambda res: f"tagged follower {res.user_id} ({kind}): {', '.join(res.changed) or 'nothing new'}")
 
 
 @app.command("untag")
@@ -104,9 +103,8 @@ def follower_untag(ctx: typer.Context, user_id: UserArg, tags: Annotated[list[st
     """
     from crm_cli.services import followers as svc
 
-    st, res = write(ctx, svc.untag, user_id=user_id, tags=tags, kind=kind, with_now=False,
-                    audit=lambda res: f"untagged follower {res.user_id} ({kind}): {', '.join(res.changed) or 'nothing removed'}")
-    st.render(res)
+    apply(ctx, svc.untag, user_id=user_id, tags=tags, kind=kind, with_now=False,
+          audit=lambda res: f"untagged follower {res.user_id} ({kind}): {', '.join(res.changed) or 'nothing removed'}")
 
 
 @app.command("note")
@@ -117,9 +115,8 @@ def follower_note(ctx: typer.Context, user_id: UserArg, text: Annotated[str, typ
     """
     from crm_cli.services import followers as svc
 
-    st, res = write(ctx, svc.set_note, user_id=user_id, text=text, with_now=False,
-                    audit=lambda res: f"{'set' if res.note else 'cleared'} the note of follower {res.user_id}")
-    st.render(res)
+    apply(ctx, svc.set_note, user_id=user_id, text=text, with_now=False,
+          audit=lambda res: f"{'set' if res.note else 'cleared'} the note of follower {res.user_id}")
 
 
 @app.command("link")
@@ -132,9 +129,8 @@ def follower_link(ctx: typer.Context, user_id: UserArg,
     from crm_cli.services import followers as svc
     from crm_cli.services.audit import mask_phone
 
-    st, res = write(ctx, svc.link, user_id=user_id, phone=phone, with_now=False,
-                    audit=lambda res: f"linked follower {res.user_id} to member {mask_phone(res.member_phone)}")
-    st.render(res)
+    apply(ctx, svc.link, user_id=user_id, phone=phone, with_now=False,
+          audit=lambda res: f"linked follower {res.user_id} to member {mask_phone(res.member_phone)}")
 
 
 @app.command("import")

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from crm_cli.cli.options import out_option, whole
-from crm_cli.cli.run import export, listing, write
+from crm_cli.cli.run import apply, export, listing, write
 
 app = typer.Typer(help="Unique promo codes: load or generate a pool, issue one per person, redeem.",
                   no_args_is_help=True, rich_markup_mode=None)
@@ -63,9 +63,8 @@ def promo_issue(ctx: typer.Context, name: PoolArg,
     """
     from crm_cli.services import promos as svc
 
-    st, res = write(ctx, svc.issue, name=name, segment=segment,
-                    audit=lambda res: f"issued {res.newly_issued} promo codes from '{res.pool}' to segment '{res.segment}'")
-    st.render(res)
+    apply(ctx, svc.issue, name=name, segment=segment,
+          audit=lambda res: f"issued {res.newly_issued} promo codes from '{res.pool}' to segment '{res.segment}'")
 
 
 @app.command("export")
@@ -88,5 +87,4 @@ def promo_redeem(ctx: typer.Context, code: Annotated[str, typer.Argument(help="T
     """
     from crm_cli.services import promos as svc
 
-    st, res = write(ctx, svc.redeem, code=code, audit=lambda res: f"redeemed promo code {res.code} ({res.pool})")
-    st.render(res)
+    apply(ctx, svc.redeem, code=code, audit=lambda res: f"redeemed promo code {res.code} ({res.pool})")

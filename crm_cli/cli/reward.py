@@ -10,7 +10,7 @@ import typer
 from crm_cli.cli import complete
 from crm_cli.cli.context import state
 from crm_cli.cli.options import BranchOpt, StaffOpt, whole
-from crm_cli.cli.run import current_store_id, show, write
+from crm_cli.cli.run import apply, current_store_id, show
 from crm_cli.domain.redact import mask_phone
 
 app = typer.Typer(help="Rewards: in-store coupons, deliveries, code pools; redeem.", no_args_is_help=True)
@@ -110,9 +110,8 @@ def reward_edit(
 def _display(ctx: typer.Context, name: str, hidden: bool) -> None:
     from crm_cli.services import rewards
 
-    st, info = write(ctx, rewards.edit_reward, name=name, hidden=hidden,
-                     audit=lambda info: f"{'hid' if hidden else 'showed'} reward {info.name}")
-    st.render(info)
+    apply(ctx, rewards.edit_reward, name=name, hidden=hidden,
+          audit=lambda info: f"{'hid' if hidden else 'showed'} reward {info.name}")
 
 
 @app.command("hide")
@@ -139,9 +138,8 @@ def reward_codes(
     """
     from crm_cli.services import rewards
 
-    st, info = write(ctx, rewards.load_codes, name=name, path=file, with_now=False,
-                     audit=lambda info: f"loaded {info.added} codes into {info.reward}")
-    st.render(info)
+    apply(ctx, rewards.load_codes, name=name, path=file, with_now=False,
+          audit=lambda info: f"loaded {info.added} codes into {info.reward}")
 
 
 @app.command("redeem")

@@ -1,5 +1,6 @@
 """The two shapes most store commands have: read something of the current store and render
-it, or call one service in one transaction, audit what it did and render the result.
+it (:func:`show`), or call one service in one transaction, audit what it did and render the
+result (:func:`apply`).
 
 ``service`` is a service function that takes the session first and ``store_id=`` (plus the
 command's own keyword arguments); ``audit`` turns its result into the audit line.
@@ -70,6 +71,14 @@ def write(ctx: typer.Context, service: Callable[..., Any], /, *, audit: Callable
         res = service(tx.session, store_id=current_store_id(tx), **kwargs)
         tx.audit(audit(res))
     return st, res
+
+
+def apply(ctx: typer.Context, service: Callable[..., Any], /, *, audit: Callable[[Any], str],
+          columns: list[str] | None = None, with_now: bool = True, **kwargs: Any) -> Any:
+    """Write (as :func:`write`) and render the answer in ``columns``; returns it."""
+    st, res = write(ctx, service, audit=audit, with_now=with_now, **kwargs)
+    st.render(res, columns=columns)
+    return res
 
 
 def export(ctx: typer.Context, service: Callable[..., Any], /, *, rows: str, **kwargs: Any) -> None:

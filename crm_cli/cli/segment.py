@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from crm_cli.cli.options import out_option, whole
-from crm_cli.cli.run import export, listing, show, write
+from crm_cli.cli.run import apply, export, listing, show, write
 
 app = typer.Typer(help="Audience segments: saved filters over members and LINE followers.",
                   no_args_is_help=True, rich_markup_mode=None)
@@ -64,9 +64,8 @@ def segment_create(ctx: typer.Context, name: NameArg, tier: TierOpt = None, tag:
 
     spec = _spec(tier, tag, any_tag, not_tag, min_points, max_points, birthday_month, inactive_days, branch,
                  joined_since, registered, followers_only)
-    st, res = write(ctx, svc.create, name=name, spec=spec,
-                    audit=lambda res: f"created segment '{res.segment}' ({res.filters}): {res.people} people")
-    st.render(res, columns=COUNT_COLUMNS)
+    apply(ctx, svc.create, name=name, spec=spec,
+          audit=lambda res: f"created segment '{res.segment}' ({res.filters}): {res.people} people", columns=COUNT_COLUMNS)
 
 
 @app.command("edit")
@@ -89,9 +88,8 @@ def segment_edit(ctx: typer.Context, name: NameArg, tier: TierOpt = None, tag: T
     if everyone:
         values["audience"] = "all"
     change = SegmentChange(values=values, clear=tuple(c.strip().replace("-", "_") for c in (clear or ())))
-    st, res = write(ctx, svc.edit, name=name, change=change, rename=rename,
-                    audit=lambda res: f"edited segment '{res.segment}' ({res.filters})")
-    st.render(res, columns=COUNT_COLUMNS)
+    apply(ctx, svc.edit, name=name, change=change, rename=rename,
+          audit=lambda res: f"edited segment '{res.segment}' ({res.filters})", columns=COUNT_COLUMNS)
 
 
 listing(app, "segments:list_segments", columns=LIST_COLUMNS,

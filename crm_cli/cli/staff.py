@@ -10,7 +10,7 @@ import typer
 from crm_cli.cli import complete
 from crm_cli.cli.context import state
 from crm_cli.cli.options import PngOutOpt, QrOpt, whole
-from crm_cli.cli.run import show, write
+from crm_cli.cli.run import apply, show, write
 from crm_cli.domain.redact import mask_phone
 
 app = typer.Typer(help="Staff of the current store: invites (link + QR), roles admin|staff.", no_args_is_help=True)
@@ -77,9 +77,8 @@ def staff_move(
     """Move a staff member to another branch. Example: crm staff move 0812345678 --branch Ari"""
     from crm_cli.services import stores
 
-    st, info = write(ctx, stores.move_staff, phone_raw=phone, branch=branch, with_now=False,
-                     audit=lambda info: f"moved {mask_phone(info.phone)} to {info.branch}")
-    st.render(info)
+    apply(ctx, stores.move_staff, phone_raw=phone, branch=branch, with_now=False,
+          audit=lambda info: f"moved {mask_phone(info.phone)} to {info.branch}")
 
 
 @app.command("deactivate")
@@ -87,6 +86,5 @@ def staff_deactivate(ctx: typer.Context, phone: Annotated[str, typer.Argument(he
     """Deactivate a staff member (history kept). Example: crm staff deactivate 0812345678"""
     from crm_cli.services import stores
 
-    st, info = write(ctx, stores.deactivate_staff, phone_raw=phone,
-                     audit=lambda info: f"deactivated {mask_phone(info.phone)}")
-    st.render(info)
+    apply(ctx, stores.deactivate_staff, phone_raw=phone,
+          audit=lambda info: f"deactivated {mask_phone(info.phone)}")
