@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from crm_cli.cli.context import state
-from crm_cli.cli.options import out_option
+from crm_cli.cli.options import out_option, segment_option
 from crm_cli.cli.run import apply, current_store_id, show
 
 app = typer.Typer(help="Broadcast campaigns to a segment on LINE: create, schedule, send, stats.",
@@ -39,7 +39,7 @@ def _client(tx):
 def campaign_create(
     ctx: typer.Context,
     name: NameArg,
-    segment: Annotated[Optional[str], typer.Option("--segment", help="Send to this segment.")] = None,
+    segment: Annotated[Optional[str], segment_option("Send to this segment.")] = None,
     everyone: Annotated[bool, typer.Option("--all", help="Send to every follower and member on LINE.")] = False,
     text: Annotated[Optional[list[str]], typer.Option("--text", help="A text message (repeat for more); {display_name}, {points}, {tier} and {promo_code} are filled in per person.")] = None,
     image: Annotated[Optional[str], typer.Option("--image", help="An image message: https:// URL (with --preview).")] = None,

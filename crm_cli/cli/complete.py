@@ -1,5 +1,5 @@
-"""Shell completion of names from the current database: store slugs, branch, reward and
-tier names (``crm --install-completion``). Each completer reads ``--db`` and ``--store``
+"""Shell completion of names from the current database: store slugs, branch, reward,
+tier and segment names (``crm --install-completion``). Each completer reads ``--db`` and ``--store``
 from the words typed so far (before or after the command), else the environment and the
 remembered store, exactly as a command would, and asks :mod:`crm_cli.db.names`."""
 
@@ -73,3 +73,7 @@ def rewards(ctx: typer.Context, incomplete: str) -> list[str]:
 
 def tiers(ctx: typer.Context, incomplete: str) -> list[str]:
     return _names("tier", ctx, incomplete)
+
+
+def segments(ctx: typer.Context, incomplete: str) -> list[str]:
+    return _names("segment", ctx, incomplete)

@@ -42,6 +42,11 @@ def out_option(*extensions: str, help: str) -> Any:
                         help=f"{help} The extension picks the format: {', '.join(extensions)}.")
 
 
+def segment_option(help: str) -> Any:
+    """``--segment NAME``: a saved segment of the current store (names complete on TAB)."""
+    return typer.Option("--segment", autocompletion=complete.segments, help=help)
+
+
 PngOutOpt = Annotated[Optional[Path], out_option(".png", help="Also write the QR code to this file.")]
 QrOpt = Annotated[Optional[Path], typer.Option("--qr", parser=out_path(".png", option="--qr"), metavar="FILE",
                                                help="The same as --out FILE.png.")]

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from crm_cli.cli.options import out_option, whole
+from crm_cli.cli.options import out_option, segment_option, whole
 from crm_cli.cli.run import apply, export, listing, write
 
 app = typer.Typer(help="Unique promo codes: load or generate a pool, issue one per person, redeem.",
@@ -55,7 +55,7 @@ listing(app, "promos:list_pools", columns=POOL_COLUMNS,
 
 @app.command("issue")
 def promo_issue(ctx: typer.Context, name: PoolArg,
-                segment: Annotated[str, typer.Option("--segment", help="Everybody in this segment gets a code.")]) -> None:
+                segment: Annotated[str, segment_option("Everybody in this segment gets a code.")]) -> None:
     """Issue one code to each person in the segment who has none from this pool yet
     (never twice; recorded). Refused when the pool has too few free codes.
 

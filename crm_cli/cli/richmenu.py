@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from crm_cli.cli.context import state
+from crm_cli.cli.options import segment_option
 from crm_cli.cli.run import current_store_id, listing
 
 app = typer.Typer(help="LINE rich menus: create, default, link to a segment, list, remove.",
@@ -71,7 +72,7 @@ def richmenu_default(ctx: typer.Context, name: NameArg) -> None:
 
 @app.command("link")
 def richmenu_link(ctx: typer.Context, name: NameArg,
-                  segment: Annotated[str, typer.Option("--segment", help="Link the segment's followers to this menu.")]) -> None:
+                  segment: Annotated[str, segment_option("Link the segment's followers to this menu.")]) -> None:
     """Link a segment's followers to this menu (500 a request); `maintenance run` keeps it
     up to date as people join and leave the segment.
 

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from crm_cli.cli import complete
 from crm_cli.cli.options import out_option, whole
 from crm_cli.cli.run import apply, export, listing, show, write
 
@@ -15,6 +16,7 @@ app = typer.Typer(help="Audience segments: saved filters over members and LINE f
                   no_args_is_help=True, rich_markup_mode=None)
 
 NameArg = Annotated[str, typer.Argument(help="Segment name.")]
+SegmentArg = Annotated[str, typer.Argument(autocompletion=complete.segments, help="Segment name.")]
 TierOpt = Annotated[Optional[str], typer.Option("--tier", help="Members of this tier.")]
 TagOpt = Annotated[Optional[list[str]], typer.Option("--tag", help="Has this tag (repeat: all of them). Chat and active tags both count.")]
 AnyTagOpt = Annotated[Optional[list[str]], typer.Option("--any-tag", help="Has at least one of these tags (repeat).")]
@@ -69,7 +71,7 @@ def segment_create(ctx: typer.Context, name: NameArg, tier: TierOpt = None, tag:
 
 
 @app.command("edit")
-def segment_edit(ctx: typer.Context, name: NameArg, tier: TierOpt = None, tag: TagOpt = None, any_tag: AnyTagOpt = None,
+def segment_edit(ctx: typer.Context, name: SegmentArg, tier: TierOpt = None, tag: TagOpt = None, any_tag: AnyTagOpt = None,
                  not_tag: NotTagOpt = None, min_points: MinOpt = None, max_points: MaxOpt = None,
                  birthday_month: MonthOpt = None, inactive_days: InactiveOpt = None, branch: BranchOpt = None,
                  joined_since: JoinedOpt = None, registered: RegisteredOpt = False, followers_only: FollowersOpt = False,
@@ -97,7 +99,7 @@ listing(app, "segments:list_segments", columns=LIST_COLUMNS,
 
 
 @app.command("show")
-def segment_show(ctx: typer.Context, name: NameArg) -> None:
+def segment_show(ctx: typer.Context, name: SegmentArg) -> None:
     """A segment: its filters and how many people it selects now.
 
     Example: crm segment show coffee-gold
@@ -108,7 +110,7 @@ def segment_show(ctx: typer.Context, name: NameArg) -> None:
 
 
 @app.command("count")
-def segment_count(ctx: typer.Context, name: NameArg) -> None:
+def segment_count(ctx: typer.Context, name: SegmentArg) -> None:
     """How many people the segment selects now: members, followers without a member, and
     how many a campaign can reach (following on LINE).
 
@@ -120,7 +122,7 @@ def segment_count(ctx: typer.Context, name: NameArg) -> None:
 
 
 @app.command("members")
-def segment_members(ctx: typer.Context, name: NameArg,
+def segment_members(ctx: typer.Context, name: SegmentArg,
                     limit: Annotated[Optional[int], typer.Option("--limit", parser=whole("--limit", 1), metavar="N", help="At most N rows.")] = None) -> None:
     """The people in the segment now: members first, then followers without a member.
 
@@ -132,7 +134,7 @@ def segment_members(ctx: typer.Context, name: NameArg,
 
 
 @app.command("export")
-def segment_export(ctx: typer.Context, name: NameArg,
+def segment_export(ctx: typer.Context, name: SegmentArg,
                    out: Annotated[Path, out_option(".csv", ".xlsx", help="Write the segment's people to FILE.")]) -> None:
     """Write the people in the segment to CSV or XLSX.
 
@@ -144,7 +146,7 @@ def segment_export(ctx: typer.Context, name: NameArg,
 
 
 @app.command("remove")
-def segment_remove(ctx: typer.Context, name: NameArg) -> None:
+def segment_remove(ctx: typer.Context, name: SegmentArg) -> None:
     """Remove a segment (refused while a campaign to be sent or a rich menu uses it).
 
     Example: crm segment remove coffee-gold

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from crm_cli.cli.context import state
-from crm_cli.cli.options import out_option, whole
+from crm_cli.cli.options import out_option, segment_option, whole
 from crm_cli.cli.run import current_store_id, export, listing, read
 
 app = typer.Typer(help="Surveys with a PDPA notice and retention: create, send to a segment, results, export.",
@@ -93,7 +93,7 @@ def survey_show(ctx: typer.Context, name: NameArg) -> None:
 def survey_send(
     ctx: typer.Context,
     name: NameArg,
-    segment: Annotated[str, typer.Option("--segment", help="Send the survey's link to the reachable followers of this segment.")],
+    segment: Annotated[str, segment_option("Send the survey's link to the reachable followers of this segment.")],
     text: Annotated[Optional[str], typer.Option("--text", help="The message; {link} is the survey's link (added at the end when missing), {display_name} the person's LINE name, {survey} its name.")] = None,
     partial: Annotated[bool, typer.Option("--partial", help="When the monthly quota is short, send to as many as it allows.")] = False,
 ) -> None:

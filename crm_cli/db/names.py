@@ -1,4 +1,4 @@
-"""Names for shell completion (store slugs, branch, reward and tier names), read straight
+"""Names for shell completion (store slugs, branch, reward, tier and segment names), read straight
 through the database driver: ``sqlite3`` read-only, or ``psycopg``. No SQLAlchemy, no
 models, no schema check, so a TAB press answers in tens of milliseconds. Any problem
 (no database yet, unreachable server, old schema) gives no names rather than an error.
@@ -15,6 +15,8 @@ QUERIES: dict[str, tuple[str, bool]] = {
                "WHERE s.slug = {p} ORDER BY r.name", True),
     "tier": ("SELECT t.name FROM tier t JOIN store s ON s.id = t.store_id "
              "WHERE s.slug = {p} ORDER BY t.threshold, t.name", True),
+    "segment": ("SELECT g.name FROM segment g JOIN store s ON s.id = g.store_id "
+                "WHERE s.slug = {p} ORDER BY g.name", True),
 }
 TIMEOUT_S = 2
 

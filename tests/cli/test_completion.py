@@ -70,6 +70,14 @@ def test_bash_completes_names_from_the_database(names, tmp_path):
     assert bash(tmp_path, f"crm --db {db} --store cafe reward redeem ") == ["Free latte", "Tote bag"]
     assert bash(tmp_path, f"crm --db {db} --store cafe tier remove ") == ["Silver", "Gold"]  # by threshold
     assert bash(tmp_path, f"crm --db {db} --store cafe reward edit Tote --min-tier G") == ["Gold"]
+    # segment names for --segment and for the segment commands (not for a new segment's name)
+    names.ok("segment", "create", "coffee-gold", "--tier", "Gold")
+    names.ok("segment", "create", "big-spenders", "--min-points", "400")
+    assert bash(tmp_path, f"crm --db {db} --store cafe survey send taste --segment ") == ["big-spenders", "coffee-gold"]
+    assert bash(tmp_path, f"crm --db {db} --store cafe promo issue p --segment c") == ["coffee-gold"]
+    assert bash(tmp_path, f"crm --db {db} --store cafe segment show b") == ["big-spenders"]
+    assert bash(tmp_path, f"crm --db {db} --store cafe segment create b") == []
+    assert bash(tmp_path, f"crm --db {db} --store bakery campaign create x --segment ") == []
     # commands still complete as Typer does
     assert bash(tmp_path, f"crm --db {db} rep") == ["report"]
 
