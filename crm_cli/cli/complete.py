@@ -77,3 +77,16 @@ def tiers(ctx: typer.Context, incomplete: str) -> list[str]:
 
 def segments(ctx: typer.Context, incomplete: str) -> list[str]:
     return _names("segment", ctx, incomplete)
+
+
+def member_tags(ctx: typer.Context, incomplete: str) -> list[str]:
+    return _names("member_tag", ctx, incomplete)
+
+
+def follower_tags(ctx: typer.Context, incomplete: str) -> list[str]:
+    return _names("follower_tag", ctx, incomplete)
+
+
+def tags(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Members' and followers' tags (what a segment filters on)."""
+    return _names("tag", ctx, incomplete)

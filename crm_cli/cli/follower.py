@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from crm_cli.cli import complete
 from crm_cli.cli.context import state
 from crm_cli.cli.options import DryRunOpt, out_option, whole
 from crm_cli.cli.run import apply, current_store_id, export, show
@@ -24,7 +25,7 @@ ERROR_COLUMNS = ["row", "column", "value", "message"]
 def follower_list(
     ctx: typer.Context,
     status: Annotated[Optional[str], typer.Option("--status", help="following | blocked | unknown.")] = None,
-    tag: Annotated[Optional[str], typer.Option("--tag", help="Only followers with this chat or active tag.")] = None,
+    tag: Annotated[Optional[str], typer.Option("--tag", autocompletion=complete.follower_tags, help="Only followers with this chat or active tag.")] = None,
     linked: Annotated[Optional[bool], typer.Option("--linked/--unlinked", help="Only followers linked to a member, or only those not.", show_default=False)] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", parser=whole("--limit", 1), metavar="N", help="At most N rows.")] = None,
 ) -> None:

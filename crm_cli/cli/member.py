@@ -19,7 +19,7 @@ ERROR_COLUMNS = ["row", "column", "value", "message"]
 GROUP_COLUMNS = ["column", "message", "rows", "count"]
 
 TierOpt = Annotated[Optional[str], typer.Option("--tier", help="Only members in this tier.")]
-TagOpt = Annotated[Optional[str], typer.Option("--tag", help="Only members with this tag.")]
+TagOpt = Annotated[Optional[str], typer.Option("--tag", autocompletion=complete.member_tags, help="Only members with this tag.")]
 MinPointsOpt = Annotated[Optional[int], typer.Option("--min-points", parser=whole("--min-points"), metavar="N", help="Only members with at least this balance.")]
 BirthdayMonthOpt = Annotated[Optional[int], typer.Option("--birthday-month", parser=whole("--birthday-month", 1, 12), metavar="MONTH", help="Only members born in this month (1-12).")]
 RegisteredOpt = Annotated[Optional[bool], typer.Option("--registered/--phone-only", help="Only registered members, or only phone-only accounts.", show_default=False)]

@@ -1,5 +1,5 @@
-"""Names for shell completion (store slugs, branch, reward, tier and segment names), read straight
-through the database driver: ``sqlite3`` read-only, or ``psycopg``. No SQLAlchemy, no
+"""Names for shell completion (store slugs; branch, reward, tier and segment names; tags),
+read straight through the database driver: ``sqlite3`` read-only, or ``psycopg``. No SQLAlchemy, no
 models, no schema check, so a TAB press answers in tens of milliseconds. Any problem
 (no database yet, unreachable server, old schema) gives no names rather than an error.
 """
@@ -18,6 +18,16 @@ QUERIES: dict[str, tuple[str, bool]] = {
     "segment": ("SELECT g.name FROM segment g JOIN store s ON s.id = g.store_id "
                 "WHERE s.slug = {p} ORDER BY g.name", True),
 }
+_MEMBER_TAGS = ("SELECT t.tag FROM member_tag t JOIN member m ON m.id = t.member_id "
+                "JOIN store s ON s.id = m.store_id WHERE s.slug = {p}")
+_FOLLOWER_TAGS = ("SELECT t.tag FROM line_follower_tag t JOIN line_follower f ON f.id = t.follower_id "
+                  "JOIN store s ON s.id = f.store_id WHERE s.slug = {p}")
+QUERIES.update({
+    "member_tag": (f"SELECT DISTINCT x.tag FROM ({_MEMBER_TAGS}) x ORDER BY x.tag", True),
+    "follower_tag": (f"SELECT DISTINCT x.tag FROM ({_FOLLOWER_TAGS}) x ORDER BY x.tag", True),
+    # a segment's tags: the members' and the followers', chat and active alike
+    "tag": (f"SELECT x.tag FROM ({_MEMBER_TAGS} UNION {_FOLLOWER_TAGS}) x ORDER BY x.tag", True),
+})
 TIMEOUT_S = 2
 
 
@@ -26,7 +36,7 @@ def names(url: str, kind: str, *, store: str | None = None) -> list[str]:
     sql, per_store = QUERIES[kind]
     if per_store and not store:
         return []
-    params = (store,) if per_store else ()
+    params = (store,) * sql.count("{p}")
     try:
         if url.startswith("sqlite"):
             return _sqlite(url, sql.format(p="?"), params)

@@ -78,6 +78,24 @@ def test_bash_completes_names_from_the_database(names, tmp_path):
     assert bash(tmp_path, f"crm --db {db} --store cafe segment show b") == ["big-spenders"]
     assert bash(tmp_path, f"crm --db {db} --store cafe segment create b") == []
     assert bash(tmp_path, f"crm --db {db} --store bakery campaign create x --segment ") == []
+    # tags: members' for member list, followers' for follower list, both for a segment
+    names.ok("points", "give", "0812345678", "--spend", "100", "--branch", "Siam")
+    names.ok("member", "tag", "0812345678", "coffee-lover", "vip")
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db)
+    with engine.begin() as conn:
+        sid = conn.execute(text("SELECT id FROM store WHERE slug = 'cafe'")).scalar_one()
+        conn.execute(text("INSERT INTO line_follower (store_id, user_id, status, source, created_at) "
+                          "VALUES (:s, :u, 'following', 'webhook', '2026-11-30 00:00:00')"), {"s": sid, "u": "U" + "1" * 32})
+        fid = conn.execute(text("SELECT id FROM line_follower WHERE store_id = :s"), {"s": sid}).scalar_one()
+        conn.execute(text("INSERT INTO line_follower_tag (follower_id, kind, tag, created_at) "
+                          "VALUES (:f, 'active', 'clicked-menu', '2026-11-30 00:00:00')"), {"f": fid})
+    engine.dispose()
+    assert bash(tmp_path, f"crm --db {db} --store cafe member list --tag ") == ["coffee-lover", "vip"]
+    assert bash(tmp_path, f"crm --db {db} --store cafe follower list --tag ") == ["clicked-menu"]
+    assert bash(tmp_path, f"crm --db {db} --store cafe segment create s --any-tag c") == ["clicked-menu", "coffee-lover"]
+    assert bash(tmp_path, f"crm --db {db} --store bakery segment create s --tag ") == []
     # commands still complete as Typer does
     assert bash(tmp_path, f"crm --db {db} rep") == ["report"]
 
