@@ -59,34 +59,20 @@ def _names(kind: str, ctx: typer.Context, incomplete: str) -> list[str]:
     return _matching(names(url, kind, store=store), incomplete)
 
 
-def stores(ctx: typer.Context, incomplete: str) -> list[str]:
-    return _names("store", ctx, incomplete)
+def _completer(kind: str):
+    """A Typer completer of the names of ``kind`` (see :data:`crm_cli.db.names.QUERIES`)."""
+
+    def complete(ctx: typer.Context, incomplete: str) -> list[str]:
+        return _names(kind, ctx, incomplete)
+
+    return complete
 
 
-def branches(ctx: typer.Context, incomplete: str) -> list[str]:
-    return _names("branch", ctx, incomplete)
-
-
-def rewards(ctx: typer.Context, incomplete: str) -> list[str]:
-    return _names("reward", ctx, incomplete)
-
-
-def tiers(ctx: typer.Context, incomplete: str) -> list[str]:
-    return _names("tier", ctx, incomplete)
-
-
-def segments(ctx: typer.Context, incomplete: str) -> list[str]:
-    return _names("segment", ctx, incomplete)
-
-
-def member_tags(ctx: typer.Context, incomplete: str) -> list[str]:
-    return _names("member_tag", ctx, incomplete)
-
-
-def follower_tags(ctx: typer.Context, incomplete: str) -> list[str]:
-    return _names("follower_tag", ctx, incomplete)
-
-
-def tags(ctx: typer.Context, incomplete: str) -> list[str]:
-    """Members' and followers' tags (what a segment filters on)."""
-    return _names("tag", ctx, incomplete)
+stores = _completer("store")
+branches = _completer("branch")
+rewards = _completer("reward")
+tiers = _completer("tier")
+segments = _completer("segment")
+member_tags = _completer("member_tag")
+follower_tags = _completer("follower_tag")
+tags = _completer("tag")  # members' and followers' tags: what a segment filters on
