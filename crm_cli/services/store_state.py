@@ -25,19 +25,16 @@ NO_SUBSCRIPTION = "no MyCustomer | CRM subscription: the store is not billed"
 
 @dataclass(frozen=True)
 class StoreState:
-    """The store's identity and earning settings, and its service state at the moment asked."""
+    """The store's identity, its service state at the moment asked, and the settings a
+    member import needs (expiry of the imported lots, the row cap)."""
 
     id: int
     slug: str
     name: str
-    earn_points: int
-    earn_per: Decimal
-    welcome_points: int
+    service: rules.ServiceState
     expiry_policy: str
     expiry_months: int | None
-    tiers_enabled: bool
     import_max_rows: int
-    service: rules.ServiceState
 
     @property
     def suspended(self) -> bool:
@@ -83,10 +80,9 @@ def _statements() -> dict[str, Any]:
     from crm_cli.db.types import Money, PointValue, UTCDateTime
 
     store = (
-        "SELECT id, slug, name, earn_points, earn_per, welcome_points, expiry_policy, expiry_months, "
-        "tiers_enabled, import_max_rows, purged_at FROM store WHERE "
+        "SELECT id, slug, name, expiry_policy, expiry_months, import_max_rows, purged_at FROM store WHERE "
     )
-    store_types: dict[str, Any] = dict(earn_per=Money(), tiers_enabled=Boolean(), purged_at=UTCDateTime())
+    store_types: dict[str, Any] = dict(purged_at=UTCDateTime())
     info = (
         "SELECT s.id, s.slug, s.name, s.phone, s.email, s.link_base, s.earn_points, s.earn_per, s.welcome_points, "
         "s.expiry_policy, s.expiry_months, s.tiers_enabled, s.tier_cycle_months, s.import_max_rows, s.point_value, "
@@ -162,11 +158,8 @@ def _state(bind, row, *, now: datetime, allow_suspended: bool) -> StoreState:
     service = service_state(bind, store_id=row.id, now=now)
     if service.suspended and not allow_suspended:
         raise suspended_error(row.slug, service)
-    return StoreState(
-        id=row.id, slug=row.slug, name=row.name, earn_points=row.earn_points, earn_per=row.earn_per,
-        welcome_points=row.welcome_points, expiry_policy=row.expiry_policy, expiry_months=row.expiry_months,
-        tiers_enabled=bool(row.tiers_enabled), import_max_rows=row.import_max_rows, service=service,
-    )
+    return StoreState(id=row.id, slug=row.slug, name=row.name, service=service, expiry_policy=row.expiry_policy,
+                      expiry_months=row.expiry_months, import_max_rows=row.import_max_rows)
 
 
 def by_slug(bind, slug: str, *, now: datetime, allow_suspended: bool = False) -> StoreState:
