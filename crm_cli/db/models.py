@@ -336,7 +336,8 @@ class MemberAnswer(SQLModel, table=True):
 
 class Reward(SQLModel, table=True):
     __tablename__ = "reward"
-    __table_args__ = (UniqueConstraint("store_id", "name", name="uq_reward_store_name"),)
+    __table_args__ = (UniqueConstraint("store_id", "name", name="uq_reward_store_name"),
+                      Index("uq_reward_store_number", "store_id", "number", unique=True))
     id: Optional[int] = Field(default=None, primary_key=True)
     store_id: int = Field(foreign_key="store.id", index=True)
     name: str = Field(max_length=200)
@@ -356,6 +357,8 @@ class Reward(SQLModel, table=True):
     # optional value printed on the coupon: an amount in THB or a percentage (at most one is set)
     discount_amount: Optional[Decimal] = _money(nullable=True, default=None)
     discount_percent: Optional[Decimal] = _money(nullable=True, default=None)
+    # the short id within the store (R1, R2, ...): its highest number + 1 at creation
+    number: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class RewardCode(SQLModel, table=True):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from crm_cli.domain.errors import DatabaseError
 
-HEADS: frozenset[str] = frozenset({"0012_order_phone_anon"})
+HEADS: frozenset[str] = frozenset({"0013_reward_number"})
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 

@@ -151,8 +151,9 @@ def _clean_name(name: str) -> str:
 _SHORT_ID = re.compile(r"^[Rr]?(\d{1,9})$")
 
 
-def short_id(reward_id: int) -> str:
-    return f"R{reward_id}"
+def short_id(number: int) -> str:
+    """The reward's id as shown and typed: R and its number within the store."""
+    return f"R{number}"
 
 
 def get_reward(session, store_id: int, name: str) -> Reward:
@@ -167,7 +168,7 @@ def get_reward(session, store_id: int, name: str) -> Reward:
     if row is None:
         m = _SHORT_ID.match(name.strip())
         if m:
-            row = session.exec(select(Reward).where(Reward.store_id == store_id, Reward.id == int(m.group(1)))).first()
+            row = session.exec(select(Reward).where(Reward.store_id == store_id, Reward.number == int(m.group(1)))).first()
     if row is None:
         raise NotFound(f"reward '{name}' not found: see `crm reward list` (a reward is named by its name or its id, e.g. R3)")
     return row
@@ -262,7 +263,7 @@ def _info(session, r: Reward, *, now: datetime, redeemed: int | None = None) -> 
         redeemed = _redeemed_counts(session, r.store_id).get(r.id, 0)
     tier = session.get(Tier, r.min_tier_id) if r.min_tier_id else None
     return RewardInfo(
-        id=short_id(r.id), name=r.name, kind=r.kind, cost=r.cost, stock_left=r.stock_left, stock_total=r.stock_total,
+        id=short_id(r.number), name=r.name, kind=r.kind, cost=r.cost, stock_left=r.stock_left, stock_total=r.stock_total,
         redeemed=int(redeemed), display="hidden" if r.hidden else "shown", status=_status(r, bkk_date(now)),
         per_member=r.per_member, valid_from=r.valid_from, valid_to=r.valid_to,
         min_tier=tier.name if tier else None, description=r.description,
@@ -298,10 +299,12 @@ def create_reward(
     tier_id = _tier_by_name(session, store_id, min_tier).id if min_tier else None
     if kind == "code":
         stock = 0
+    dialect.lock_row(session, "store", store_id)  # two creations at once take different numbers
+    number = session.exec(select(func.coalesce(func.max(Reward.number), 0)).where(Reward.store_id == store_id)).one() + 1
     r = Reward(
         store_id=store_id, name=name, kind=kind, description=description, cost=cost, stock_total=stock,
         stock_left=stock, per_member=per_member, valid_from=vf, valid_to=vt, min_tier_id=tier_id, hidden=hidden,
-        created_at=now, position=pos, discount_amount=amount, discount_percent=percent,
+        created_at=now, position=pos, discount_amount=amount, discount_percent=percent, number=number,
     )
     session.add(r)
     session.flush()

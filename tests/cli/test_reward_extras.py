@@ -35,6 +35,13 @@ def test_short_ids_order_and_discount(rich):
     assert c.json("reward", "show", rid[1:])["name"] == "Cake"
     assert c.json("reward", "edit", rid.lower(), "--cost", "110")["cost"] == 110
     assert c.fails(ExitCode.NOT_FOUND, "reward", "show", "R999999").startswith("error: reward 'R999999' not found")
+    # ids count within the store: R1, R2, R3 here; another store starts again at R1
+    assert [latte["id"], tote["id"], cake["id"]] == ["R1", "R2", "R3"]
+    c.ok("store", "create", "bakery", "--name", "Bakery", "--no-use", store=None)
+    bread = c.json("reward", "create", "Bread", "--kind", "in-store", "--cost", "30", store="bakery")
+    assert bread["id"] == "R1"
+    assert c.json("reward", "show", "R1", store="bakery")["name"] == "Bread"
+    assert c.json("reward", "show", "R1")["name"] == "Free latte"
     # without positions: by cost; positioned ones come first, in their order
     assert [r["name"] for r in c.json("reward", "list")] == ["Free latte", "Cake", "Tote bag"]
     c.ok("reward", "edit", tote["id"], "--position", "1")

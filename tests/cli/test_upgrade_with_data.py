@@ -32,6 +32,10 @@ _ROWS = [
     "INSERT INTO ledger_entry (store_id, member_id, kind, points, debt, created_at, channel)"
     " VALUES ((SELECT id FROM store WHERE slug = 'old'), (SELECT id FROM member WHERE phone = '+66812345678'),"
     " 'earn', 25, 0, '2025-07-01 00:00:00', 'counter')",
+    # a reward whose id the shop has been using as R7
+    "INSERT INTO reward (id, store_id, name, kind, cost, hidden, created_at)"
+    " VALUES (7, (SELECT id FROM store WHERE slug = 'old'), 'Free latte', 'in-store', 10, false,"
+    " '2025-01-01 00:00:00')",
 ]
 
 
@@ -72,6 +76,9 @@ def test_upgrade_keeps_a_shops_members_ledger_and_tiers(db_url, isolated_env, tm
         cli.ok("db", "check")
         cli.ok("points", "give", "0812345678", "--spend", "25")
         assert cli.json("points", "balance", "0812345678")["balance"] == 26
+        # the reward keeps the short id it had; the next one takes the store's next number
+        assert cli.json("reward", "show", "R7")["name"] == "Free latte"
+        assert cli.json("reward", "create", "Tote bag", "--kind", "delivery", "--cost", "50")["id"] == "R8"
 
 
 def test_an_upgrade_that_would_break_a_key_changes_nothing(db_url, isolated_env, tmp_path):
