@@ -65,6 +65,9 @@ def test_two_concurrent_senders_split_the_batches(connected, tmp_path):
     line.quota_value = 10_000
     cli.ok("campaign", "create", "c", "--all", "--text", "hi")
     line.fail("POST", "/v2/bot/message/multicast", 200, delay=0.15, times=20)  # slow enough to interleave
+    # the first multicast is answered only once the other sender's first one has arrived too,
+    # however late that process starts on a busy machine
+    line.gate("POST", "/v2/bot/message/multicast", parties=2, timeout=60)
     procs = [_sender(cli, tmp_path, line), _sender(cli, tmp_path, line)]
     outs = []
     for p in procs:

@@ -61,6 +61,18 @@ class Fault:
 
 
 @dataclass
+class Gate:
+    """The first ``parties`` matching requests wait for each other (at most ``timeout`` s)."""
+
+    method: str
+    prefix: str
+    parties: int
+    timeout: float
+    arrived: int = 0
+    event: Any = None  # an asyncio.Event of the server's loop, made by the first request
+
+
+@dataclass
 class Channel:
     token: str
     bot_user_id: str
@@ -93,6 +105,7 @@ class FakeLine:
         self.retry_keys: dict[str, str] = {}  # X-Line-Retry-Key -> request id
         self.requests: list[Req] = []
         self.faults: deque[Fault] = deque()
+        self.gates: list[Gate] = []
         self.page_size = 1000
         self.quota_value = 1000
         self.delivered: list[tuple[str, dict]] = []  # (userId, message) actually sent
@@ -138,6 +151,12 @@ class FakeLine:
         ``status`` 200 with a ``delay`` makes a slow but successful answer."""
         with self.lock:
             self.faults.append(Fault(method, prefix, status, times, delay, retry_after, body))
+
+    def gate(self, method: str, prefix: str, parties: int = 2, *, timeout: float = 30.0) -> None:
+        """Hold the first ``parties`` matching requests until all of them have arrived (or
+        ``timeout`` seconds passed): proof that that many clients were sending at once."""
+        with self.lock:
+            self.gates.append(Gate(method, prefix, parties, timeout))
 
     def calls(self, method: str | None = None, path_prefix: str = "") -> list[Req]:
         with self.lock:
@@ -379,7 +398,24 @@ class FakeLine:
         await send({"type": "http.response.start", "status": status, "headers": hdrs})
         await send({"type": "http.response.body", "body": raw})
 
+    async def _wait_at_gate(self, req: Req) -> None:
+        with self.lock:
+            gate = next((g for g in self.gates if g.method == req.method and req.path.startswith(g.prefix)
+                         and g.arrived < g.parties), None)
+            if gate is None:
+                return
+            gate.arrived += 1
+            if gate.event is None:
+                gate.event = asyncio.Event()
+            if gate.arrived >= gate.parties:
+                gate.event.set()
+        try:
+            await asyncio.wait_for(gate.event.wait(), gate.timeout)
+        except asyncio.TimeoutError:
+            pass
+
     async def _handle(self, req: Req) -> tuple[int, Any, dict]:
+        await self._wait_at_gate(req)
         fault = self._fault_for(req)
         if fault is not None:
             if fault.delay:
