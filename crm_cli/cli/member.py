@@ -11,6 +11,7 @@ import typer
 from crm_cli.cli import complete
 from crm_cli.cli.context import state
 from crm_cli.cli.options import BranchOpt, DryRunOpt, PhoneArg, YesOpt, out_option, whole
+from crm_cli.cli.run import apply, show
 
 app = typer.Typer(help="Members: register, show, list, edit, tags, notes, erasure, template, import, export.", no_args_is_help=True)
 
@@ -105,11 +106,8 @@ def member_list(
     """
     from crm_cli.services import members
 
-    st = state(ctx)
     flt = _filter(tier, tag, min_points, birthday_month, registered, active_since, inactive_since)
-    with st.reading() as tx:
-        rows = members.list_members(tx.session, store_id=tx.store.id, now=st.now(), flt=flt, limit=limit)
-    st.render(rows, columns=LIST_COLUMNS)
+    show(ctx, members.list_members, with_now=True, flt=flt, limit=limit, columns=LIST_COLUMNS)
 
 
 @app.command("tag")
@@ -121,11 +119,8 @@ def member_tag(
     """Attach tags to a member. Example: crm member tag 0812345678 vip coffee-lover"""
     from crm_cli.services import members
 
-    st = state(ctx)
-    with st.transaction() as tx:
-        res = members.tag_member(tx.session, store_id=tx.store.id, phone_raw=phone, tags=tags)
-        tx.audit(f"tagged {members.mask_phone(res.phone)}: +{', '.join(res.changed) or '(nothing new)'}")
-    st.render(res)
+    apply(ctx, members.tag_member, phone_raw=phone, tags=tags, with_now=False,
+          audit=lambda res: f"tagged {members.mask_phone(res.phone)}: +{', '.join(res.changed) or '(nothing new)'}")
 
 
 @app.command("untag")
@@ -137,11 +132,8 @@ def member_untag(
     """Remove tags from a member. Example: crm member untag 0812345678 vip"""
     from crm_cli.services import members
 
-    st = state(ctx)
-    with st.transaction() as tx:
-        res = members.untag_member(tx.session, store_id=tx.store.id, phone_raw=phone, tags=tags)
-        tx.audit(f"untagged {members.mask_phone(res.phone)}: -{', '.join(res.changed) or '(nothing)'}")
-    st.render(res)
+    apply(ctx, members.untag_member, phone_raw=phone, tags=tags, with_now=False,
+          audit=lambda res: f"untagged {members.mask_phone(res.phone)}: -{', '.join(res.changed) or '(nothing)'}")
 
 
 @app.command("note")
@@ -153,11 +145,8 @@ def member_note(
     """Append a dated note to a member. Example: crm member note 0812345678 "prefers oat milk" """
     from crm_cli.services import members
 
-    st = state(ctx)
-    with st.transaction() as tx:
-        res = members.add_note(tx.session, store_id=tx.store.id, phone_raw=phone, text=text, now=st.now(), actor=st.actor_name())
-        tx.audit(f"note on {members.mask_phone(res.phone)}")
-    st.render(res)
+    apply(ctx, members.add_note, phone_raw=phone, text=text, actor=state(ctx).actor_name(),
+          audit=lambda res: f"note on {members.mask_phone(res.phone)}")
 
 
 @app.command("edit")

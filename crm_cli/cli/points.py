@@ -13,6 +13,7 @@ import typer
 from crm_cli.cli import complete
 from crm_cli.cli.context import ENV_STORE, state
 from crm_cli.cli.options import MAX_COUNT, BranchOpt, DryRunOpt, PhoneArg, PngOutOpt, StaffOpt, amount, out_option, whole
+from crm_cli.cli.run import apply
 from crm_cli.domain.redact import mask_phone
 
 app = typer.Typer(
@@ -65,11 +66,8 @@ def points_rule(
 def _set_expiry(ctx: typer.Context, policy: str, months: int | None) -> None:
     from crm_cli.services import points as svc
 
-    st = state(ctx)
-    with st.transaction() as tx:
-        info = svc.set_expiry(tx.session, store_id=tx.store.id, policy=policy, months=months)
-        tx.audit(f"expiry policy: {info.expiry}")
-    st.render(info)
+    apply(ctx, svc.set_expiry, policy=policy, months=months, with_now=False,
+          audit=lambda info: f"expiry policy: {info.expiry}")
 
 
 @expiry_app.command("rolling")

@@ -9,6 +9,7 @@ import typer
 from crm_cli.cli import complete
 from crm_cli.cli.context import state
 from crm_cli.cli.options import PhoneArg, whole
+from crm_cli.cli.run import apply
 
 app = typer.Typer(help="Tiers: on/off, cycle, thresholds, recalculation, history.", no_args_is_help=True)
 
@@ -20,11 +21,8 @@ HISTORY_COLUMNS = ["at", "old_tier", "new_tier", "earned_points", "reason"]
 def _switch(ctx: typer.Context, enabled: bool) -> None:
     from crm_cli.services import tiers
 
-    st = state(ctx)
-    with st.transaction() as tx:
-        info = tiers.set_enabled(tx.session, store_id=tx.store.id, enabled=enabled)
-        tx.audit("tiers switched " + ("on" if enabled else "off"))
-    st.render(info)
+    apply(ctx, tiers.set_enabled, enabled=enabled, with_now=False,
+          audit=lambda info: "tiers switched " + ("on" if enabled else "off"))
 
 
 @app.command("on")
@@ -56,11 +54,8 @@ def tier_cycle(
     """
     from crm_cli.services import tiers
 
-    st = state(ctx)
-    with st.transaction() as tx:
-        info = tiers.set_cycle(tx.session, store_id=tx.store.id, months=months)
-        tx.audit(f"tier cycle set to {months} months")
-    st.render(info)
+    apply(ctx, tiers.set_cycle, months=months, with_now=False,
+          audit=lambda info: f"tier cycle set to {months} months")
 
 
 @app.command("set")
