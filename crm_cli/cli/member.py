@@ -110,30 +110,27 @@ def member_list(
     show(ctx, members.list_members, with_now=True, flt=flt, limit=limit, columns=LIST_COLUMNS)
 
 
-@app.command("tag")
-def member_tag(
-    ctx: typer.Context,
-    phone: PhoneArg,
-    tags: Annotated[list[str], typer.Argument(help="One or more tags.")],
-) -> None:
-    """Attach tags to a member. Example: crm member tag 0812345678 vip coffee-lover"""
+TagsArg = Annotated[list[str], typer.Argument(autocompletion=complete.member_tags, help="One or more tags.")]
+
+
+def _tags(ctx: typer.Context, phone: str, tags: list[str], *, add: bool) -> None:
     from crm_cli.services import members
 
-    apply(ctx, members.tag_member, phone_raw=phone, tags=tags, with_now=False,
-          audit=lambda res: f"tagged {members.mask_phone(res.phone)}: +{', '.join(res.changed) or '(nothing new)'}")
+    verb, sign, none = ("tagged", "+", "(nothing new)") if add else ("untagged", "-", "(nothing)")
+    apply(ctx, members.tag_member if add else members.untag_member, phone_raw=phone, tags=tags, with_now=False,
+          audit=lambda res: f"{verb} {members.mask_phone(res.phone)}: {sign}{', '.join(res.changed) or none}")
+
+
+@app.command("tag")
+def member_tag(ctx: typer.Context, phone: PhoneArg, tags: TagsArg) -> None:
+    """Attach tags to a member. Example: crm member tag 0812345678 vip coffee-lover"""
+    _tags(ctx, phone, tags, add=True)
 
 
 @app.command("untag")
-def member_untag(
-    ctx: typer.Context,
-    phone: PhoneArg,
-    tags: Annotated[list[str], typer.Argument(help="One or more tags.")],
-) -> None:
+def member_untag(ctx: typer.Context, phone: PhoneArg, tags: TagsArg) -> None:
     """Remove tags from a member. Example: crm member untag 0812345678 vip"""
-    from crm_cli.services import members
-
-    apply(ctx, members.untag_member, phone_raw=phone, tags=tags, with_now=False,
-          audit=lambda res: f"untagged {members.mask_phone(res.phone)}: -{', '.join(res.changed) or '(nothing)'}")
+    _tags(ctx, phone, tags, add=False)
 
 
 @app.command("note")
