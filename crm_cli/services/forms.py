@@ -64,6 +64,13 @@ class LinkInfo:
     questions: int
 
 
+@dataclass(frozen=True)
+class QuestionRemoved:
+    number: int
+    text: str
+    answers_deleted: int
+
+
 # ---------------------------------------------------------------- terms
 
 
@@ -242,13 +249,6 @@ def edit_question(
     session.add(q)
     session.flush()
     return _question_info(q)
-
-
-@dataclass(frozen=True)
-class QuestionRemoved:
-    number: int
-    text: str
-    answers_deleted: int
 
 
 def remove_question(session, *, store_id: int, ref: str) -> QuestionRemoved:

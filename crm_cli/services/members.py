@@ -39,6 +39,15 @@ from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
 from crm_cli.domain.timeutil import bkk_date, start_of_bkk_day
 from crm_cli.services import common
 
+
+@dataclass(frozen=True)
+class Answer:
+    """A registration-form answer as `member show` lists it (several choices joined)."""
+
+    question: str
+    value: str
+
+
 # ---------------------------------------------------------------- field parsing
 # The rules live in crm_cli.domain.member_fields (shared with the import and the web forms).
 
@@ -83,12 +92,6 @@ def mask_phone(e164: str | None) -> str:
 
 
 # ---------------------------------------------------------------- results
-
-
-@dataclass(frozen=True)
-class Answer:
-    question: str
-    value: str
 
 
 @dataclass(frozen=True)
