@@ -215,6 +215,10 @@ def build_pg(admin_url: str, n: int, name: str = PG_DB) -> tuple[str, float]:
             "SELECT e.id, e.store_id, e.expires_at FROM ledger_entry e "
             "WHERE e.points > 0 AND e.expires_at IS NOT NULL AND e.points - COALESCE("
             "(SELECT SUM(a.points) FROM lot_allocation a WHERE a.lot_entry_id = e.id), 0) > 0")
+        # ... and the per-member summary, as migration 0011 does (on SQLite the triggers fill it)
+        from crm_cli.services.ledger_summary import fill_sql
+
+        conn.execute(text(fill_sql()))
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM ANALYZE")
     engine.dispose()
@@ -427,6 +431,7 @@ def main(argv=None) -> int:
                     help=f"PostgreSQL server (a database {PG_DB} is created there and dropped after)")
     ap.add_argument("--pg-members", type=int, default=None, help="members on PostgreSQL (default: --members)")
     ap.add_argument("--no-pg", action="store_true", help="SQLite only")
+    ap.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     ap.add_argument("--keep-pg", action="store_true", help=f"leave database {PG_DB} in place")
     ap.add_argument("--sqlite-file", type=Path, default=None)
     ap.add_argument("--gives", type=int, default=None, help="points give runs (default 10)")
@@ -442,8 +447,9 @@ def main(argv=None) -> int:
 
     give_table: list[list[str]] = []
     expire_table: list[list[str]] = []
+    results: list[dict] = []
     builds: list[str] = []
-    targets = [("SQLite", n)]
+    targets = [] if a.no_sqlite else [("SQLite", n)]
     if not a.no_pg:
         targets.append(("PostgreSQL", a.pg_members or n))
     for db, members in targets:
@@ -475,6 +481,15 @@ def main(argv=None) -> int:
             figs = [bench_expire(engine, url, "backlog", AS_OF, AS_OF_ARG, repeat),
                     bench_expire(engine, url, "next night", NIGHT, NIGHT_ARG, repeat)]
             expire_table += expire_rows(db, figs)
+            results.append({
+                "database": db, "members": members, "ledger_rows": nl, "allocations": na, "build_s": round(took, 1),
+                "give": {"wall_s": g.runs, "cpu_s": g.cpu, "peak_rss_kib": g.rss_kib, "import_sqlmodel_wall_s": g.floor,
+                         "import_sqlmodel_cpu_s": g.floor_cpu, "in_process_s": g.inproc},
+                "expire": [{"run": f.label, "lots_due": f.due, "points": f.points, "raw_select_s": f.select,
+                            "raw_insert_s": f.insert, "job_s": f.job, "job_over_insert": round(min(f.job) / min(f.insert), 2),
+                            "command_wall_s": f.cmd, "command_cpu_s": f.cmd_cpu, "command_peak_rss_kib": f.cmd_rss_kib,
+                            "load_average": f.load, "consistent": f.ok} for f in figs],
+            })
         finally:
             engine.dispose()
             if db != "SQLite" and not a.keep_pg:
@@ -505,6 +520,7 @@ def main(argv=None) -> int:
     print(md)
     if not a.no_write:
         c.write_section("points", md)
+        c.write_json("points", {"runs": results})
     return 0
 
 

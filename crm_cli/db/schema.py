@@ -13,7 +13,7 @@ from pathlib import Path
 
 from crm_cli.domain.errors import DatabaseError
 
-HEADS: frozenset[str] = frozenset({"0013_reward_number"})
+HEADS: frozenset[str] = frozenset({"0014_ledger_summary_job"})
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 

@@ -448,6 +448,11 @@ def debit(
     return Posted(entry.id, kind, -take, None, duplicate=False, shortfall=shortfall)
 
 
+#: PostgreSQL: while on (transaction-local), the ``lot_allocation`` trigger leaves
+#: ``ledger_summary`` to the statement that writes the allocations (migration 0014)
+SUMMARY_BY_JOB = "crm.summary_by_job"
+
+
 @dataclass(frozen=True)
 class ExpiryRun:
     as_of: datetime
@@ -504,13 +509,19 @@ def expire(session, *, now: datetime, store_id: int | None = None, actor: str | 
     if dialect.is_postgresql(session):
         # The due rows are taken once (with whether the lot still has points left) and those
         # accounts locked; then, with the locks held, the statement below rechecks the
-        # remainders (a remainder only ever shrinks, so no lot outside the set can have become due)
+        # remainders (a remainder only ever shrinks, so no lot outside the set can have become due).
+        # The rows are kept in member order, and the insert reads them in that order: the expire
+        # entries then go into ledger_entry's member-leading indexes, the summary and the member
+        # rows one member after the other. In lot (time) order every entry touched another
+        # member's index pages: on a backlog of 1,933,333 lots the insert took 133-145 s against
+        # 64 s in member order (docs/performance.md).
         session.execute(text("DROP TABLE IF EXISTS pg_temp.expire_due"))
         session.execute(
             text(
                 "CREATE TEMPORARY TABLE expire_due ON COMMIT DROP AS "
                 f"SELECT q.lot_entry_id AS id, e.member_id, ({remainder}) > 0 AS open "
-                f"FROM lot_expiry q LEFT JOIN ledger_entry e ON e.id = q.lot_entry_id WHERE {queued}"
+                f"FROM lot_expiry q LEFT JOIN ledger_entry e ON e.id = q.lot_entry_id WHERE {queued} "
+                "ORDER BY e.member_id, q.lot_entry_id"
             ).bindparams(now_param),
             params,
         )
@@ -519,12 +530,24 @@ def expire(session, *, now: datetime, store_id: int | None = None, actor: str | 
                  "ORDER BY m.id FOR UPDATE")
         )
         recheck = insert(f"FROM pg_temp.expire_due d JOIN ledger_entry e ON e.id = d.id WHERE d.open AND {cond}")
+        # The statement takes the expired points off each member's ledger_summary row itself
+        # (one row per member, from the member ids it already holds, in member order so that
+        # the summary's pages and primary key are walked in order, not at random), and the
+        # allocation trigger, seeing the transaction-local setting, leaves them alone
+        # (migration 0014): the trigger would find every allocation's member again through
+        # ledger_entry (on a backlog, a hash of the whole ledger) and update the rows in hash
+        # order (35 s against 11 s for 1,000,000 members)
+        session.execute(text(f"SELECT set_config('{SUMMARY_BY_JOB}', 'on', true)"))
         counts = session.execute(
             text(
                 f"""
                 WITH ins AS ({recheck} RETURNING id, store_id, member_id, ref_entry_id, points),
                      alloc AS (INSERT INTO lot_allocation (debit_entry_id, lot_entry_id, points)
                                SELECT id, ref_entry_id, -points FROM ins),
+                     summary AS (UPDATE ledger_summary s SET points = s.points + d.points
+                                 FROM (SELECT member_id, SUM(points) AS points FROM ins GROUP BY member_id
+                                       ORDER BY member_id) d
+                                 WHERE s.member_id = d.member_id),
                      done AS (DELETE FROM lot_expiry q USING pg_temp.expire_due d WHERE q.lot_entry_id = d.id)
                 SELECT store_id, COUNT(*), -SUM(points), COUNT(DISTINCT member_id) FROM ins
                 GROUP BY store_id ORDER BY store_id
@@ -532,6 +555,7 @@ def expire(session, *, now: datetime, store_id: int | None = None, actor: str | 
             ).bindparams(now_param),
             params,
         ).all()
+        session.execute(text(f"SELECT set_config('{SUMMARY_BY_JOB}', 'off', true)"))
         session.execute(text("DROP TABLE pg_temp.expire_due"))
     else:
         # SQLite: the write lock is held, so every expire entry above the current largest id is

@@ -152,3 +152,32 @@ def test_back_dated_import_after_a_run_is_expired_by_the_next(shop, engine, tmp_
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM lot_expiry")).scalar_one() == 0
         assert conn.execute(text("SELECT COALESCE(SUM(points), 0) FROM ledger_entry")).scalar_one() == 0
+
+
+def test_the_run_keeps_the_summary_and_later_writes_in_its_transaction_too(uow, sids):
+    """The job takes the expired points off ``ledger_summary`` itself (PostgreSQL: the
+    allocation trigger steps aside for its one statement only): members with several lots
+    due, part spent, in two stores; a spend in the same transaction, after the run, is
+    still taken off the summary by the trigger."""
+    from crm_cli.services import ledger_summary
+
+    cafe, deli = sids
+    for i in range(3):
+        give(uow, cafe, 250 * (i + 1), T0 + timedelta(days=i), "0810000001")  # 10 + 20 + 30
+        give(uow, deli, 500, T0 + timedelta(days=i), f"08100000{i + 2:02d}")
+    late = give(uow, cafe, 250, T0 + timedelta(days=40), "0810000001")  # not due at the run
+    with uow() as s:
+        m = common.get_member(s, cafe, "0810000001")
+        common.lock_member(s, m.id)
+        ledger.debit(s, store_id=cafe, member_id=m.id, kind="redeem", points=15, now=T0 + timedelta(days=5),
+                     channel="reward")  # the first lot and half the second
+    with uow() as s:
+        run_ = ledger.expire(s, now=bkk(2026, 2, 20), actor="test")
+        assert (run_.lots_expired, run_.points_expired) == (2 + 3, 15 + 30 + 60)
+        assert ledger_summary.check(s, store_id=cafe) == [] and ledger_summary.check(s, store_id=deli) == []
+        common.lock_member(s, m.id)
+        ledger.debit(s, store_id=cafe, member_id=m.id, kind="redeem", points=4, now=bkk(2026, 2, 20),
+                     channel="reward")  # from the lot not yet due
+        assert ledger_summary.check(s, store_id=cafe) == []
+    rows = dict(sql(uow, "SELECT member_id, points FROM ledger_summary WHERE member_id = :m", m=m.id))
+    assert rows == {m.id: 10 - 4} and queued(uow) == [late.entry_id]
