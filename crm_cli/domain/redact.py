@@ -15,6 +15,22 @@ _SEP = r"[ \-.]?"
 _PHONE_LIKE = re.compile(r"(?<![\w+*])(?:\+?66" + _SEP + r"0?|0)(?:\d" + _SEP + r"){7,8}\d(?![\w*])")
 
 
+#: how an erased member's anonymous id starts (``member forget``); the rest is random hex
+ANON_PREFIX = "anon-"
+
+
+def new_anon_id() -> str:
+    """A fresh anonymous id for an erased member: ``anon-`` and 16 random hex digits."""
+    import secrets
+
+    return ANON_PREFIX + secrets.token_hex(8)
+
+
+def is_anon_id(value: str) -> bool:
+    """True for an erased member's anonymous id (where a phone number stood before)."""
+    return value.startswith(ANON_PREFIX)
+
+
 def mask_phone(e164: str | None) -> str:
     """For audit summaries: +66812345678 -> +6681***5678 (the log outlives an erasure)."""
     if not e164:

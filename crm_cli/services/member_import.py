@@ -35,22 +35,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from crm_cli.db import dialect as db_dialect
 from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
 
+if TYPE_CHECKING:
+    from crm_cli.services.store_state import StoreState
+
 ON_EXISTING = ("error", "skip", "update")
 BATCH = 10_000
-
-
-@dataclass(frozen=True)
-class StoreFacts:
-    id: int
-    slug: str
-    expiry_policy: str
-    expiry_months: int | None
-    import_max_rows: int
 
 
 @dataclass(frozen=True)
@@ -161,14 +155,12 @@ class Db:
             cur.close()
 
 
-def load_store(db: Db, *, slug: str, now: datetime) -> StoreFacts:
+def load_store(db: Db, *, slug: str, now: datetime) -> StoreState:
     """The store to import into, found and refused (not found, service off) as every command
     finds and refuses it (:func:`crm_cli.services.store_state.by_slug`)."""
     from crm_cli.services import store_state
 
-    store = store_state.by_slug(db.sa, slug, now=now)
-    return StoreFacts(id=store.id, slug=store.slug, expiry_policy=store.expiry_policy,
-                      expiry_months=store.expiry_months, import_max_rows=store.import_max_rows)
+    return store_state.by_slug(db.sa, slug, now=now)
 
 
 def branch_id(db: Db, *, store_id: int, name: str) -> int:
@@ -354,7 +346,7 @@ def _drop_stage(db: Db) -> None:
 def import_members(
     db: Db,
     *,
-    store: StoreFacts,
+    store: StoreState,
     path: Path,
     branch: str,
     on_existing: str = "error",

@@ -13,7 +13,6 @@ only a hash), so a re-registration after erasure gets no second welcome.
 from __future__ import annotations
 
 import dataclasses
-import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -36,6 +35,7 @@ from crm_cli.db.models import (
 )
 from crm_cli.domain import member_fields as fields
 from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
+from crm_cli.domain.redact import new_anon_id
 from crm_cli.domain.timeutil import bkk_date, start_of_bkk_day
 from crm_cli.services import common
 
@@ -510,7 +510,7 @@ def forget_member(session, *, store_id: int, phone_raw: str, now: datetime) -> E
 
     answers += forget_survey_answers(session, member_id=m.id)
     session.execute(update(Redemption).where(col(Redemption.member_id) == m.id).values(address=None))
-    anon = "anon-" + secrets.token_hex(8)
+    anon = new_anon_id()
     if m.phone:
         from crm_cli.services.audit import scrub_phone
 

@@ -40,6 +40,7 @@ from crm_cli.domain.orders_feed import (
     clawback_points,
     points_for_amount,
 )
+from crm_cli.domain.redact import is_anon_id
 from crm_cli.domain.timeutil import BKK
 
 STATES = ("new", "awarded", "not_eligible", "reversed")
@@ -179,7 +180,7 @@ def import_orders(session, *, store_id: int, channel: str, path: Path, now: date
             continue
         phone = phones[o.order_id]
         old = existing.get(o.order_id)
-        if old is not None and is_erased_buyer(old.phone):
+        if old is not None and is_anon_id(old.phone):
             phone = old.phone  # the buyer was erased: the feed's number is not stored again
         values = dict(phone=phone, paid_at=o.paid_at, amount=o.amount, status=o.status, refund_amount=o.refund_amount)
         if old is None:
@@ -221,14 +222,6 @@ def import_orders(session, *, store_id: int, channel: str, path: Path, now: date
 # ---------------------------------------------------------------- sync
 
 
-ERASED = "anon-"  # the start of an erased member's anonymous id (members.forget_member)
-
-
-def is_erased_buyer(phone: str) -> bool:
-    """True for an order whose buyer was erased: its phone is the member's anonymous id."""
-    return phone.startswith(ERASED)
-
-
 def forget_buyer(session, *, store_id: int, phone: str, anon_id: str) -> int:
     """PDPA erasure of a buyer: the store's orders from ``phone`` keep the member's
     anonymous id instead (a later refund still claws back from that account; a feed that
@@ -243,7 +236,7 @@ def _accounts(session, store_id: int, phones: set[str], now: datetime) -> dict[s
     An erased buyer's orders name the member's anonymous id, found as such and never created."""
     m = Member.__table__
     found: dict[str, int] = {}
-    erased = {p for p in phones if is_erased_buyer(p)}
+    erased = {p for p in phones if is_anon_id(p)}
     phones = phones - erased
 
     def load(batch, column=m.c.phone):

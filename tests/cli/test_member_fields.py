@@ -144,6 +144,8 @@ def test_member_edit_changes_the_profile_with_an_audit_record(form, engine):
         out = form.json("member", "edit", "081-234-5678", "--name", "  Somsri   Jaidee ", "--gender", "หญิง",
                         "--birthday", "15/03/2533", "--email", "somsri@Example.COM", "--address", "1 Silom\nBangkok")
     assert out["changed"] == ["name", "gender", "birthday", "email", "address"]
+    # the answer is the member as `member show` prints it, plus what changed
+    assert {k: v for k, v in out.items() if k != "changed"} == form.json("member", "show", "0812345678")
     shown = form.json("member", "show", "0812345678")
     assert (shown["name"], shown["gender"], shown["birthday"], shown["email"], shown["address"]) == (
         "Somsri Jaidee", "female", "1990-03-15", "somsri@example.com", "1 Silom\nBangkok")
