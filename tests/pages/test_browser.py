@@ -100,6 +100,7 @@ def test_member_and_staff_in_the_browser(site, browser, backend, tmp_path):
     page.goto(f"{site.url}/claim/{ticket['token']}")
     page.get_by_role("button", name="รับแต้ม").click()
     assert "ได้รับ 10 แต้ม" in page.locator("#claim-result").inner_text()
+    _shot(page, tmp_path, "claim")
     page.goto(f"{site.url}/claim/{ticket['token']}")
     page.get_by_role("button", name="รับแต้ม").click()
     assert "already claimed" in page.locator("#claim-error").inner_text()
@@ -137,6 +138,8 @@ def test_member_and_staff_in_the_browser(site, browser, backend, tmp_path):
     ctx3 = _context(browser, site, "U" + "c3" * 16, "Nok")
     p3 = ctx3.new_page()
     p3.goto(f"{site.url}/staff/join/{invite['token']}")
+    _fits(p3)
+    _shot(p3, tmp_path, "staff-join")
     p3.get_by_label("ชื่อ-นามสกุล").fill("นก พนักงาน")
     p3.get_by_label("เบอร์โทรศัพท์").fill("0811111111")
     p3.get_by_role("button", name="เข้าร่วม").click()
@@ -155,3 +158,25 @@ def test_member_and_staff_in_the_browser(site, browser, backend, tmp_path):
     assert cli.json("points", "balance", "0898765432")["balance"] == 34
     hist = cli.json("points", "history", "0898765432")
     assert hist[-1]["staff"] == "นก พนักงาน" and hist[-1]["branch"] == "Siam"
+
+
+def test_survey_page_in_the_browser(site, browser, backend, tmp_path):
+    """The survey page's own words (text/survey.toml) and the shared ones, in Thai, at 360 px."""
+    cli = site.cli
+    notice = tmp_path / "notice.txt"
+    notice.write_text("เราเก็บคำตอบเพื่อปรับปรุงเมนู", encoding="utf-8")
+    s = cli.json("survey", "create", "taste", "--notice", str(notice), "--retention-days", "30",
+                 "--question", "ชอบเครื่องดื่มอะไร", "--choice", "1=กาแฟ:coffee-lover", "--choice", "1=ชา")
+    ctx = _context(browser, site, "U" + "d4" * 16, "Dao")
+    page = ctx.new_page()
+    page.goto(f"{site.url}/m/cafe/survey/{s['id']}")
+    body = page.locator("main")
+    expect(body).to_contain_text("ประกาศความเป็นส่วนตัว")
+    expect(body).to_contain_text("คำตอบจะถูกเก็บไว้ 30 วัน แล้วลบโดยอัตโนมัติ")
+    _fits(page)
+    _shot(page, tmp_path, "survey")
+    page.get_by_label("กาแฟ").check()
+    page.get_by_role("button", name="ส่งคำตอบ").click()
+    expect(page.locator("main")).to_contain_text("ขอบคุณที่ตอบแบบสอบถาม")
+    assert cli.json("survey", "results", "taste")["answers"] == 1
+    ctx.close()
