@@ -13,7 +13,7 @@ from pathlib import Path
 
 from crm_cli.domain.errors import DatabaseError
 
-HEADS: frozenset[str] = frozenset({"0014_ledger_summary_job"})
+HEADS: frozenset[str] = frozenset({"0015_triggers_always"})
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 

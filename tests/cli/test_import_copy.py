@@ -1,0 +1,131 @@
+"""Member import into a store without members: on PostgreSQL the rows go straight into
+``member`` and ``ledger_entry`` by COPY in text format (written by crm, not the driver),
+with the per-row foreign-key checks left out where the role may do so. Values must come
+back exactly as written; derived rows and later checks must be as with any other write."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+from freezegun import freeze_time
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests.conftest import BACKENDS
+from tests.support import Cli
+
+NOW = "2026-11-24 10:00:00"
+HEADER = "เบอร์โทรศัพท์*,ชื่อ - นามสกุล*,จำนวนพอยท์*,เพศ,วันเกิด,อีเมล"
+# names with COPY's own characters: a backslash, the NULL marker as text, an escape sequence
+ROWS = [
+    HEADER,
+    "0812000001,Back\\slash \\N name,100,ชาย,15/03/2533,somchai@example.com",
+    "0812000002,ทดสอบ \\t ไม่ใช่แท็บ,0,,,",
+    '0812000003,"Quote "" and, comma",25,F,1990-01-31,A.B@Example.COM',
+]
+
+
+def _csv(tmp_path, name="members\\N.csv"):
+    p = tmp_path / name
+    p.write_text("\n".join(ROWS) + "\n", encoding="utf-8")
+    return p
+
+
+def _import(cli, path):
+    with freeze_time(NOW):
+        return cli.json("member", "import", str(path), "--branch", "Ari")
+
+
+def _rows(engine, sql, **params):
+    with engine.begin() as conn:
+        res = conn.execute(text(sql), params)
+        return res.all() if res.returns_rows else res.rowcount
+
+
+def test_free_text_comes_back_exactly(shop, engine, tmp_path):
+    out = _import(shop, _csv(tmp_path))
+    assert (out["created"], out["points_total"]) == (3, 125)
+    got = _rows(engine, "SELECT phone, name, gender, birthday, email, source FROM member ORDER BY phone")
+    assert [(r[0], r[1], r[2], str(r[3]) if r[3] else None, r[4], r[5]) for r in got] == [
+        ("+66812000001", "Back\\slash \\N name", "male", "1990-03-15", "somchai@example.com", "import"),
+        ("+66812000002", "ทดสอบ \\t ไม่ใช่แท็บ", None, None, None, "import"),
+        ("+66812000003", 'Quote " and, comma', "female", "1990-01-31", "A.B@example.com", "import"),
+    ]
+    lots = _rows(engine, "SELECT m.phone, e.kind, e.points, e.reason, e.idem_source, e.idem_key, e.actor, e.branch_id "
+                         "FROM ledger_entry e JOIN member m ON m.id = e.member_id ORDER BY m.phone")
+    ids = dict(_rows(engine, "SELECT phone, id FROM member"))
+    ari = _rows(engine, "SELECT id FROM branch WHERE name = 'Ari'")[0][0]
+    assert [tuple(r) for r in lots] == [
+        ("+66812000001", "import", 100, "imported from members\\N.csv", "import", str(ids["+66812000001"]), "tester", ari),
+        ("+66812000003", "import", 25, "imported from members\\N.csv", "import", str(ids["+66812000003"]), "tester", ari),
+    ]
+    shown = shop.json("member", "show", "0812000001")
+    assert shown["name"] == "Back\\slash \\N name"
+    assert shop.json("points", "balance", "0812000003")["balance"] == 25
+
+
+def test_derived_rows_and_checks_after_a_direct_import(shop, engine, tmp_path):
+    """The statement triggers still fill the expiry queue and ledger_summary, `crm db check`
+    passes, and a later write that breaks a foreign key is still refused."""
+    _rows(engine, "UPDATE store SET expiry_policy = 'rolling', expiry_months = 12")
+    _import(shop, _csv(tmp_path))
+    assert _rows(engine, "SELECT COUNT(*) FROM lot_expiry")[0][0] == 2
+    assert sorted(r[0] for r in _rows(engine, "SELECT points FROM ledger_summary")) == [25, 100]
+    check = shop.json("db", "check")
+    assert check and all(line["ok"] for line in check), check
+    with pytest.raises(Exception) as broke:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO ledger_entry (store_id, member_id, kind, points, debt, created_at, channel) "
+                              "VALUES (1, 999999, 'adjust', 5, 0, :t, 'cli')"), {"t": datetime(2026, 11, 24)})
+    assert "foreign key" in str(broke.value).lower()
+
+
+#: roles and the replication role are PostgreSQL's: these run on it alone
+on_postgresql = pytest.mark.parametrize("db_url", [b for b in BACKENDS if b == "postgresql"], indirect=True)
+
+
+@on_postgresql
+def test_replication_role_is_back_to_default_in_the_same_transaction(shop, engine, tmp_path):
+    """The COPYs' replica role is local to them: the import's own later statements (its
+    audit row, anything after it in the transaction) run with every trigger."""
+    from crm_cli.db.uow import connection
+    from crm_cli.services import member_import as svc
+
+    now = datetime(2026, 11, 24, 3, tzinfo=timezone.utc)
+    with connection(engine, write=True, dry_run=True) as sa:
+        db = svc.Db(sa)
+        assert svc._unchecked_copies(db) is True  # the test server's role is a superuser: the fast path runs
+        store = svc.load_store(db, slug="cafe", now=now)
+        outcome = svc.import_members(db, store=store, path=_csv(tmp_path), branch="Ari", now=now, actor="t")
+        assert outcome.summary.created == 3
+        assert sa.exec_driver_sql("SHOW session_replication_role").scalar() == "origin"
+
+
+@on_postgresql
+def test_a_role_without_the_privilege_imports_with_every_check(shop, engine, tmp_path, db_url):
+    role = f"crm_plain_{uuid.uuid4().hex[:8]}"
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE ROLE "{role}" LOGIN'))
+        conn.execute(text(f'GRANT ALL ON ALL TABLES IN SCHEMA public TO "{role}"'))
+        conn.execute(text(f'GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO "{role}"'))
+    url = make_url(db_url).set(username=role).render_as_string(hide_password=False)
+    try:
+        plain = Cli(url, store="cafe")
+        out = _import(plain, _csv(tmp_path))
+        assert (out["created"], out["points_total"]) == (3, 125)
+        from crm_cli.services import member_import as svc
+
+        eng = create_engine(url)
+        try:
+            with eng.connect() as sa:
+                assert svc._unchecked_copies(svc.Db(sa)) is False
+        finally:
+            eng.dispose()
+        assert all(line["ok"] for line in plain.json("db", "check"))
+        assert _rows(engine, "SELECT name FROM member WHERE phone = '+66812000001'")[0][0] == "Back\\slash \\N name"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP OWNED BY "{role}"'))
+            conn.execute(text(f'DROP ROLE "{role}"'))
