@@ -83,7 +83,9 @@ def _env(tmp: Path, db_url: str | None, tree: Path | None) -> dict:
 
 
 def _crm(tree: Path | None, *args: str) -> list[str]:
-    return [sys.executable, "-m", "crm_cli", *args] if tree is not None else c.crm_argv(*args)
+    # -P: `python -m` would otherwise put the working directory first on sys.path, and run
+    # from the repository that is this tree's crm_cli, not the other commit's
+    return [sys.executable, "-P", "-m", "crm_cli", *args] if tree is not None else c.crm_argv(*args)
 
 
 def fresh_sqlite(tmp: Path, tree: Path | None = None) -> tuple[dict, Path]:
