@@ -33,6 +33,7 @@ triggers (``lot_expiry`` queue, ``ledger_summary``) run once per COPY, over its 
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -149,20 +150,30 @@ class Db:
             marks = ", ".join("?" for _ in columns)
             self.sa.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", seq)
             return
-        cur = self.sa.connection.driver_connection.cursor()
-        try:
-            with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as cp:
-                for row in seq:
-                    cp.write_row(row)
-        finally:
-            cur.close()
+        with self._copy(table, columns) as cp:
+            for row in seq:
+                cp.write_row(row)
 
     def copy_text(self, table: str, columns: tuple[str, ...], data: str) -> None:
         """PostgreSQL: ``data`` (rows in COPY's text format, :func:`copy_field`) into a table."""
+        with self._copy(table, columns) as cp:
+            cp.write(data)
+
+    @contextmanager
+    def _copy(self, table: str, columns: tuple[str, ...]):
+        """A COPY on the driver connection of this unit of work. A refusal by the server is
+        raised as SQLAlchemy raises it for any statement (a duplicate phone from a concurrent
+        import: IntegrityError), so it is reported as any command's conflict or database error."""
+        import psycopg
+        from sqlalchemy.exc import DBAPIError
+
+        sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
         cur = self.sa.connection.driver_connection.cursor()
         try:
-            with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as cp:
-                cp.write(data)
+            with cur.copy(sql) as cp:
+                yield cp
+        except psycopg.Error as exc:
+            raise DBAPIError.instance(sql, None, exc, psycopg.Error) from exc
         finally:
             cur.close()
 
@@ -336,11 +347,9 @@ class _DirectWriter:
         ids = self.db.new_ids(self.sequence, len(batch))
         if self.unchecked:
             self.db.run("SET LOCAL session_replication_role = replica")
-        try:
-            self._copy_rows(ids, batch)
-        finally:
-            if self.unchecked:
-                self.db.run("SET LOCAL session_replication_role = DEFAULT")
+        self._copy_rows(ids, batch)
+        if self.unchecked:  # (a failed COPY leaves it to the savepoint's rollback, which undoes the SET too)
+            self.db.run("SET LOCAL session_replication_role = DEFAULT")
 
     def _copy_rows(self, ids: list[int], batch: list) -> None:
         f = copy_field

@@ -13,6 +13,7 @@ from freezegun import freeze_time
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from crm_cli.domain.errors import ExitCode
 from tests.conftest import BACKENDS
 from tests.support import Cli
 
@@ -129,3 +130,23 @@ def test_a_role_without_the_privilege_imports_with_every_check(shop, engine, tmp
         with engine.begin() as conn:
             conn.execute(text(f'DROP OWNED BY "{role}"'))
             conn.execute(text(f'DROP ROLE "{role}"'))
+
+
+@on_postgresql
+def test_a_row_the_server_refuses_mid_copy_is_a_conflict_and_writes_nothing(shop, engine, tmp_path):
+    """A COPY the server refuses (here a CHECK constraint this test adds; in use, a phone a
+    concurrent import wrote first) fails the import as any refused write does: with
+    one line (exit 4, conflict), nothing written, and the next command works."""
+    _rows(engine, "ALTER TABLE member ADD CONSTRAINT test_no_boom CHECK (name <> 'Boom')")
+    try:
+        p = tmp_path / "boom.csv"
+        p.write_text("\n".join([HEADER, "0812000001,Fine,10,,,", "0812000002,Boom,10,,,"]) + "\n", encoding="utf-8")
+        with freeze_time(NOW):
+            r = shop("member", "import", str(p), "--branch", "Ari")
+        assert r.exit_code == ExitCode.CONFLICT, r.output
+        assert "nothing was written" in r.output and "Traceback" not in r.output
+        assert _rows(engine, "SELECT COUNT(*) FROM member")[0][0] == 0
+        assert _rows(engine, "SELECT COUNT(*) FROM ledger_entry")[0][0] == 0
+        assert shop.json("member", "list") == []
+    finally:
+        _rows(engine, "ALTER TABLE member DROP CONSTRAINT test_no_boom")
