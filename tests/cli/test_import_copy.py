@@ -46,7 +46,9 @@ def _rows(engine, sql, **params):
 
 
 def test_free_text_comes_back_exactly(shop, engine, tmp_path):
+    _rows(engine, "UPDATE store SET expiry_policy = 'rolling', expiry_months = 12")
     out = _import(shop, _csv(tmp_path))
+    assert out["expires_at"] == "2027-11-24T17:00:00+00:00"
     assert (out["created"], out["points_total"]) == (3, 125)
     got = _rows(engine, "SELECT phone, name, gender, birthday, email, source FROM member ORDER BY phone")
     assert [(r[0], r[1], r[2], str(r[3]) if r[3] else None, r[4], r[5]) for r in got] == [
@@ -62,6 +64,18 @@ def test_free_text_comes_back_exactly(shop, engine, tmp_path):
         ("+66812000001", "import", 100, "imported from members\\N.csv", "import", str(ids["+66812000001"]), "tester", ari),
         ("+66812000003", "import", 25, "imported from members\\N.csv", "import", str(ids["+66812000003"]), "tester", ari),
     ]
+    # the moments the COPY path writes as text are the ones every other write stores (UTC)
+    from crm_cli.db.types import UTCDateTime
+
+    cols = ("registered", "created", "active", "lot_created", "lot_expires")
+    with engine.connect() as conn:
+        utc = [tuple(r) for r in conn.execute(text(
+            "SELECT DISTINCT m.registered_at AS registered, m.created_at AS created, m.last_activity_at AS active, "
+            "e.created_at AS lot_created, e.expires_at AS lot_expires FROM member m "
+            "JOIN ledger_entry e ON e.member_id = m.id").columns(**{c: UTCDateTime() for c in cols}))]
+    at = datetime(2026, 11, 24, 10, tzinfo=timezone.utc)
+    expires = None if out["expires_at"] is None else datetime.fromisoformat(out["expires_at"])
+    assert utc == [(at, at, at, at, expires)]
     shown = shop.json("member", "show", "0812000001")
     assert shown["name"] == "Back\\slash \\N name"
     assert shop.json("points", "balance", "0812000003")["balance"] == 25
