@@ -218,6 +218,23 @@ def write_section(name: str, markdown: str, *, doc: Path = DOC, command: str | N
 
 
 RESULTS = ROOT / "bench" / "results"
+#: the PostgreSQL server every benchmark measures beside SQLite (CRM_BENCH_PG_URL overrides)
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def pg_url_default() -> str:
+    return os.environ.get("CRM_BENCH_PG_URL", PG_DEFAULT)
+
+
+def add_pg_options(ap, flag: str = "--pg-url") -> None:
+    """The PostgreSQL admin URL option (default: the local server, so `make bench` measures both
+    databases side by side) and ``--no-pg`` to measure SQLite alone; read with :func:`pg_url`."""
+    ap.add_argument(flag, default=pg_url_default(), help="PostgreSQL admin URL (default: %(default)s)")
+    ap.add_argument("--no-pg", action="store_true", help="SQLite only")
+
+
+def pg_url(args, attr: str = "pg_url") -> str | None:
+    return None if args.no_pg else getattr(args, attr)
 
 
 def write_json(name: str, data: dict, *, command: str | None = None) -> Path:

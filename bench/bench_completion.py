@@ -1,8 +1,9 @@
 """Shell completion speed: one TAB press is one `crm` process answering
 `_CRM_COMPLETE=complete_bash`; this prints its wall and CPU time (median of --repeat runs)
-on a small SQLite store and, with --pg-url, on PostgreSQL, beside `crm --help`.
+on a small SQLite store and on PostgreSQL (the local server unless --pg-url or --no-pg),
+beside `crm --help`.
 
-    .venv/bin/python bench/bench_completion.py [--repeat 15] [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+    .venv/bin/python bench/bench_completion.py [--repeat 15] [--pg-url URL | --no-pg]
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _common  # noqa: E402
 
 CRM = [sys.executable, "-m", "crm_cli"]
 
@@ -50,8 +55,9 @@ def complete_env(env: dict[str, str], db: str) -> dict[str, str]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=15)
-    ap.add_argument("--pg-url", default=None)
+    _common.add_pg_options(ap)
     a = ap.parse_args()
+    a.pg_url = _common.pg_url(a)
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, CRM_CONFIG_DIR=str(Path(tmp) / "cfg"), CRM_DATA_DIR=str(Path(tmp) / "data"))
         print(f"load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} cores, median of {a.repeat}")

@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import _common as c  # noqa: E402
 import bench_points as bp  # noqa: E402
 
-PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG_DEFAULT = c.PG_DEFAULT
 PG_DB = "crm_bench_counter"
 
 

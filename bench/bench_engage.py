@@ -255,7 +255,7 @@ def main(argv=None) -> int:
     ap.add_argument("--keep", type=Path, help="keep the SQLite member database in this directory (and the "
                     "PostgreSQL one); with --reuse, count on them when they hold --members members")
     ap.add_argument("--reuse", action="store_true", help="reuse the member databases kept by an earlier --keep run")
-    ap.add_argument("--pg-admin-url", default=os.environ.get("CRM_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    ap.add_argument("--pg-admin-url", default=c.pg_url_default())
     ap.add_argument("--no-doc", action="store_true", help="print only; leave docs/performance.md alone")
     args = ap.parse_args(argv)
     md = [f"Machine: {c.machine_markdown()}", ""]

@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import _common as c  # noqa: E402
 
-PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG_DEFAULT = c.PG_DEFAULT
 #: tonight's run: 2030-06-15 10:00 Bangkok; the last run was a day earlier
 NIGHT = datetime(2030, 6, 15, 3, 0, tzinfo=timezone.utc)
 NIGHT_SQL = "2030-06-15 03:00:00"

@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as c  # noqa: E402
 
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+DEFAULT_PG = c.PG_DEFAULT
 FIRST = ["สมชาย", "สมศรี", "บุญมี", "มาลี", "ประยุทธ", "วิไล", "Anan", "Nok", "Ploy", "Krit"]
 LAST = ["ใจดี", "มีสุข", "รักไทย", "ศรีสวัสดิ์", "Jaidee", "Saetang", "Wong", "ทองดี"]
 GENDERS = ["ชาย", "หญิง", "อื่นๆ", "ไม่ระบุ", "M", "F", None, None]

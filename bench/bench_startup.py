@@ -8,10 +8,10 @@ Goals (ratios of medians measured in the same run, wall and CPU):
 
 All commands run round-robin in one loop, so the SQLite and PostgreSQL cases and their
 floors see the same machine load. The PostgreSQL case uses its own database
-``crm_startup_bench`` on the server of --pg-url (created, then dropped).
+``crm_startup_bench`` on the server of --pg-url (default: the local server, as every
+benchmark; created, then dropped); --no-pg times SQLite alone.
 
-Usage: python bench/bench_startup.py [--quick] [--repeat N] [--no-write]
-                                     [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+Usage: python bench/bench_startup.py [--quick] [--repeat N] [--no-write] [--pg-url URL | --no-pg]
 """
 
 from __future__ import annotations
@@ -140,9 +140,9 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="fewer repetitions")
     ap.add_argument("--repeat", type=int, default=None)
     ap.add_argument("--no-write", action="store_true", help="print only; leave docs/performance.md and bench/results alone")
-    ap.add_argument("--pg-url", default=os.environ.get("CRM_BENCH_PG_URL"),
-                    help="PostgreSQL admin URL: also time the database commands on PostgreSQL")
+    c.add_pg_options(ap)  # the database commands are timed on PostgreSQL too
     args = ap.parse_args()
+    args.pg_url = c.pg_url(args)
     repeat = args.repeat or (5 if args.quick else 15)
     py = sys.executable
     load_start = c.load_average()

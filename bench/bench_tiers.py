@@ -23,15 +23,16 @@ reset (nobody holds a tier, no history; on PostgreSQL ``member`` is rewritten by
 ``VACUUM FULL``, as a freshly loaded table with its fillfactor), so a reused database
 gives the same runs.
 
+Both databases are measured (PostgreSQL: the local server unless --pg-url or
+CRM_BENCH_PG_URL names another; --no-pg for SQLite alone), and the figures are written to
+bench/results/tiers.json (--no-write leaves it alone; figures of databases not run this
+time are kept from the earlier file).
+
 Usage:
-    .venv/bin/python bench/bench_tiers.py                       # 1,000,000 members on SQLite
-    .venv/bin/python bench/bench_tiers.py --members 100000      # quick
-    .venv/bin/python bench/bench_tiers.py --members 1000000 --pg-members 1000000 \
-        --pg-url postgresql+psycopg://postgres@127.0.0.1:5432/test
-    # again on the databases built above, writing bench/results/tiers.json (figures of
-    # databases not run this time are kept from the earlier file):
-    .venv/bin/python bench/bench_tiers.py --members 200000 --reuse --pg-members 200000 --pg-reuse \
-        --pg-url postgresql+psycopg://postgres@127.0.0.1:5432/test --json
+    .venv/bin/python bench/bench_tiers.py                       # 1,000,000 members on both
+    .venv/bin/python bench/bench_tiers.py --quick               # 100,000 on SQLite, 20,000 on PostgreSQL
+    # again on the databases built above:
+    .venv/bin/python bench/bench_tiers.py --members 200000 --reuse --pg-members 200000 --pg-reuse
 """
 
 from __future__ import annotations
@@ -342,16 +343,20 @@ def main(argv=None) -> int:
     ap.add_argument("--members", type=int, default=1_000_000, help="SQLite members (10 ledger rows each)")
     ap.add_argument("--sqlite-file", type=Path, default=None, help="where to build the SQLite database")
     ap.add_argument("--reuse", action="store_true", help="reuse an existing --sqlite-file (skip the build)")
-    ap.add_argument("--pg-url", default=os.environ.get("CRM_BENCH_PG_URL"), help="PostgreSQL admin URL (optional)")
+    import _common
+
+    _common.add_pg_options(ap)
     ap.add_argument("--pg-members", type=int, default=None, help="PostgreSQL members (default: same as --members)")
     ap.add_argument("--pg-reuse", action="store_true", help="reuse the PostgreSQL database built by an earlier run")
     ap.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
-    ap.add_argument("--json", action="store_true", help="write bench/results/tiers.json")
+    ap.add_argument("--json", action="store_true", help="(the default) write bench/results/tiers.json")
+    ap.add_argument("--no-write", action="store_true", help="print only; leave bench/results/tiers.json alone")
     ap.add_argument("--list-all", action="store_true", help="also time a first placement returning every move")
     ap.add_argument("--no-vacuum", action="store_true",
                     help="PostgreSQL: no VACUUM ANALYZE of member and tier_history before the +1 month run")
-    ap.add_argument("--quick", action="store_true", help="100,000 members (PostgreSQL: 20,000 when --pg-url is given)")
+    ap.add_argument("--quick", action="store_true", help="100,000 members (PostgreSQL: 20,000)")
     a = ap.parse_args(argv)
+    a.pg_url = _common.pg_url(a)
     if a.quick:
         a.members = min(a.members, 100_000)
         a.pg_members = min(a.pg_members or 20_000, 20_000)
@@ -376,7 +381,7 @@ def main(argv=None) -> int:
         results["databases"][f"PostgreSQL {pm}"] = run(f"PostgreSQL {pm:,} members / {pm * ROWS_PER_MEMBER:,} rows", eng,
                                                         list_all=a.list_all, no_vacuum=a.no_vacuum)
         eng.dispose()
-    if a.json:
+    if not a.no_write:
         import json
 
         import _common
