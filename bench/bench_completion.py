@@ -35,11 +35,12 @@ def run(args: list[str], env: dict[str, str]) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def measure(label: str, args: list[str], env: dict[str, str], repeat: int) -> None:
+def measure(label: str, args: list[str], env: dict[str, str], repeat: int, into: dict) -> None:
     runs = [run(args, env) for _ in range(repeat)]
     wall = statistics.median(r[0] for r in runs)
     cpu = statistics.median(r[1] for r in runs)
     print(f"{label:<34} wall {wall * 1000:7.1f} ms   cpu {cpu * 1000:7.1f} ms")
+    into[label] = {"median_wall_s": round(wall, 4), "median_cpu_s": round(cpu, 4)}
 
 
 def setup(db: str, env: dict[str, str]) -> None:
@@ -55,17 +56,22 @@ def complete_env(env: dict[str, str], db: str) -> dict[str, str]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=15)
+    ap.add_argument("--quick", action="store_true", help="5 runs each")
+    ap.add_argument("--no-write", action="store_true", help="print only; leave bench/results/completion.json alone")
     _common.add_pg_options(ap)
     a = ap.parse_args()
     a.pg_url = _common.pg_url(a)
+    if a.quick:
+        a.repeat = min(a.repeat, 5)
+    figures: dict = {"repeat": a.repeat, "load_average_at_start": _common.load_average(), "commands": {}}
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, CRM_CONFIG_DIR=str(Path(tmp) / "cfg"), CRM_DATA_DIR=str(Path(tmp) / "data"))
         print(f"load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} cores, median of {a.repeat}")
-        measure("crm --help", ["--help"], env, a.repeat)
+        measure("crm --help", ["--help"], env, a.repeat, figures["commands"])
         db = f"sqlite:///{tmp}/bench.sqlite3"
         subprocess.run(CRM + ["--db", db, "db", "upgrade"], env=env, check=True, capture_output=True)
         setup(db, env)
-        measure("complete a branch name (SQLite)", [], complete_env(env, db), a.repeat)
+        measure("complete a branch name (SQLite)", [], complete_env(env, db), a.repeat, figures["commands"])
         if a.pg_url:
             from sqlalchemy import create_engine, text
             from sqlalchemy.engine import make_url
@@ -78,11 +84,14 @@ def main() -> None:
                 url = make_url(a.pg_url).set(database=name).render_as_string(hide_password=False)
                 subprocess.run(CRM + ["--db", url, "db", "upgrade"], env=env, check=True, capture_output=True)
                 setup(url, env)
-                measure("complete a branch name (PostgreSQL)", [], complete_env(env, url), a.repeat)
+                measure("complete a branch name (PostgreSQL)", [], complete_env(env, url), a.repeat,
+                        figures["commands"])
             finally:
                 with admin.connect() as c:
                     c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
                 admin.dispose()
+    if not a.no_write:
+        print(f"wrote {_common.write_json('completion', figures).relative_to(_common.ROOT)}")
 
 
 if __name__ == "__main__":
