@@ -8,6 +8,10 @@ foreign-key checks (the import takes the store and branch rows' key-share locks 
 and its member ids are the ones it has just written): those checks were about half the
 server's CPU of such an import (docs/performance.md). SQLite: nothing to do.
 
+(A logical-replication subscriber that receives ``ledger_entry`` *and* the derived tables
+would now also run these triggers on apply: replicate the ledger alone, or disable them on
+the subscriber.)
+
 Revision ID: 0015_triggers_always
 Revises: 0014_ledger_summary_job
 """
