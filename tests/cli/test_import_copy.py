@@ -123,6 +123,8 @@ def test_a_role_without_the_privilege_imports_with_every_check(shop, engine, tmp
     role = f"crm_plain_{uuid.uuid4().hex[:8]}"
     with engine.begin() as conn:
         conn.execute(text(f'CREATE ROLE "{role}" LOGIN'))
+        # (stated, not assumed: a `crm db restore` earlier in this database recreates the public schema)
+        conn.execute(text(f'GRANT USAGE ON SCHEMA public TO "{role}"'))
         conn.execute(text(f'GRANT ALL ON ALL TABLES IN SCHEMA public TO "{role}"'))
         conn.execute(text(f'GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO "{role}"'))
     url = make_url(db_url).set(username=role).render_as_string(hide_password=False)
