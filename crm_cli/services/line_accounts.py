@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import or_
 from sqlmodel import col, select
@@ -50,7 +51,7 @@ class BranchEntry:
     at: datetime
     kind: str
     points: int
-    spend: str | None
+    spend: Decimal | None
     phone: str | None
     staff: str | None
     channel: str
@@ -327,23 +328,30 @@ def staff_for_line(session, *, store_id: int, user_id: str) -> StaffRef | None:
     return StaffRef(id=s.id, name=s.name, phone=s.phone, role=s.role, branch=b.name, branch_id=b.id)
 
 
+def _token_store(session, table, token_hash: str, unknown: str) -> int:
+    """The live store a link's token belongs to; ``unknown`` when the token is not known or
+    its store has been purged."""
+    store_id = session.exec(select(table.store_id).join(Store, col(Store.id) == table.store_id)
+                            .where(table.token_hash == token_hash, col(Store.purged_at).is_(None))).first()
+    if store_id is None:
+        raise NotFound(unknown)
+    return store_id
+
+
 def invite_store(session, *, token: str) -> int:
     """The store an invite token belongs to (the token itself is checked by `join_staff`)."""
     from crm_cli.db.models import StaffInvite
 
-    inv = session.exec(select(StaffInvite).where(StaffInvite.token_hash == common.token_hash(token.strip()))).first()
-    if inv is None:
-        raise NotFound("invite token not recognised: ask the store admin for a new invite")
-    return inv.store_id
+    return _token_store(session, StaffInvite, common.token_hash(token.strip()),
+                        "invite token not recognised: ask the store admin for a new invite")
 
 
 def qr_store(session, *, token: str) -> int:
+    """The store a QR claim token belongs to (the claim itself is checked by `points.claim_qr`)."""
     from crm_cli.db.models import QrClaim
 
-    qr = session.exec(select(QrClaim).where(QrClaim.token_hash == common.token_hash(token.strip().lower()))).first()
-    if qr is None:
-        raise NotFound("QR code not recognised: check the code, or ask the staff for a new one")
-    return qr.store_id
+    return _token_store(session, QrClaim, common.token_hash(token.strip().lower()),
+                        "QR code not recognised: check the code, or ask the staff for a new one")
 
 
 def join_with_line(session, *, token: str, user_id: str, name: str, phone_raw: str, now: datetime):
@@ -381,7 +389,7 @@ def branch_today(session, *, store_id: int, branch: str, now: datetime, limit: i
          .join(Staff, col(Staff.id) == col(LedgerEntry.staff_id), isouter=True)
          .where(LedgerEntry.store_id == store_id, LedgerEntry.branch_id == b.id, LedgerEntry.created_at >= since)
          .order_by(col(LedgerEntry.created_at).desc(), col(LedgerEntry.id).desc()).limit(limit))
-    return [BranchEntry(at=e.created_at, kind=e.kind, points=e.points, spend=f"{e.spend:.2f}" if e.spend is not None else None,
+    return [BranchEntry(at=e.created_at, kind=e.kind, points=e.points, spend=e.spend,
                         phone=mask_phone(p) if p else None, staff=sn, channel=e.channel)
             for e, p, sn in session.exec(q).all()]
 

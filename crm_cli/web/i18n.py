@@ -16,7 +16,13 @@ def words(name: str = "pages") -> dict[str, tuple[str, str]]:
     import tomllib
 
     with (Path(__file__).parent / "text" / f"{name}.toml").open("rb") as fh:
-        return {key: (pair[0], pair[1]) for key, pair in tomllib.load(fh).items()}
+        table = tomllib.load(fh)
+    out = {}
+    for key, pair in table.items():
+        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(w, str) for w in pair)):
+            raise ValueError(f"text/{name}.toml: {key} must be [Thai, English], got {pair!r}")
+        out[key] = (pair[0], pair[1])
+    return out
 
 
 def pick(request, remembered: str | None) -> str:

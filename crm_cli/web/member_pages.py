@@ -18,11 +18,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 
 from crm_cli.domain.errors import Conflict, CrmError, InvalidInput
+from crm_cli.services import line_accounts
 from crm_cli.web.pages import (
-    CLAIM,
     CLAIM_LIMIT,
     REDEEM_LIMIT,
     Page,
+    TokenLink,
     blocking,
     client_ip,
     page,
@@ -44,8 +45,6 @@ def _mask(phone: str) -> str:
 
 def _me(tx, pg: Page):
     """The signed-in member of this store, or None (not registered yet)."""
-    from crm_cli.services import line_accounts
-
     who = pg.user()
     return line_accounts.member_for_line(tx.session, store_id=tx.store.id, user_id=who["sub"])
 
@@ -83,8 +82,6 @@ def _answers(form, questions: list[dict]) -> list[str]:
 @router.get("/m/{store}")
 @page
 def member_home(store: str, request: Request):
-    from crm_cli.services import line_accounts
-
     pg = Page(request, store)
     if pg.who() is None:
         return pg.login()
@@ -113,8 +110,6 @@ async def member_register(store: str, request: Request):
 
 
 def _register(pg: Page, form):
-    from crm_cli.services import line_accounts
-
     who = pg.user()
     values = {k: (form.get(k) or "").strip() for k in FIELDS}
     st = pg.state("member register")
@@ -234,8 +229,6 @@ def member_history(store: str, request: Request):
 @router.get("/m/{store}/rewards")
 @page
 def member_rewards(store: str, request: Request):
-    from crm_cli.services import line_accounts
-
     def view(pg: Page, st, tx, me):
         card = line_accounts.card(tx.session, store_id=tx.store.id, member=me, now=st.now())
         offers = line_accounts.rewards_for(tx.session, store_id=tx.store.id, member=me, now=st.now())
@@ -245,8 +238,6 @@ def member_rewards(store: str, request: Request):
 
 
 def _redeem_page(pg: Page, tx, me, ref: str, now, *, errors=None, address: str = "", status: int = 200):
-    from crm_cli.services import line_accounts
-
     card = line_accounts.card(tx.session, store_id=tx.store.id, member=me, now=now)
     offer = line_accounts.reward_for(tx.session, store_id=tx.store.id, member=me, ref=ref, now=now)
     return pg.html("redeem.html", status=status, card=card, offer=offer, errors=errors or {},
@@ -267,7 +258,7 @@ async def member_redeem(store: str, ref: str, request: Request):
 
 
 def _redeem(pg: Page, ref: str, form):
-    from crm_cli.services import line_accounts, rewards
+    from crm_cli.services import rewards
 
     who = pg.user()
     key = (form.get("key") or "").strip()[:60]
@@ -304,8 +295,6 @@ def _redeem(pg: Page, ref: str, form):
 @router.get("/m/{store}/coupons")
 @page
 def member_coupons(store: str, request: Request):
-    from crm_cli.services import line_accounts
-
     def view(pg: Page, st, tx, me):
         rows = line_accounts.coupons_of(tx.session, store_id=tx.store.id, member=me)
         return pg.html("coupons.html", rows=rows, flash=pg.sess.drop("flash"))
@@ -316,8 +305,6 @@ def member_coupons(store: str, request: Request):
 @router.get("/m/{store}/coupons/{code}")
 @page
 def member_coupon(store: str, code: str, request: Request):
-    from crm_cli.services import line_accounts
-
     def view(pg: Page, st, tx, me):
         c = line_accounts.coupon_of(tx.session, store_id=tx.store.id, member=me, code=code)
         return pg.html("coupon.html", c=c, qr=qr_data_uri(c.code) if c.code else None, flash=pg.sess.drop("flash"))
@@ -326,6 +313,9 @@ def member_coupon(store: str, code: str, request: Request):
 
 
 # ---------------------------------------------------------------- QR claim
+
+#: the QR claim link: its token names the store
+CLAIM = TokenLink(line_accounts.qr_store, command="serve claim")
 
 
 @router.get("/claim/{token}")

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote
 
@@ -21,7 +21,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from crm_cli.domain.errors import (
     CrmError,
-    NotFound,
     PermissionDenied,
     StoreSuspended,
     http_status,
@@ -48,7 +47,7 @@ def environment():
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True,
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["bkk"] = _bkk
-    env.filters["thb"] = lambda v: f"{Decimal(v):,.2f}" if v is not None else ""  # Decimal or "2500.00"
+    env.filters["thb"] = lambda v: f"{v:,.2f}" if v is not None else ""
     env.filters["num"] = lambda v: f"{v:,}" if v is not None else ""
     return env
 
@@ -246,29 +245,17 @@ async def signed_in(pg: Page, work, *args):
 
 @dataclass(frozen=True)
 class TokenLink:
-    """A link whose token names its store (a staff invite, a QR claim): ``owner`` is the
-    ``line_accounts`` function answering the store's id for a token, ``command`` what the
-    page does in the audit, ``unknown`` the refusal when the token or its store is gone."""
+    """A link whose token names its store (a staff invite, a QR claim): ``owner`` answers the
+    store's id for a token and refuses a token it does not know or whose store is purged
+    (``line_accounts.invite_store``, ``qr_store``); ``command`` is what the page does in the audit."""
 
-    owner: str
+    owner: Callable[..., int]
     command: str
-    unknown: str
 
     def store(self, request, token: str) -> str:
-        """The slug of the token's store; refused with ``unknown`` when that store is gone."""
+        """The slug of the token's store."""
         from crm_cli.db.models import Store
-        from crm_cli.services import line_accounts
 
         st = web_state(request, command=self.command, actor="web")
         with st.reading(store=False) as tx:
-            row = tx.session.get(Store, getattr(line_accounts, self.owner)(tx.session, token=token))
-            if row is None or row.purged_at is not None:
-                raise NotFound(self.unknown)
-            return row.slug
-
-
-#: the links of the pages whose token names the store
-INVITE = TokenLink("invite_store", command="serve staff join",
-                   unknown="invite token not recognised: ask the store admin for a new invite")
-CLAIM = TokenLink("qr_store", command="serve claim",
-                  unknown="QR code not recognised: check the code, or ask the staff for a new one")
+            return tx.session.get(Store, self.owner(tx.session, token=token)).slug

@@ -18,7 +18,8 @@ from crm_cli.domain.errors import (
     NotFound,
     PermissionDenied,
 )
-from crm_cli.web.pages import INVITE, STAFF_LIMIT, Page, blocking, page, signed_in
+from crm_cli.services import line_accounts
+from crm_cli.web.pages import STAFF_LIMIT, Page, TokenLink, blocking, page, signed_in
 from crm_cli.web.session import parse_member_qr
 
 router = APIRouter()
@@ -31,6 +32,9 @@ def _mask(phone: str) -> str:
 
 
 # ---------------------------------------------------------------- join
+
+#: the staff invite link: its token names the store
+INVITE = TokenLink(line_accounts.invite_store, command="serve staff join")
 
 
 @router.get("/staff/join/{token}")
@@ -54,8 +58,6 @@ async def join_post(token: str, request: Request):
 
 
 def _join(pg: Page, token: str, form):
-    from crm_cli.services import line_accounts
-
     values = {"name": (form.get("name") or "").strip(), "phone": (form.get("phone") or "").strip()}
     st = pg.state("staff join")
     try:
@@ -77,8 +79,6 @@ def _join(pg: Page, token: str, form):
 
 
 def _me(pg: Page, tx):
-    from crm_cli.services import line_accounts
-
     me = line_accounts.staff_for_line(tx.session, store_id=tx.store.id, user_id=pg.user()["sub"])
     if me is None:
         raise PermissionDenied(pg.t("not_staff"))
@@ -98,8 +98,6 @@ def _at_counter(pg: Page, command: str):
 
 def _counter(pg: Page, *, branch: str | None = None, status: int = 200, done: str | None = None,
              errors: dict | None = None, values: dict | None = None):
-    from crm_cli.services import line_accounts
-
     st = pg.state("serve staff")
     with st.reading() as tx:
         pg.store_name = tx.store.name
@@ -128,7 +126,7 @@ async def staff_give(store: str, request: Request):
 
 
 def _give(pg: Page, form):
-    from crm_cli.services import line_accounts, points
+    from crm_cli.services import points
 
     values = {"member": (form.get("member") or "").strip(), "spend": (form.get("spend") or "").strip()}
     branch = (form.get("branch") or "").strip() or None

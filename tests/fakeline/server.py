@@ -69,7 +69,7 @@ class Gate:
     parties: int
     timeout: float
     arrived: int = 0
-    event: Any = None  # an asyncio.Event of the server's loop, made by the first request
+    event: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass
@@ -405,8 +405,6 @@ class FakeLine:
             if gate is None:
                 return
             gate.arrived += 1
-            if gate.event is None:
-                gate.event = asyncio.Event()
             if gate.arrived >= gate.parties:
                 gate.event.set()
         try:
