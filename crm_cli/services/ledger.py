@@ -29,6 +29,7 @@ from crm_cli.db.models import LedgerEntry, LotAllocation, Member, Store
 from crm_cli.db.types import UTCDateTime
 from crm_cli.domain.errors import Conflict, InsufficientPoints, InvalidInput
 from crm_cli.domain.expiry import lot_expires_at
+from crm_cli.services.balance import lot_rows
 
 #: kinds that count as points *earned* (tiers, reports); positive adjustments count too
 EARNED_KINDS = ("earn", "welcome", "import", "adjust")
@@ -124,8 +125,6 @@ def _insert_once(session, store_id: int, entry: LedgerEntry, idem, fp) -> Ledger
 def lots(session, member_id: int, now: datetime) -> list[Lot]:
     """Lots with points left, in spending order: soonest-expiring first, never-expiring last
     (the one query, :func:`crm_cli.services.balance.lot_rows`, that `points balance` reads)."""
-    from crm_cli.services.balance import lot_rows
-
     return [
         Lot(entry_id=r.id, kind=r.kind, points=r.points, remaining=int(r.rem), created_at=r.created_at,
             expires_at=r.expires_at)

@@ -303,12 +303,13 @@ class _DirectWriter:
         self.sequence = db.rows("SELECT pg_get_serial_sequence('member', 'id')")[0][0]
         self.savepoint = db.sa.begin_nested()
         # The foreign keys of the rows written here name the store, the branch and the
-        # members the same COPYs write: with the store and branch rows locked against
-        # deletion once (the key-share lock each per-row check would take), the per-row
-        # checks are left out where the role may do so (:func:`_unchecked_copies`).
-        db.run("SELECT 1 FROM store WHERE id = :s FOR KEY SHARE", {"s": store_id})
-        db.run("SELECT 1 FROM branch WHERE id = :b FOR KEY SHARE", {"b": branch_id})
+        # members the same COPYs write: where the role may leave the per-row checks out
+        # (:func:`_unchecked_copies`), the store and branch rows are locked against deletion
+        # once instead (the key-share lock each per-row check would take).
         self.unchecked = _unchecked_copies(db)
+        if self.unchecked:
+            db.run("SELECT 1 FROM store s JOIN branch b ON b.store_id = s.id WHERE s.id = :s AND b.id = :b "
+                   "FOR KEY SHARE", {"s": store_id, "b": branch_id})
         self.created = 0
         self.points = 0
         self.failure: BaseException | None = None
@@ -376,9 +377,11 @@ class _DirectWriter:
         self.points += points
 
     def _stop(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
-        sys.setswitchinterval(self._switch)
+        try:
+            self._queue.put(None)
+            self._thread.join()
+        finally:
+            sys.setswitchinterval(self._switch)
 
     def discard(self) -> None:
         """Wait for the worker and undo everything written."""
@@ -399,15 +402,15 @@ def _unchecked_copies(db: Db) -> bool:
     leaves out the per-row foreign-key triggers (about half the server's CPU of an import):
     the role must be a superuser or (PostgreSQL 15+) granted ``SET`` on that parameter
     (``GRANT SET ON PARAMETER session_replication_role TO ...``), and crm's own triggers on
-    ``ledger_entry`` must fire in that mode too (``ENABLE ALWAYS``, migration 0015).
+    ``member`` and ``ledger_entry`` must fire in that mode too (``ENABLE ALWAYS``, migration 0015).
     Otherwise the COPYs run with every check, as any other write."""
     superuser, version = db.rows("SELECT current_setting('is_superuser'), current_setting('server_version_num')")[0]
     if superuser != "on" and (int(version) < 150000 or not db.rows(
             "SELECT has_parameter_privilege('session_replication_role', 'SET')")[0][0]):
         return False
     return bool(db.rows(
-        "SELECT COALESCE(bool_and(tgenabled = 'A'), false) FROM pg_trigger "
-        "WHERE tgrelid = 'ledger_entry'::regclass AND NOT tgisinternal")[0][0])
+        "SELECT COALESCE(bool_and(tgenabled = 'A'), true) FROM pg_trigger "
+        "WHERE tgrelid IN ('member'::regclass, 'ledger_entry'::regclass) AND NOT tgisinternal")[0][0])
 
 
 def _flush(db: Db, direct: _DirectWriter | None, batch: list, good: int, errors: list) -> None:

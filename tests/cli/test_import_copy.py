@@ -5,6 +5,7 @@ back exactly as written; derived rows and later checks must be as with any other
 
 from __future__ import annotations
 
+import sys
 import uuid
 from datetime import datetime, timezone
 
@@ -28,7 +29,7 @@ ROWS = [
 ]
 
 
-def _csv(tmp_path, name="members\\N.csv"):
+def _csv(tmp_path, name="members\\N\tx.csv"):  # COPY's escapes in the file name (the reason)
     p = tmp_path / name
     p.write_text("\n".join(ROWS) + "\n", encoding="utf-8")
     return p
@@ -61,8 +62,8 @@ def test_free_text_comes_back_exactly(shop, engine, tmp_path):
     ids = dict(_rows(engine, "SELECT phone, id FROM member"))
     ari = _rows(engine, "SELECT id FROM branch WHERE name = 'Ari'")[0][0]
     assert [tuple(r) for r in lots] == [
-        ("+66812000001", "import", 100, "imported from members\\N.csv", "import", str(ids["+66812000001"]), "tester", ari),
-        ("+66812000003", "import", 25, "imported from members\\N.csv", "import", str(ids["+66812000003"]), "tester", ari),
+        ("+66812000001", "import", 100, "imported from members\\N\tx.csv", "import", str(ids["+66812000001"]), "tester", ari),
+        ("+66812000003", "import", 25, "imported from members\\N\tx.csv", "import", str(ids["+66812000003"]), "tester", ari),
     ]
     # the moments the COPY path writes as text are the ones every other write stores (UTC)
     from crm_cli.db.types import UTCDateTime
@@ -113,9 +114,17 @@ def test_replication_role_is_back_to_default_in_the_same_transaction(shop, engin
         db = svc.Db(sa)
         assert svc._unchecked_copies(db) is True  # the test server's role is a superuser: the fast path runs
         store = svc.load_store(db, slug="cafe", now=now)
+        before = sys.getswitchinterval()
         outcome = svc.import_members(db, store=store, path=_csv(tmp_path), branch="Ari", now=now, actor="t")
         assert outcome.summary.created == 3
         assert sa.exec_driver_sql("SHOW session_replication_role").scalar() == "origin"
+        assert sys.getswitchinterval() == before  # the COPY worker's short interval is given back
+        bad = tmp_path / "bad.csv"
+        bad.write_text("\n".join([HEADER, "0812999999,Fine,10,,,", "12,Bad,10,,,"]) + "\n", encoding="utf-8")
+        sa.exec_driver_sql("DELETE FROM ledger_entry")
+        sa.exec_driver_sql("DELETE FROM member")
+        assert svc.import_members(db, store=store, path=bad, branch="Ari", now=now, actor="t").errors
+        assert sys.getswitchinterval() == before
 
 
 @on_postgresql
@@ -142,6 +151,15 @@ def test_a_role_without_the_privilege_imports_with_every_check(shop, engine, tmp
             eng.dispose()
         assert all(line["ok"] for line in plain.json("db", "check"))
         assert _rows(engine, "SELECT name FROM member WHERE phone = '+66812000001'")[0][0] == "Back\\slash \\N name"
+        # granted the parameter (PostgreSQL 15+), the same role takes the unchecked path
+        if _rows(engine, "SELECT current_setting('server_version_num')::int")[0][0] >= 150000:
+            _rows(engine, f'GRANT SET ON PARAMETER session_replication_role TO "{role}"')
+            eng = create_engine(url)
+            try:
+                with eng.connect() as sa:
+                    assert svc._unchecked_copies(svc.Db(sa)) is True
+            finally:
+                eng.dispose()
     finally:
         with engine.begin() as conn:
             conn.execute(text(f'DROP OWNED BY "{role}"'))
