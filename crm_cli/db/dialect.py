@@ -53,13 +53,16 @@ def insert_ignore(bind: Any, table: Any, *, constraint: str | None = None,
     return stmt.on_conflict_do_nothing(index_elements=index_elements)
 
 
-def lock_row(session: Any, table: str, row_id: int) -> None:
+def lock_row(session: Any, table: str, row_id: int, *, keys_too: bool = True) -> None:
     """Hold ``table``'s row ``row_id`` until the transaction ends (PostgreSQL); on SQLite the
-    write transaction already excludes every other writer."""
+    write transaction already excludes every other writer. ``keys_too=False`` lets rows
+    that reference it still be written meanwhile (``FOR NO KEY UPDATE``: lockers still wait
+    for each other, but not the foreign-key checks of other writers, e.g. a long import)."""
     if is_postgresql(session):
         from sqlalchemy import text
 
-        session.execute(text(f"SELECT id FROM {table} WHERE id = :id FOR UPDATE"), {"id": row_id})
+        mode = "UPDATE" if keys_too else "NO KEY UPDATE"
+        session.execute(text(f"SELECT id FROM {table} WHERE id = :id FOR {mode}"), {"id": row_id})
 
 
 def for_update(query: Any, bind: Any) -> Any:

@@ -34,7 +34,9 @@ class CrmError(Exception):
     A subclass states what it means in its class line: ``code`` (exit code), ``label``
     (the word before the message, and the JSON error name), ``http`` (status on the web)
     and, for the class that introduces an exit code, ``meaning`` (its line in the README's
-    table). What a subclass does not state, it inherits.
+    table). What a subclass does not state of ``code``, ``label`` and ``http``, it inherits;
+    ``meaning`` belongs to the class that states it (a subclass sharing its parent's code
+    adds no README row).
     """
 
     exit_code: int = ExitCode.INTERNAL

@@ -12,9 +12,8 @@ only a hash), so a re-registration after erasure gets no second welcome.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypedDict, Unpack, cast
 
@@ -277,9 +276,13 @@ def _add_tags(session, member_id: int, tags: list[str], kind: str = "chat") -> l
 
 
 def show_member(session, *, store_id: int, phone_raw: str, now: datetime) -> MemberDetail:
+    return _detail(session, common.get_member(session, store_id, phone_raw), now)
+
+
+def _detail(session, m: Member, now: datetime, cls: type = MemberDetail, **extra) -> MemberDetail:
+    """The member as `member show` prints it (``cls``/``extra``: a subclass with more fields)."""
     from crm_cli.services import ledger
 
-    m = common.get_member(session, store_id, phone_raw)
     answers = session.exec(
         select(FormQuestion.text, MemberAnswer.value)
         .join(FormQuestion, col(FormQuestion.id) == col(MemberAnswer.question_id))
@@ -290,13 +293,13 @@ def show_member(session, *, store_id: int, phone_raw: str, now: datetime) -> Mem
     for q, v in answers:
         grouped.setdefault(q, []).append(v)
     branch = session.get(Branch, m.registered_branch_id).name if m.registered_branch_id else None
-    return MemberDetail(
+    return cls(
         phone=m.phone, anon_id=m.anon_id, status=status_of(m), name=m.name, gender=m.gender, birthday=m.birthday,
         email=m.email, address=m.address, line_name=m.line_display_name, tier=_tier_name(session, m.tier_id),
         points=ledger.balance(session, m.id, now), tags=_tags(session, m.id), notes=m.notes,
         answers=[Answer(question=q, value=", ".join(vs)) for q, vs in grouped.items()], source=m.source,
         registered_at=m.registered_at, registered_branch=branch, consent_terms_version=m.consent_terms_version,
-        consent_at=m.consent_at, created_at=m.created_at, last_activity_at=m.last_activity_at,
+        consent_at=m.consent_at, created_at=m.created_at, last_activity_at=m.last_activity_at, **extra,
     )
 
 
@@ -457,7 +460,7 @@ class ProfileEdit(MemberDetail):
     """The member as `member show` prints it after the edit, and ``changed``: the fields
     whose value changed."""
 
-    changed: list[str] = field(default_factory=list)
+    changed: list[str]
 
 
 def edit_member(
@@ -491,8 +494,7 @@ def edit_member(
         m.last_activity_at = now
         session.add(m)
         session.flush()
-    shown = show_member(session, store_id=store_id, phone_raw=phone_raw, now=now)
-    return ProfileEdit(**{f.name: getattr(shown, f.name) for f in dataclasses.fields(shown)}, changed=changed)
+    return _detail(session, m, now, ProfileEdit, changed=changed)
 
 
 # ---------------------------------------------------------------- erasure

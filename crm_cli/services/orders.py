@@ -222,13 +222,12 @@ def import_orders(session, *, store_id: int, channel: str, path: Path, now: date
 # ---------------------------------------------------------------- sync
 
 
-def forget_buyer(session, *, store_id: int, phone: str, anon_id: str) -> int:
+def forget_buyer(session, *, store_id: int, phone: str, anon_id: str) -> None:
     """PDPA erasure of a buyer: the store's orders from ``phone`` keep the member's
     anonymous id instead (a later refund still claws back from that account; a feed that
-    sends the order again does not bring the number back). Returns the orders changed."""
-    res = session.execute(update(MarketplaceOrder).where(col(MarketplaceOrder.store_id) == store_id,
-                                                         col(MarketplaceOrder.phone) == phone).values(phone=anon_id))
-    return res.rowcount or 0
+    sends the order again does not bring the number back)."""
+    session.execute(update(MarketplaceOrder).where(col(MarketplaceOrder.store_id) == store_id,
+                                                   col(MarketplaceOrder.phone) == phone).values(phone=anon_id))
 
 
 def _accounts(session, store_id: int, phones: set[str], now: datetime) -> dict[str, int]:

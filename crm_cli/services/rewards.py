@@ -294,12 +294,14 @@ def create_reward(
         raise InvalidInput(f"--per-member must be at least 1, got {per_member}")
     vf, vt = _opt_day(valid_from), _opt_day(valid_to)
     _check_dates(vf, vt)
+    # creations in one store wait for each other: the same name twice is one clear refusal,
+    # and two rewards at once take different numbers
+    dialect.lock_row(session, "store", store_id, keys_too=False)
     if session.exec(select(Reward).where(Reward.store_id == store_id, func.lower(Reward.name) == name.lower())).first():
         raise Conflict(f"reward '{name}' already exists: change it with `crm reward edit`")
     tier_id = _tier_by_name(session, store_id, min_tier).id if min_tier else None
     if kind == "code":
         stock = 0
-    dialect.lock_row(session, "store", store_id)  # two creations at once take different numbers
     number = session.exec(select(func.coalesce(func.max(Reward.number), 0)).where(Reward.store_id == store_id)).one() + 1
     r = Reward(
         store_id=store_id, name=name, kind=kind, description=description, cost=cost, stock_total=stock,

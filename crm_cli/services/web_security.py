@@ -15,8 +15,8 @@ from crm_cli.db.models import RateHit, WebSecret
 from crm_cli.domain.errors import Conflict
 
 
-class TooManyAttempts(Conflict):
-    """A rate limit was reached (HTTP 429 on the pages)."""
+class TooManyAttempts(Conflict, http=429):
+    """A rate limit was reached."""
 
 
 def secret(session, *, name: str, now: datetime) -> str:

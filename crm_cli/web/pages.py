@@ -4,7 +4,7 @@ the language, redirects to LINE Login, CSRF checks, rate limits and error pages.
 A page route is the web twin of a command: parse the form, one transaction (the CLI's
 ``AppState.transaction()``, so the same audit record is written), one service call,
 render. A domain error becomes an HTML page (or the form again, with the message next
-to the field) with the HTTP status of ``domain.errors.HTTP_STATUS``.
+to the field) with the HTTP status its error class declares (``http=``).
 """
 
 from __future__ import annotations
@@ -150,10 +150,8 @@ class Page:
 
     def error(self, exc: CrmError):
         status = http_status(exc)
-        from crm_cli.services.web_security import TooManyAttempts
-
-        if isinstance(exc, TooManyAttempts):
-            status, title = 429, self.t("too_many")
+        if status == 429:
+            title = self.t("too_many")
         elif isinstance(exc, StoreSuspended):
             title = self.t("suspended")
         elif isinstance(exc, PermissionDenied):

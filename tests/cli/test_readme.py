@@ -31,6 +31,7 @@ def test_every_error_class_has_a_documented_exit_code():
 
     documented = {int(code) for code, _ in EXIT_CODES}
     assert documented == {int(c) for c in ExitCode}
+    assert len(EXIT_CODES) == len(documented)  # one README row per code: one class states its meaning
     seen, todo = [], [CrmError]
     while todo:
         cls = todo.pop()

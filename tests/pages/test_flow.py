@@ -213,3 +213,13 @@ def test_language_link_keeps_the_page(site):
     r = v.get("/m/cafe/history")
     assert 'class="lang" href="/m/cafe/history?lang=en"' in r.text
     assert "Points history" in v.get("/m/cafe/history?lang=en").text
+
+
+def test_a_rate_limit_is_a_429_page(site):
+    """Past the QR claim page's limit per address (60 in 10 minutes) the page answers 429
+    with the rate-limit title, as the error class declares."""
+    v = site.visitor(name="Many")
+    statuses = [v.get("/claim/" + "0" * 40).status_code for _ in range(61)]
+    assert statuses[:60] == [404] * 60  # an unknown code: counted, then not recognised
+    r = v.get("/claim/" + "0" * 40)
+    assert r.status_code == 429 and "too many QR claim attempts" in text(r.text)
