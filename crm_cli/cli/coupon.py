@@ -8,7 +8,7 @@ import typer
 
 from crm_cli.cli.context import state
 from crm_cli.cli.options import BranchOpt, StaffOpt
-from crm_cli.cli.run import apply, current_store_id
+from crm_cli.cli.run import apply
 
 app = typer.Typer(help="In-store coupons: use at the counter, cancel.", no_args_is_help=True)
 
@@ -35,8 +35,5 @@ def coupon_cancel(ctx: typer.Context, code: CodeArg) -> None:
     """
     from crm_cli.services import rewards
 
-    st = state(ctx)
-    with st.transaction() as tx:
-        info = rewards.cancel_coupon(tx.session, store_id=current_store_id(tx), code=code, now=st.now(), actor=st.actor_name())
-        tx.audit(f"coupon {info.code} cancelled; {info.points_returned} points returned")
-    st.render(info)
+    apply(ctx, rewards.cancel_coupon, code=code, actor=state(ctx).actor_name(),
+          audit=lambda info: f"coupon {info.code} cancelled; {info.points_returned} points returned")

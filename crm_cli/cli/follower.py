@@ -83,7 +83,7 @@ def follower_sync(
 
 
 @app.command("tag")
-def follower_tag(ctx: typer.Context, user_id: UserArg, tags: Annotated[list[str], typer.Argument(help="One or more tags.")],
+def follower_tag(ctx: typer.Context, user_id: UserArg, tags: Annotated[list[str], typer.Argument(autocompletion=complete.follower_tags, help="One or more tags.")],
                  kind: KindOpt = "chat") -> None:
     """Add tags to a follower (chat tags by default).
 
@@ -96,7 +96,7 @@ def follower_tag(ctx: typer.Context, user_id: UserArg, tags: Annotated[list[str]
 
 
 @app.command("untag")
-def follower_untag(ctx: typer.Context, user_id: UserArg, tags: Annotated[list[str], typer.Argument(help="One or more tags.")],
+def follower_untag(ctx: typer.Context, user_id: UserArg, tags: Annotated[list[str], typer.Argument(autocompletion=complete.follower_tags, help="One or more tags.")],
                    kind: KindOpt = "chat") -> None:
     """Remove tags from a follower.
 

@@ -19,7 +19,7 @@ LIST_COLUMNS = ["phone", "name", "status", "tier", "points", "tags", "birthday",
 ERROR_COLUMNS = ["row", "column", "value", "message"]
 GROUP_COLUMNS = ["column", "message", "rows", "count"]
 
-TierOpt = Annotated[Optional[str], typer.Option("--tier", help="Only members in this tier.")]
+TierOpt = Annotated[Optional[str], typer.Option("--tier", autocompletion=complete.tiers, help="Only members in this tier.")]
 TagOpt = Annotated[Optional[str], typer.Option("--tag", autocompletion=complete.member_tags, help="Only members with this tag.")]
 MinPointsOpt = Annotated[Optional[int], typer.Option("--min-points", parser=whole("--min-points"), metavar="N", help="Only members with at least this balance.")]
 BirthdayMonthOpt = Annotated[Optional[int], typer.Option("--birthday-month", parser=whole("--birthday-month", 1, 12), metavar="MONTH", help="Only members born in this month (1-12).")]
@@ -184,7 +184,6 @@ def member_forget(ctx: typer.Context, phone: PhoneArg, yes: YesOpt = False) -> N
     from crm_cli.domain.errors import InvalidInput
     from crm_cli.services import members
 
-    st = state(ctx)
     if not yes:
         if not sys.stdin.isatty():
             raise InvalidInput("erasure cannot be undone: pass --yes to confirm when not on a terminal")
@@ -192,10 +191,8 @@ def member_forget(ctx: typer.Context, phone: PhoneArg, yes: YesOpt = False) -> N
             from crm_cli.domain.errors import Declined
 
             raise Declined("not confirmed: nothing was erased")
-    with st.transaction() as tx:
-        res = members.forget_member(tx.session, store_id=tx.store.id, phone_raw=phone, now=st.now())
-        tx.audit(f"erased personal data of a member (now {res.anon_id}; {res.ledger_entries_kept} ledger entries kept)")
-    st.render(res)
+    apply(ctx, members.forget_member, phone_raw=phone,
+          audit=lambda res: f"erased personal data of a member (now {res.anon_id}; {res.ledger_entries_kept} ledger entries kept)")
 
 
 @app.command("template")

@@ -187,12 +187,8 @@ def points_adjust(
     """
     from crm_cli.services import points as svc
 
-    st = state(ctx)
-    with st.transaction() as tx:
-        res = svc.adjust(tx.session, store_id=tx.store.id, phone=phone, points=points, reason=reason, staff=staff,
-                         now=st.now(), actor=st.actor_name())
-        tx.audit(f"adjusted {mask_phone(res.phone)} by {res.points:+d} points: {res.reason}")
-    st.render(res)
+    apply(ctx, svc.adjust, phone=phone, points=points, reason=reason, staff=staff, actor=state(ctx).actor_name(),
+          audit=lambda res: f"adjusted {mask_phone(res.phone)} by {res.points:+d} points: {res.reason}")
 
 
 # ---------------------------------------------------------------- QR claims

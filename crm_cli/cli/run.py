@@ -74,11 +74,10 @@ def write(ctx: typer.Context, service: Callable[..., Any], /, *, audit: Callable
 
 
 def apply(ctx: typer.Context, service: Callable[..., Any], /, *, audit: Callable[[Any], str],
-          columns: list[str] | None = None, with_now: bool = True, **kwargs: Any) -> Any:
-    """Write (as :func:`write`) and render the answer in ``columns``; returns it."""
+          columns: list[str] | None = None, with_now: bool = True, **kwargs: Any) -> None:
+    """Write (as :func:`write`) and render the answer in ``columns``."""
     st, res = write(ctx, service, audit=audit, with_now=with_now, **kwargs)
     st.render(res, columns=columns)
-    return res
 
 
 def export(ctx: typer.Context, service: Callable[..., Any], /, *, rows: str, **kwargs: Any) -> None:

@@ -17,7 +17,7 @@ app = typer.Typer(help="Audience segments: saved filters over members and LINE f
 
 NameArg = Annotated[str, typer.Argument(help="Segment name.")]
 SegmentArg = Annotated[str, typer.Argument(autocompletion=complete.segments, help="Segment name.")]
-TierOpt = Annotated[Optional[str], typer.Option("--tier", help="Members of this tier.")]
+TierOpt = Annotated[Optional[str], typer.Option("--tier", autocompletion=complete.tiers, help="Members of this tier.")]
 TagOpt = Annotated[Optional[list[str]], typer.Option("--tag", autocompletion=complete.tags, help="Has this tag (repeat: all of them). Chat and active tags both count.")]
 AnyTagOpt = Annotated[Optional[list[str]], typer.Option("--any-tag", autocompletion=complete.tags, help="Has at least one of these tags (repeat).")]
 NotTagOpt = Annotated[Optional[list[str]], typer.Option("--not-tag", autocompletion=complete.tags, help="Has none of these tags (repeat).")]
@@ -25,7 +25,7 @@ MinOpt = Annotated[Optional[int], typer.Option("--min-points", parser=whole("--m
 MaxOpt = Annotated[Optional[int], typer.Option("--max-points", parser=whole("--max-points"), metavar="N", help="At most N points.")]
 MonthOpt = Annotated[Optional[int], typer.Option("--birthday-month", parser=whole("--birthday-month", 1, 12), metavar="M", help="Birthday in month M (1-12).")]
 InactiveOpt = Annotated[Optional[int], typer.Option("--inactive-days", parser=whole("--inactive-days", 1, 36500), metavar="N", help="No ledger entry for N days.")]
-BranchOpt = Annotated[Optional[str], typer.Option("--branch", help="Last visit at this branch.")]
+BranchOpt = Annotated[Optional[str], typer.Option("--branch", autocompletion=complete.branches, help="Last visit at this branch.")]
 JoinedOpt = Annotated[Optional[str], typer.Option("--joined-since", metavar="YYYY-MM-DD", help="Registered (or followed) on or after this day.")]
 RegisteredOpt = Annotated[bool, typer.Option("--registered", help="Registered members only.")]
 FollowersOpt = Annotated[bool, typer.Option("--followers-only", help="LINE followers who are not members.")]

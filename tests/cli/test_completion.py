@@ -96,6 +96,12 @@ def test_bash_completes_names_from_the_database(names, tmp_path):
     assert bash(tmp_path, f"crm --db {db} --store cafe follower list --tag ") == ["clicked-menu"]
     assert bash(tmp_path, f"crm --db {db} --store cafe segment create s --any-tag c") == ["clicked-menu", "coffee-lover"]
     assert bash(tmp_path, f"crm --db {db} --store bakery segment create s --tag ") == []
+    assert bash(tmp_path, f"crm --db {db} --store cafe member tag 0812345678 c") == ["coffee-lover"]
+    assert bash(tmp_path, f"crm --db {db} --store cafe follower tag U{'1' * 32} c") == ["clicked-menu"]
+    # tiers and branches wherever a filter names one
+    assert bash(tmp_path, f"crm --db {db} --store cafe member list --tier G") == ["Gold"]
+    assert bash(tmp_path, f"crm --db {db} --store cafe segment create s --tier S") == ["Silver"]
+    assert bash(tmp_path, f"crm --db {db} --store cafe segment create s --branch A") == ["Ari"]
     # commands still complete as Typer does
     assert bash(tmp_path, f"crm --db {db} rep") == ["report"]
 
