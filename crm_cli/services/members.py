@@ -494,7 +494,7 @@ def edit_member(
         m.last_activity_at = now
         session.add(m)
         session.flush()
-    return _detail(session, m, now, ProfileEdit, changed=changed)
+    return cast(ProfileEdit, _detail(session, m, now, ProfileEdit, changed=changed))
 
 
 # ---------------------------------------------------------------- erasure
