@@ -33,7 +33,6 @@ triggers (``lot_expiry`` queue, ``ledger_summary``) run once per COPY, over its 
 from __future__ import annotations
 
 import sys
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -143,27 +142,16 @@ class Db:
         return [r[0] for r in self.sa.exec_driver_sql(
             "SELECT nextval(%(s)s::regclass) FROM generate_series(1, %(n)s)", {"s": sequence, "n": int(n)})]
 
-    def copy(self, table: str, columns: tuple[str, ...], seq: list[tuple]) -> None:
-        """Bulk rows into a table: COPY on PostgreSQL (streams; executemany there keeps every
-        batch's parameters alive until commit), the driver's executemany on SQLite."""
-        if self.dialect == "sqlite":
-            marks = ", ".join("?" for _ in columns)
-            self.sa.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", seq)
-            return
-        with self._copy(table, columns) as cp:
-            for row in seq:
-                cp.write_row(row)
+    def insert_many(self, table: str, columns: tuple[str, ...], seq: list[tuple]) -> None:
+        """SQLite: rows into a table by the driver's executemany."""
+        marks = ", ".join("?" for _ in columns)
+        self.sa.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", seq)
 
     def copy_text(self, table: str, columns: tuple[str, ...], data: str) -> None:
-        """PostgreSQL: ``data`` (rows in COPY's text format, :func:`copy_field`) into a table."""
-        with self._copy(table, columns) as cp:
-            cp.write(data)
-
-    @contextmanager
-    def _copy(self, table: str, columns: tuple[str, ...]):
-        """A COPY on the driver connection of this unit of work. A refusal by the server is
-        raised as SQLAlchemy raises it for any statement (a duplicate phone from a concurrent
-        import: IntegrityError), so it is reported as any command's conflict or database error."""
+        """PostgreSQL: ``data`` (rows in COPY's text format, :func:`copy_field`) into a table by
+        COPY on the driver connection of this unit of work. A refusal by the server is raised
+        as SQLAlchemy raises it for any statement (a duplicate phone from a concurrent import:
+        IntegrityError), so it is reported as any command's conflict or database error."""
         import psycopg
         from sqlalchemy.exc import DBAPIError
 
@@ -171,7 +159,7 @@ class Db:
         cur = self.sa.connection.driver_connection.cursor()
         try:
             with cur.copy(sql) as cp:
-                yield cp
+                cp.write(data)
         except psycopg.Error as exc:
             raise DBAPIError.instance(sql, None, exc, psycopg.Error) from exc
         finally:
@@ -259,17 +247,21 @@ def _create_stage(db: Db) -> None:
 
 
 def _stage_batch(db: Db, batch: list, first_seq: int) -> None:
-    """Stage rows with seq = first_seq, first_seq + 1, ... (file order)."""
+    """Stage rows with seq = first_seq, first_seq + 1, ... (file order): COPY on PostgreSQL
+    (streams; executemany there keeps every batch's parameters alive until commit),
+    executemany on SQLite (dates as SQLAlchemy stores them there: ISO text)."""
     if db.dialect == "postgresql":
-        params = [(i, r.row, r.phone, r.name, r.points, r.gender, r.birthday, r.email)
-                  for i, r in enumerate(batch, first_seq)]
-    else:  # dates as SQLAlchemy stores them on SQLite (ISO text)
-        params = [
-            (i, r.row, r.phone, r.name, r.points, r.gender, None if r.birthday is None else r.birthday.isoformat(),
-             r.email)
+        f, null = copy_field, "\\N"
+        db.copy_text("import_stage", _STAGE_COLUMNS, "".join([
+            f"{i}\t{r.row}\t{r.phone}\t{f(r.name)}\t{r.points}\t{f(r.gender)}\t"
+            f"{null if r.birthday is None else r.birthday.isoformat()}\t{f(r.email)}\n"
             for i, r in enumerate(batch, first_seq)
-        ]
-    db.copy("import_stage", _STAGE_COLUMNS, params)
+        ]))
+        return
+    db.insert_many("import_stage", _STAGE_COLUMNS, [
+        (i, r.row, r.phone, r.name, r.points, r.gender, None if r.birthday is None else r.birthday.isoformat(), r.email)
+        for i, r in enumerate(batch, first_seq)
+    ])
 
 
 class _DirectWriter:

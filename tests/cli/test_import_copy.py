@@ -77,6 +77,11 @@ def test_free_text_comes_back_exactly(shop, engine, tmp_path):
     at = datetime(2026, 11, 24, 10, tzinfo=timezone.utc)
     expires = None if out["expires_at"] is None else datetime.fromisoformat(out["expires_at"])
     assert utc == [(at, at, at, at, expires)]
+    # a store with members stages the rows (COPY into import_stage on PostgreSQL): the same text comes back
+    staged = tmp_path / "more.csv"
+    staged.write_text("\n".join([HEADER, "0812000009,Tab\\t and \\N again,5,,,"]) + "\n", encoding="utf-8")
+    assert _import(shop, staged)["created"] == 1
+    assert _rows(engine, "SELECT name FROM member WHERE phone = '+66812000009'")[0][0] == "Tab\\t and \\N again"
     shown = shop.json("member", "show", "0812000001")
     assert shown["name"] == "Back\\slash \\N name"
     assert shop.json("points", "balance", "0812000003")["balance"] == 25
