@@ -233,8 +233,24 @@ def add_pg_options(ap, flag: str = "--pg-url") -> None:
     ap.add_argument("--no-pg", action="store_true", help="SQLite only")
 
 
-def pg_url(args, attr: str = "pg_url") -> str | None:
-    return None if args.no_pg else getattr(args, attr)
+#: crm's own triggers, which fire in replica mode too (ENABLE ALWAYS, migration 0015)
+PG_CRM_TRIGGERS = (("ledger_entry", "trg_ledger_lot_expiry"), ("ledger_entry", "trg_ledger_summary_entry"),
+                   ("lot_allocation", "trg_ledger_summary_alloc"))
+
+
+def pg_bulk_load(conn, *, done: bool = False) -> None:
+    """A benchmark's bulk load in this transaction: no per-row foreign-key checks (replica
+    role) and none of crm's own triggers (the load then fills the expiry queue and
+    ledger_summary as the migrations do); ``done=True`` turns the triggers back on (ENABLE
+    ALWAYS) before the commit, so the database is as the migrations leave it."""
+    if not done:
+        conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+    for table, trigger in PG_CRM_TRIGGERS:
+        conn.exec_driver_sql(f"ALTER TABLE {table} {'ENABLE ALWAYS' if done else 'DISABLE'} TRIGGER {trigger}")
+
+
+def pg_url(args) -> str | None:
+    return None if args.no_pg else args.pg_url
 
 
 def write_json(name: str, data: dict, *, command: str | None = None) -> Path:

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common  # noqa: E402
 
-CRM = [sys.executable, "-m", "crm_cli"]
+CRM = _common.crm_argv()  # the installed `crm`, as bench_startup times it
 
 
 def run(args: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -73,23 +73,15 @@ def main() -> None:
         setup(db, env)
         measure("complete a branch name (SQLite)", [], complete_env(env, db), a.repeat, figures["commands"])
         if a.pg_url:
-            from sqlalchemy import create_engine, text
-            from sqlalchemy.engine import make_url
-
             name = f"crm_bench_completion_{uuid.uuid4().hex[:8]}"
-            admin = create_engine(a.pg_url, isolation_level="AUTOCOMMIT")
-            with admin.connect() as c:
-                c.execute(text(f'CREATE DATABASE "{name}"'))
+            url = _common.pg_create_database(a.pg_url, name)
             try:
-                url = make_url(a.pg_url).set(database=name).render_as_string(hide_password=False)
                 subprocess.run(CRM + ["--db", url, "db", "upgrade"], env=env, check=True, capture_output=True)
                 setup(url, env)
                 measure("complete a branch name (PostgreSQL)", [], complete_env(env, url), a.repeat,
                         figures["commands"])
             finally:
-                with admin.connect() as c:
-                    c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin.dispose()
+                _common.pg_drop_database(a.pg_url, name)
     if not a.no_write:
         print(f"wrote {_common.write_json('completion', figures).relative_to(_common.ROOT)}")
 

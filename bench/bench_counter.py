@@ -49,7 +49,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import _common as c  # noqa: E402
 import bench_points as bp  # noqa: E402
 
-PG_DEFAULT = c.PG_DEFAULT
 PG_DB = "crm_bench_counter"
 
 
@@ -246,8 +245,7 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="20,000 members each, 100 requests per client")
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--requests", type=int, default=None, help="requests per client and kind (default 250)")
-    ap.add_argument("--pg-url", default=os.environ.get("CRM_BENCH_PG_URL", PG_DEFAULT))
-    ap.add_argument("--no-pg", action="store_true")
+    c.add_pg_options(ap)
     ap.add_argument("--no-sqlite", action="store_true")
     ap.add_argument("--keep-pg", action="store_true", help=f"leave database {PG_DB} in place")
     ap.add_argument("--keep-sqlite", action="store_true", help="leave the SQLite file in place")

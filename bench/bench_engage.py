@@ -133,7 +133,7 @@ def build_pg(admin_url: str, n: int) -> tuple[str, float]:
         return f"TIMESTAMP '{base}' + ({expr}) * INTERVAL '1 day'"
 
     with engine.begin() as conn:
-        conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        c.pg_bulk_load(conn)
         conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '512MB'")
         idx = c.pg_index_definitions(conn, ["member", "ledger_entry", "member_tag", "line_follower", "ledger_summary"])
         for name, _ in idx:
@@ -149,6 +149,7 @@ def build_pg(admin_url: str, n: int) -> tuple[str, float]:
         ledger_summary.rebuild(conn)
         for table in ("store", "branch", "tier", "member", "ledger_entry", "line_follower"):
             conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
+        c.pg_bulk_load(conn, done=True)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM ANALYZE")
     engine.dispose()
@@ -249,15 +250,18 @@ def main(argv=None) -> int:
     ap.add_argument("--recipients", type=int, default=100_000)
     ap.add_argument("--pushes", type=int, default=5_000, help="personalized recipients (one push each)")
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--no-pg", action="store_true")
     ap.add_argument("--sends-only", action="store_true", help="skip the segment counts (no member database)")
     ap.add_argument("--counts-only", action="store_true", help="skip the campaign sends")
     ap.add_argument("--keep", type=Path, help="keep the SQLite member database in this directory (and the "
                     "PostgreSQL one); with --reuse, count on them when they hold --members members")
     ap.add_argument("--reuse", action="store_true", help="reuse the member databases kept by an earlier --keep run")
-    ap.add_argument("--pg-admin-url", default=c.pg_url_default())
-    ap.add_argument("--no-doc", action="store_true", help="print only; leave docs/performance.md alone")
+    c.add_pg_options(ap, "--pg-admin-url")
+    ap.add_argument("--no-doc", "--no-write", action="store_true", help="print only; leave docs/performance.md alone")
+    ap.add_argument("--quick", action="store_true", help="100,000 members, 10,000 recipients, 1,000 pushes, 1 round")
     args = ap.parse_args(argv)
+    if args.quick:
+        args.members, args.recipients = min(args.members, 100_000), min(args.recipients, 10_000)
+        args.pushes, args.repeat = min(args.pushes, 1_000), 1
     md = [f"Machine: {c.machine_markdown()}", ""]
     results: dict = {"members": args.members}
     with tempfile.TemporaryDirectory(prefix="crm-bench-engage-") as tmp:

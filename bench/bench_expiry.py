@@ -27,7 +27,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -40,7 +39,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import _common as c  # noqa: E402
 
-PG_DEFAULT = c.PG_DEFAULT
 #: tonight's run: 2030-06-15 10:00 Bangkok; the last run was a day earlier
 NIGHT = datetime(2030, 6, 15, 3, 0, tzinfo=timezone.utc)
 NIGHT_SQL = "2030-06-15 03:00:00"
@@ -133,7 +131,7 @@ def build_pg(admin_url: str, db: str, n: int, months: int) -> tuple[str, float]:
         return f"generate_series({lo}, {hi}) AS {name}"
 
     with engine.begin() as conn:
-        conn.exec_driver_sql("SET LOCAL session_replication_role = replica")  # no FK checks (nor triggers)
+        c.pg_bulk_load(conn)  # no FK checks, no triggers
         conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '1GB'")
         conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
         idx = c.pg_index_definitions(conn, ["member", "ledger_entry", "lot_allocation"])
@@ -149,9 +147,14 @@ def build_pg(admin_url: str, db: str, n: int, months: int) -> tuple[str, float]:
                 WHERE e.points > 0 AND e.expires_at > {_ts_pg('1')}"""))
         for _, sql in idx:
             conn.exec_driver_sql(sql)
+        # ... and the per-member summary the job keeps (migration 0011; on SQLite the triggers fill it)
+        from crm_cli.services import ledger_summary
+
+        ledger_summary.rebuild(conn)
         for table in ("store", "member", "ledger_entry", "lot_allocation"):
             conn.exec_driver_sql(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
+        c.pg_bulk_load(conn, done=True)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM ANALYZE")
     engine.dispose()
@@ -200,8 +203,7 @@ def main(argv=None) -> int:
     ap.add_argument("--members", type=int, default=None, help="members (default 40,000; --quick 10,000)")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--repeat", type=int, default=None, help="runs of each (default 7; --quick 5)")
-    ap.add_argument("--pg-url", default=os.environ.get("CRM_BENCH_PG_URL", PG_DEFAULT))
-    ap.add_argument("--no-pg", action="store_true")
+    c.add_pg_options(ap)
     ap.add_argument("--no-write", action="store_true", help="print only")
     a = ap.parse_args(argv)
     n = a.members or (10_000 if a.quick else 40_000)

@@ -42,7 +42,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as c  # noqa: E402
 
-DEFAULT_PG = c.PG_DEFAULT
 FIRST = ["สมชาย", "สมศรี", "บุญมี", "มาลี", "ประยุทธ", "วิไล", "Anan", "Nok", "Ploy", "Krit"]
 LAST = ["ใจดี", "มีสุข", "รักไทย", "ศรีสวัสดิ์", "Jaidee", "Saetang", "Wong", "ทองดี"]
 GENDERS = ["ชาย", "หญิง", "อื่นๆ", "ไม่ระบุ", "M", "F", None, None]
@@ -235,6 +234,11 @@ def source_tree(rev: str, dest: Path) -> Path:
                              capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(dest / "crm_cli")], check=True)
+    # the runs of this tree must import it, not the working copy (see _crm): check once
+    found = subprocess.run([sys.executable, "-P", "-c", "import crm_cli; print(crm_cli.__file__)"], check=True,
+                           capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(dest))).stdout.strip()
+    if not Path(found).resolve().is_relative_to(dest.resolve()):
+        raise SystemExit(f"--before {rev}: its runs would import {found}, not the tree in {dest}")
     return dest
 
 
@@ -250,8 +254,7 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="sizes 5,000 and 20,000 only")
     ap.add_argument("--sizes", type=int, nargs="*", default=None)
     ap.add_argument("--repeat", type=int, default=3, help="rounds per size (median); 1 at 500,000 rows and more")
-    ap.add_argument("--pg", default=os.environ.get("CRM_BENCH_PG_URL", DEFAULT_PG))
-    ap.add_argument("--no-pg", action="store_true")
+    c.add_pg_options(ap, "--pg")
     ap.add_argument("--before", metavar="REV", help="also run the import of this commit, side by side")
     ap.add_argument("--no-write", action="store_true", help="print only; leave docs/performance.md alone")
     args = ap.parse_args()

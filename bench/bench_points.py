@@ -49,7 +49,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import _common as c  # noqa: E402
 
-PG_DEFAULT = c.PG_DEFAULT
 PG_DB = "crm_bench_points"
 ROWS_PER_MEMBER = 10
 BASE = "2025-01-01"
@@ -180,7 +179,7 @@ def build_pg(admin_url: str, n: int, name: str = PG_DB) -> tuple[str, float]:
     url, engine = c.pg_migrated_database(admin_url, name)
     t = time.perf_counter()
     with engine.begin() as conn:
-        conn.exec_driver_sql("SET LOCAL session_replication_role = replica")  # no FK triggers while loading
+        c.pg_bulk_load(conn)  # no FK checks, no triggers while loading
         conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '1GB'")
         conn.exec_driver_sql("SET LOCAL work_mem = '512MB'")
         idx = c.pg_index_definitions(conn, ["member", "ledger_entry", "lot_allocation"])
@@ -216,9 +215,10 @@ def build_pg(admin_url: str, n: int, name: str = PG_DB) -> tuple[str, float]:
             "WHERE e.points > 0 AND e.expires_at IS NOT NULL AND e.points - COALESCE("
             "(SELECT SUM(a.points) FROM lot_allocation a WHERE a.lot_entry_id = e.id), 0) > 0")
         # ... and the per-member summary, as migration 0011 does (on SQLite the triggers fill it)
-        from crm_cli.services.ledger_summary import fill_sql
+        from crm_cli.services import ledger_summary
 
-        conn.execute(text(fill_sql()))
+        ledger_summary.rebuild(conn)
+        c.pg_bulk_load(conn, done=True)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM ANALYZE")
     engine.dispose()
@@ -427,10 +427,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--members", type=int, default=None, help="members (10 ledger rows each); default 1,000,000")
     ap.add_argument("--quick", action="store_true", help="100,000 members, fewer runs")
-    ap.add_argument("--pg-url", default=os.environ.get("CRM_BENCH_PG_URL", PG_DEFAULT),
-                    help=f"PostgreSQL server (a database {PG_DB} is created there and dropped after)")
+    c.add_pg_options(ap)
     ap.add_argument("--pg-members", type=int, default=None, help="members on PostgreSQL (default: --members)")
-    ap.add_argument("--no-pg", action="store_true", help="SQLite only")
     ap.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     ap.add_argument("--keep-pg", action="store_true", help=f"leave database {PG_DB} in place")
     ap.add_argument("--sqlite-file", type=Path, default=None)

@@ -4,7 +4,7 @@ Goals (ratios of medians measured in the same run, wall and CPU):
   crm --help                    <= 2.5 x  python -c "import typer"   (it sits near 1.2 x)
   crm points balance PHONE      <= 1.3 x  python -c "import sqlmodel"  on SQLite
   crm store list                <= 1.3 x  python -c "import sqlmodel"  on SQLite
-  the same two on PostgreSQL    <= 1.4 x  python -c "import sqlmodel"  (with --pg-url)
+  the same two on PostgreSQL    <= 1.4 x  python -c "import sqlmodel"
 
 All commands run round-robin in one loop, so the SQLite and PostgreSQL cases and their
 floors see the same machine load. The PostgreSQL case uses its own database

@@ -48,6 +48,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import _common  # noqa: E402
+
 from crm_cli.cli.tier import SHOWN_MOVES  # noqa: E402 - what `crm tier recalc` lists in a table
 
 AS_OF = datetime(2026, 11, 24, 3, 0, tzinfo=timezone.utc)
@@ -343,8 +345,6 @@ def main(argv=None) -> int:
     ap.add_argument("--members", type=int, default=1_000_000, help="SQLite members (10 ledger rows each)")
     ap.add_argument("--sqlite-file", type=Path, default=None, help="where to build the SQLite database")
     ap.add_argument("--reuse", action="store_true", help="reuse an existing --sqlite-file (skip the build)")
-    import _common
-
     _common.add_pg_options(ap)
     ap.add_argument("--pg-members", type=int, default=None, help="PostgreSQL members (default: same as --members)")
     ap.add_argument("--pg-reuse", action="store_true", help="reuse the PostgreSQL database built by an earlier run")
@@ -384,7 +384,6 @@ def main(argv=None) -> int:
     if not a.no_write:
         import json
 
-        import _common
 
         old = _common.RESULTS / "tiers.json"  # keep the other databases' figures of an earlier run
         if old.exists():

@@ -181,8 +181,7 @@ class LedgerEntry(SQLModel, table=True):
         Index("ix_ledger_store_expiry", "store_id", "expires_at"),
         Index("ix_ledger_store_created", "store_id", "created_at"),
         Index("ix_ledger_ref", "ref_entry_id"),
-        # a member's last visit (segment --branch): newest entry with a branch, from the index alone
-        Index("ix_ledger_member_visit", "member_id", "created_at", "id", "branch_id"),
+        # (a member's last visit is kept in ledger_summary: no index for it here, migration 0016)
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     store_id: int = Field(foreign_key="store.id")

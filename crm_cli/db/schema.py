@@ -13,7 +13,7 @@ from pathlib import Path
 
 from crm_cli.domain.errors import DatabaseError
 
-HEADS: frozenset[str] = frozenset({"0015_triggers_always"})
+HEADS: frozenset[str] = frozenset({"0016_drop_member_visit_index"})
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
