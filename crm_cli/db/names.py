@@ -6,35 +6,32 @@ models, no schema check, so a TAB press answers in tens of milliseconds. Any pro
 
 from __future__ import annotations
 
-#: kind -> (query, whether it is per store). ``{p}`` is the driver's placeholder.
-QUERIES: dict[str, tuple[str, bool]] = {
-    "store": ("SELECT slug FROM store WHERE purged_at IS NULL ORDER BY slug", False),
-    "branch": ("SELECT b.name FROM branch b JOIN store s ON s.id = b.store_id "
-               "WHERE s.slug = {p} AND b.closed_at IS NULL ORDER BY b.name", True),
-    "reward": ("SELECT r.name FROM reward r JOIN store s ON s.id = r.store_id "
-               "WHERE s.slug = {p} ORDER BY r.name", True),
-    "tier": ("SELECT t.name FROM tier t JOIN store s ON s.id = t.store_id "
-             "WHERE s.slug = {p} ORDER BY t.threshold, t.name", True),
-    "segment": ("SELECT g.name FROM segment g JOIN store s ON s.id = g.store_id "
-                "WHERE s.slug = {p} ORDER BY g.name", True),
-}
 _MEMBER_TAGS = ("SELECT t.tag FROM member_tag t JOIN member m ON m.id = t.member_id "
                 "JOIN store s ON s.id = m.store_id WHERE s.slug = {p}")
 _FOLLOWER_TAGS = ("SELECT t.tag FROM line_follower_tag t JOIN line_follower f ON f.id = t.follower_id "
                   "JOIN store s ON s.id = f.store_id WHERE s.slug = {p}")
-QUERIES.update({
-    "member_tag": (f"SELECT DISTINCT x.tag FROM ({_MEMBER_TAGS}) x ORDER BY x.tag", True),
-    "follower_tag": (f"SELECT DISTINCT x.tag FROM ({_FOLLOWER_TAGS}) x ORDER BY x.tag", True),
+#: kind -> query. ``{p}`` is the driver's placeholder for the store's slug (a query without
+#: it is not per store).
+QUERIES: dict[str, str] = {
+    "store": "SELECT slug FROM store WHERE purged_at IS NULL ORDER BY slug",
+    "branch": ("SELECT b.name FROM branch b JOIN store s ON s.id = b.store_id "
+               "WHERE s.slug = {p} AND b.closed_at IS NULL ORDER BY b.name"),
+    "reward": "SELECT r.name FROM reward r JOIN store s ON s.id = r.store_id WHERE s.slug = {p} ORDER BY r.name",
+    "tier": ("SELECT t.name FROM tier t JOIN store s ON s.id = t.store_id "
+             "WHERE s.slug = {p} ORDER BY t.threshold, t.name"),
+    "segment": "SELECT g.name FROM segment g JOIN store s ON s.id = g.store_id WHERE s.slug = {p} ORDER BY g.name",
+    "member_tag": f"SELECT DISTINCT x.tag FROM ({_MEMBER_TAGS}) x ORDER BY x.tag",
+    "follower_tag": f"SELECT DISTINCT x.tag FROM ({_FOLLOWER_TAGS}) x ORDER BY x.tag",
     # a segment's tags: the members' and the followers', chat and active alike
-    "tag": (f"SELECT x.tag FROM ({_MEMBER_TAGS} UNION {_FOLLOWER_TAGS}) x ORDER BY x.tag", True),
-})
+    "tag": f"SELECT x.tag FROM ({_MEMBER_TAGS} UNION {_FOLLOWER_TAGS}) x ORDER BY x.tag",
+}
 TIMEOUT_S = 2
 
 
 def names(url: str, kind: str, *, store: str | None = None) -> list[str]:
     """The names of ``kind`` in the database at ``url`` (a crm database URL), for ``store``."""
-    sql, per_store = QUERIES[kind]
-    if per_store and not store:
+    sql = QUERIES[kind]
+    if "{p}" in sql and not store:
         return []
     params = (store,) * sql.count("{p}")
     try:

@@ -193,11 +193,15 @@ def branch_id(db: Db, *, store_id: int, name: str) -> int:
 
 
 def audit(db: Db, *, store_id: int, actor: str, command: str, summary: str, now: datetime) -> None:
+    """The import's audit record, as :func:`crm_cli.services.audit.record` writes one (phones
+    in the summary masked), without loading the models that module reads."""
+    from crm_cli.domain.redact import redact_phones
+
     db.run(
         "INSERT INTO audit_log (store_id, actor, command, summary, created_at) "
         "VALUES (:store_id, :actor, :command, :summary, :created_at)",
-        {"store_id": store_id, "actor": actor[:120], "command": command[:120], "summary": summary[:2000],
-         "created_at": db.ts(now)},
+        {"store_id": store_id, "actor": actor[:120], "command": command[:120],
+         "summary": redact_phones(summary)[:2000], "created_at": db.ts(now)},
     )
 
 

@@ -189,3 +189,11 @@ def test_a_row_the_server_refuses_mid_copy_is_a_conflict_and_writes_nothing(shop
         assert shop.json("member", "list") == []
     finally:
         _rows(engine, "ALTER TABLE member DROP CONSTRAINT test_no_boom")
+
+
+def test_a_phone_in_the_file_name_is_masked_in_the_audit(shop, tmp_path):
+    """The import writes its own audit row (without the models): phones in it are masked as
+    every other audit record's are."""
+    _import(shop, _csv(tmp_path, name="members 0899998888.csv"))
+    summary = next(a["summary"] for a in shop.json("audit", "list") if a["command"] == "member import")
+    assert "0899998888" not in summary and "members +6689***8888.csv" in summary
