@@ -55,11 +55,13 @@ def _sql(n: int, series: str, ts, mod: str) -> list[str]:
         "INSERT INTO branch (id, store_id, name, created_at) VALUES (1, 1, 'Siam', '2024-12-01 00:00:00'), "
         "(2, 1, 'Ari', '2024-12-01 00:00:00')",
         "INSERT INTO tier (id, store_id, name, threshold, created_at) VALUES (1, 1, 'Gold', 300, '2024-12-01 00:00:00')",
-        f"""INSERT INTO member (id, store_id, phone, registered_at, name, birthday, tier_id, source, created_at, last_activity_at)
+        f"""INSERT INTO member (id, store_id, phone, registered_at, name, birthday, source, created_at, last_activity_at)
             SELECT m, 1, '+668' || {series[1]}, CASE WHEN {mod}(m, 2) = 0 THEN {ts('2025-01-01', 'm % 700')} END,
-                   'Member ' || m, {series[2]}, CASE WHEN {mod}(m, 10) = 0 THEN 1 END, 'form',
+                   'Member ' || m, {series[2]}, 'form',
                    {ts('2025-01-01', 'm % 700')}, {ts('2026-01-01', 'm % 330')}
             FROM {series[0].format(name='m', hi=n)}""",
+        f"""INSERT INTO member_tier (member_id, tier_id) SELECT m, 1
+            FROM {series[0].format(name='m', hi=n)} WHERE {mod}(m, 10) = 0""",
         f"""INSERT INTO ledger_entry (id, store_id, member_id, kind, points, debt, created_at, branch_id, channel)
             SELECT m, 1, m, 'earn', {mod}(m, 500) + 1, 0, {ts('2026-01-01', 'm % 330')}, 1 + {mod}(m, 2), 'counter'
             FROM {series[0].format(name='m', hi=n)}""",

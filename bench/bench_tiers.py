@@ -9,7 +9,7 @@ Builds a store with N members and 10 ledger rows per member (default 1,000,000 m
 * recalc (first)  — `tiers.recalc`: everyone gets a tier (N moves: history + update);
 * recalc (again)  — the idempotent re-run (nothing moves): the nightly steady state;
 * recalc (+1 month) — as of a month later (some members move down or up); on PostgreSQL
-                      after ``VACUUM ANALYZE member, tier_history``, as autovacuum does
+                      after ``VACUUM ANALYZE member_tier, tier_history``, as autovacuum does
                       in the month between (``--no-vacuum`` leaves it out);
 * dry run — the same query, listing who would move.
 
@@ -214,8 +214,8 @@ def _cpu(s) -> float:
 def timed_recalc(engine, as_of: datetime, *, dry_run: bool = False, limit: int | None = SHOWN_MOVES):
     """(wall seconds, CPU seconds, result, HOT): CPU of this process on SQLite; on PostgreSQL
     the backend's CPU plus this process's (the command's own Python work: ``limit`` moves
-    are returned, all when None). HOT: on PostgreSQL, (member rows updated, of which
-    in place) in the run's transaction, read after the timing; None on SQLite."""
+    are returned, all when None). HOT: on PostgreSQL, (member_tier rows updated, of
+    which in place) in the run's transaction, read after the timing; None on SQLite."""
     from sqlalchemy import text
 
     from crm_cli.db.uow import unit_of_work
@@ -231,7 +231,7 @@ def timed_recalc(engine, as_of: datetime, *, dry_run: bool = False, limit: int |
         b1 = _cpu(s) if is_pg else 0.0
         cpu = (b1 - b0) + (time.process_time() - p0)
         hot = tuple(s.execute(text("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables "
-                                   "WHERE relname = 'member'")).one()) if is_pg else None
+                                   "WHERE relname = 'member_tier'")).one()) if is_pg else None
     return time.perf_counter() - t, cpu, res, hot
 
 
@@ -240,13 +240,14 @@ def reset(engine) -> None:
     from sqlalchemy import text
 
     with engine.begin() as conn:
-        conn.execute(text("UPDATE member SET tier_id = NULL WHERE tier_id IS NOT NULL"))
+        conn.execute(text("DELETE FROM member_tier"))
         conn.execute(text("DELETE FROM tier_history"))
         conn.execute(text("UPDATE store SET tier_last_recalc = NULL"))
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM FULL ANALYZE member")  # pages filled to the table's fillfactor
             conn.exec_driver_sql("VACUUM ANALYZE tier_history")
+            conn.exec_driver_sql("VACUUM ANALYZE member_tier")
 
 
 def raw_timed(engine, as_of: datetime) -> tuple[float, float, int, int]:
@@ -306,10 +307,10 @@ LIST_ALL = ("recalc (first, every move returned)", 0, False, None)
 
 
 def vacuum(engine) -> None:
-    """VACUUM ANALYZE member and tier_history (PostgreSQL), as autovacuum would after a run
-    that rewrote most members (the benchmark server may run with autovacuum off)."""
+    """VACUUM ANALYZE member_tier and tier_history (PostgreSQL), as autovacuum would after a
+    run that placed most members (the benchmark server may run with autovacuum off)."""
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("VACUUM ANALYZE member")
+        conn.exec_driver_sql("VACUUM ANALYZE member_tier")
         conn.exec_driver_sql("VACUUM ANALYZE tier_history")
 
 
@@ -334,7 +335,7 @@ def run(label: str, engine, *, list_all: bool = False, no_vacuum: bool = False) 
               + (f"; in-place (HOT) updates {hot[1]:,} of {hot[0]:,}" if hot and hot[0] else ""))
         out["runs"][name] = {"wall": w, "cpu": cpu, "ratio_wall": w / raw_w, "ratio_cpu": cpu / raw_cpu,
                              "moved": res.moved, "up": res.upgrades, "down": res.downgrades, "members": res.members,
-                             "moves_returned": len(res.moves), "member_updates_hot": hot}
+                             "moves_returned": len(res.moves), "member_tier_updates_hot": hot}
     out["load_average_end"] = os.getloadavg()[0]
     out["vacuum_before_month"] = engine.dialect.name == "postgresql" and not no_vacuum
     return out

@@ -120,8 +120,8 @@ class Member(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("store_id", "phone", name="uq_member_store_phone"),
         UniqueConstraint("store_id", "line_user_id", name="uq_member_store_line_user"),
-        # tier_id is not indexed and pages keep free space, so a tier move is an in-place
-        # (HOT) update on PostgreSQL (migration 0010)
+        # pages keep free space, so the counter's last_activity_at write is an in-place (HOT)
+        # update on PostgreSQL (migration 0010); the tier lives in member_tier (migration 0017)
         {"postgresql_with": {"fillfactor": 70}},
     )
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -137,7 +137,6 @@ class Member(SQLModel, table=True):
     line_display_name: Optional[str] = Field(default=None, max_length=200)
     line_user_id: Optional[str] = Field(default=None, max_length=33)  # LINE Login on the member pages
     notes: Optional[str] = Field(default=None)
-    tier_id: Optional[int] = Field(default=None, foreign_key="tier.id")
     registered_branch_id: Optional[int] = Field(default=None, foreign_key="branch.id")
     source: str = Field(default="points", max_length=16)  # points | form | import
     consent_terms_version: Optional[int] = Field(default=None)
@@ -280,12 +279,27 @@ class Tier(SQLModel, table=True):
     created_at: datetime = _dt()
 
 
+class MemberTier(SQLModel, table=True):
+    """A member's tier (migration 0017): no row for a member without one.
+
+    A narrow table of its own, so a tier move writes a small row instead of the member's
+    and a first placement is an append. No foreign keys, like ``tier_history``: rows are
+    written only by the tier service from the members and tiers the same statement reads;
+    removing a tier and purging a store delete them; `crm db check` verifies them.
+    """
+
+    __tablename__ = "member_tier"
+    member_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    tier_id: int
+
+
 class TierHistory(SQLModel, table=True):
     __tablename__ = "tier_history"
     id: Optional[int] = Field(default=None, primary_key=True)
     # no foreign keys (migration 0009): rows are written only from the member rows the same
-    # statement reads or updates; a per-row check cost more than the insert itself
-    store_id: int = Field(index=True)
+    # statement reads or updates; a per-row check cost more than the insert itself. No index
+    # on store_id (migration 0017): readers go by member, or by id after a recalculation
+    store_id: int
     member_id: int = Field(index=True)
     old_tier: Optional[str] = Field(default=None, max_length=80)
     new_tier: Optional[str] = Field(default=None, max_length=80)

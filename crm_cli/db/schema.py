@@ -13,7 +13,7 @@ from pathlib import Path
 
 from crm_cli.domain.errors import DatabaseError
 
-HEADS: frozenset[str] = frozenset({"0016_drop_member_visit_index"})
+HEADS: frozenset[str] = frozenset({"0017_member_tier"})
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 

@@ -212,10 +212,10 @@ def credit(
 @dataclass(frozen=True)
 class TierProbe:
     """Ask :func:`credit_locked` for the tier the member reaches with the credit: the
-    store's tier window starts at ``window_start``; ``current_tier_id`` is the member's tier."""
+    store's tier window starts at ``window_start``. The member's tier is read by the credit
+    statement itself, after the member lock (``member_tier``)."""
 
     window_start: datetime
-    current_tier_id: int | None
 
 
 @dataclass(frozen=True)
@@ -255,7 +255,7 @@ _TIER_SQL = """
             FROM ({account}) acc) a) w
     LEFT JOIN tier t ON t.id = (SELECT t2.id FROM tier t2 WHERE t2.store_id = :sid AND t2.threshold <= w.earned
                                 ORDER BY t2.threshold DESC LIMIT 1)
-    LEFT JOIN tier ct ON ct.id = :cur_tier"""
+    LEFT JOIN tier ct ON ct.id = (SELECT mt.tier_id FROM member_tier mt WHERE mt.member_id = :mid)"""
 _INSERT_SQL = """
     INSERT INTO ledger_entry (store_id, member_id, kind, points, debt, expires_at, created_at, branch_id, staff_id,
                               channel, reason, spend, idem_source, idem_key, fingerprint, actor)
@@ -270,8 +270,8 @@ def _credit_statements(conn, with_tier: bool):
     """(account, insert, touch) on SQLite; (merged, None, None) on PostgreSQL: the insert,
     ``last_activity_at`` and the account in one statement (its snapshot is taken after the
     member lock, and the account query sees the ledger as it was before the insert), with a
-    tier probe also the lift (``tier_id`` and its ``tier_history`` row) when the tier reached
-    is above the member's."""
+    tier probe also the lift (the ``member_tier`` row and its ``tier_history`` row) when the
+    tier reached is above the member's."""
     from sqlalchemy.types import Integer
 
     from crm_cli.db.types import Money
@@ -294,21 +294,22 @@ def _credit_statements(conn, with_tier: bool):
         t = text(sql)
         return t.bindparams(*[b for b in binds if f":{b.key}" in sql])
 
-    if pg and with_tier:  # the tier lift too: one UPDATE of the member row, its history row from it
+    if pg and with_tier:  # the tier lift too: the member's member_tier row, its history row from it
         lift = ("acc.tier_id IS NOT NULL AND (acc.current_threshold IS NULL "
                 "OR acc.current_threshold < acc.tier_threshold)")
         merged = typed(f"""
             WITH ins AS ({_INSERT_SQL}),
                  acc AS ({account}),
-                 upd AS (UPDATE member m SET last_activity_at = :now,
-                                tier_id = CASE WHEN {lift} THEN acc.tier_id ELSE m.tier_id END
-                         FROM acc WHERE m.id = :mid AND EXISTS (SELECT 1 FROM ins)
-                         RETURNING {lift} AS lifted),
+                 tch AS ({_TOUCH_SQL} AND EXISTS (SELECT 1 FROM ins)),
+                 lft AS (INSERT INTO member_tier (member_id, tier_id)
+                         SELECT :mid, acc.tier_id FROM acc WHERE {lift} AND EXISTS (SELECT 1 FROM ins)
+                         ON CONFLICT (member_id) DO UPDATE SET tier_id = EXCLUDED.tier_id
+                         RETURNING 1),
                  hist AS (INSERT INTO tier_history (store_id, member_id, old_tier, new_tier, earned_points, reason,
                                                    created_at)
                           SELECT :sid, :mid, acc.current_name, acc.tier_name, acc.earned, 'earn', :now
-                          FROM acc, upd WHERE upd.lifted)
-            SELECT (SELECT id FROM ins) AS entry_id, acc.*, (SELECT lifted FROM upd) AS lifted FROM acc""")
+                          FROM acc WHERE EXISTS (SELECT 1 FROM lft))
+            SELECT (SELECT id FROM ins) AS entry_id, acc.*, EXISTS (SELECT 1 FROM lft) AS lifted FROM acc""")
         out = (merged, None, None)
     elif pg:
         merged = typed(f"""
@@ -342,7 +343,7 @@ def credit_locked(conn, *, store_id: int, member_id: int, kind: str, points: int
         "sid": store_id, "mid": member_id, "kind": kind, "pts": points, "exp": expires_at, "now": now,
         "branch_id": branch_id, "staff_id": staff_id, "channel": channel, "reason": reason, "spend": spend,
         "idem_source": idem[0] if idem else None, "idem_key": idem[1] if idem else None, "fp": fp, "actor": actor,
-        "ws": tier.window_start if tier else None, "cur_tier": tier.current_tier_id if tier else None,
+        "ws": tier.window_start if tier else None,
     }
     merged, insert, touch = _credit_statements(conn, tier is not None)
     lifted = None

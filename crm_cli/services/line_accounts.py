@@ -201,7 +201,7 @@ def card(session, *, store_id: int, member: Member, now: datetime) -> Card:
 
     store = session.get(Store, store_id)
     bal = points.balance(session, store_id=store_id, phone=member.phone, now=now)
-    tier = session.get(Tier, member.tier_id) if member.tier_id else None
+    tier = tiers.current_tier(session, member.id)
     earned = 0
     nxt = None
     if store.tiers_enabled:
@@ -238,10 +238,11 @@ class RewardOffer:
 
 def rewards_for(session, *, store_id: int, member: Member, now: datetime) -> list[RewardOffer]:
     """The rewards a member can see: shown, in date, in stock, and allowed for their tier."""
-    from crm_cli.services import ledger, rewards
+    from crm_cli.services import ledger, rewards, tiers
 
     store = session.get(Store, store_id)
-    have = session.get(Tier, member.tier_id).threshold if member.tier_id else None
+    held = tiers.current_tier(session, member.id)
+    have = held.threshold if held is not None else None
     thresholds = {t.name: t.threshold for t in session.exec(select(Tier).where(Tier.store_id == store_id)).all()}
     bal = ledger.balance(session, member.id, now)
     out = []

@@ -28,6 +28,7 @@ from crm_cli.db.models import (
     Member,
     MemberAnswer,
     MemberTag,
+    MemberTier,
     Redemption,
     Store,
     Tier,
@@ -236,7 +237,7 @@ def register(
     return Registration(
         phone=e164, name=cast(str, columns["name"]), status="registered", terms_version=terms.version, consent_at=now,
         tags=_tags(session, m.id), answers=sum(1 for a in checked if a.values), merged_points=merged,
-        welcome_points=welcome, points=ledger.balance(session, m.id, now), tier=_tier_name(session, m.tier_id),
+        welcome_points=welcome, points=ledger.balance(session, m.id, now), tier=_tier_name(session, m.id),
     )
 
 
@@ -251,8 +252,11 @@ def _give_welcome(session, *, store_id: int, member_id: int, phone: str, now: da
 # ---------------------------------------------------------------- show
 
 
-def _tier_name(session, tier_id: int | None) -> str | None:
+def _tier_name(session, member_id: int) -> str | None:
     """The member's tier, or None while the store has tiers switched off (they are kept for `tier on`)."""
+    from crm_cli.services.tiers import current_tier_id
+
+    tier_id = current_tier_id(session, member_id)
     if tier_id is None:
         return None
     t = session.get(Tier, tier_id)
@@ -295,7 +299,7 @@ def _detail(session, m: Member, now: datetime, cls: type = MemberDetail, **extra
     branch = session.get(Branch, m.registered_branch_id).name if m.registered_branch_id else None
     return cls(
         phone=m.phone, anon_id=m.anon_id, status=status_of(m), name=m.name, gender=m.gender, birthday=m.birthday,
-        email=m.email, address=m.address, line_name=m.line_display_name, tier=_tier_name(session, m.tier_id),
+        email=m.email, address=m.address, line_name=m.line_display_name, tier=_tier_name(session, m.id),
         points=ledger.balance(session, m.id, now), tags=_tags(session, m.id), notes=m.notes,
         answers=[Answer(question=q, value=", ".join(vs)) for q, vs in grouped.items()], source=m.source,
         registered_at=m.registered_at, registered_branch=branch, consent_terms_version=m.consent_terms_version,
@@ -350,14 +354,15 @@ def member_query(session, *, store_id: int, now: datetime, flt: MemberFilter, co
         select(*columns(bal, points))
         .select_from(Member)
         .join(bal, bal.c.member_id == Member.id, isouter=True)
-        .join(Tier, col(Tier.id) == col(Member.tier_id), isouter=True)
+        .join(MemberTier, col(MemberTier.member_id) == col(Member.id), isouter=True)
+        .join(Tier, col(Tier.id) == col(MemberTier.tier_id), isouter=True)
         .where(Member.store_id == store_id, col(Member.erased_at).is_(None))
     )
     if flt.tier:
         tid = session.exec(select(Tier.id).where(Tier.store_id == store_id, Tier.name == flt.tier)).first()
         if tid is None:
             raise NotFound(f"tier '{flt.tier}' not found: see `crm tier list`")
-        q = q.where(Member.tier_id == tid)
+        q = q.where(MemberTier.tier_id == tid)
     if flt.tag:
         q = q.where(exists().where(col(MemberTag.member_id) == col(Member.id), col(MemberTag.tag) == flt.tag))
     if flt.min_points is not None:

@@ -148,7 +148,7 @@ _GIVE_CONTEXT_SQL = """
            b.id AS b_id, b.name AS b_name, b.closed_at AS b_closed,
            f.id AS f_id, f.name AS f_name, f.role AS f_role, f.active AS f_active, f.branch_id AS f_branch,
            fb.name AS fb_name,
-           m.id AS m_id, m.registered_at, m.erased_at, m.tier_id,
+           m.id AS m_id, m.registered_at, m.erased_at,
            (SELECT e.id FROM ledger_entry e WHERE e.store_id = s.id AND e.idem_source = 'counter'
             AND e.idem_key = :key) AS e_id
     FROM store s
@@ -172,7 +172,7 @@ def _give_context(conn):
         from crm_cli.db.types import Money
 
         if dialect.is_postgresql(conn):
-            sql = ("WITH locked AS MATERIALIZED (SELECT id, registered_at, erased_at, tier_id FROM member "
+            sql = ("WITH locked AS MATERIALIZED (SELECT id, registered_at, erased_at FROM member "
                    "WHERE store_id = :sid AND phone = :phone FOR UPDATE) "
                    + _GIVE_CONTEXT_SQL.format(member="locked", member_on="TRUE"))
         else:
@@ -198,7 +198,8 @@ def _account_id(conn, store_id: int, e164: str, now: datetime) -> tuple[int, boo
     return conn.execute(select(table.c.id).where(table.c.store_id == store_id, table.c.phone == e164)).scalar_one(), False
 
 
-_LIFT_SQL = ("UPDATE member SET tier_id = :tier_id WHERE id = :mid",
+_LIFT_SQL = ("INSERT INTO member_tier (member_id, tier_id) VALUES (:mid, :tier_id) "
+             "ON CONFLICT (member_id) DO UPDATE SET tier_id = excluded.tier_id",
              "INSERT INTO tier_history (store_id, member_id, old_tier, new_tier, earned_points, reason, created_at) "
              "VALUES (:sid, :mid, :old, :new, :earned, 'earn', :now)")
 
@@ -293,19 +294,19 @@ def give_for_spend(session, *, store_id: int, phone: str, spend: str, now: datet
         return _give_nothing_with_key(session, store_id=store_id, phone=p, amount=amount, now=now,
                                       branch=(branch_id, b_name), staff=(staff_id, s_name), idem=idem, fp=fp,
                                       actor=actor)
-    member_id, registered, erased, tier_id = c.m_id, c.registered_at, c.erased_at, c.tier_id
+    member_id, registered, erased = c.m_id, c.registered_at, c.erased_at
     pg = dialect.is_postgresql(conn)
     locked = pg  # an existing account was locked by the context query
     if member_id is None:
         member_id, locked = _account_id(conn, store_id, p, now)
-        registered = erased = tier_id = None
+        registered = erased = None
     if not locked and pg:
-        fresh = conn.execute(text("SELECT registered_at, erased_at, tier_id FROM member WHERE id = :id FOR UPDATE"),
+        fresh = conn.execute(text("SELECT registered_at, erased_at FROM member WHERE id = :id FOR UPDATE"),
                              {"id": member_id}).one()
-        registered, erased, tier_id = fresh[0], fresh[1], fresh[2]
+        registered, erased = fresh[0], fresh[1]
     probe = None
     if c.tiers_enabled and registered is not None and erased is None:
-        probe = ledger.TierProbe(window_start=window_start(c.tier_cycle_months, now), current_tier_id=tier_id)
+        probe = ledger.TierProbe(window_start=window_start(c.tier_cycle_months, now))
     exp = lot_expires_at(c.expiry_policy, c.expiry_months, now)
     got = ledger.credit_locked(
         conn, store_id=store_id, member_id=member_id, kind="earn", points=pts, now=now, expires_at=exp,

@@ -475,13 +475,6 @@ def _return_stock(session, reward_id: int) -> None:
     )
 
 
-def _tier_threshold(session, tier_id: int | None) -> int | None:
-    if tier_id is None:
-        return None
-    t = session.get(Tier, tier_id)
-    return t.threshold if t else None
-
-
 def redeem(
     session, *, store_id: int, name: str, phone_raw: str, address: str | None, now: datetime,
     branch: str | None = None, staff: str | None = None, actor: str | None = None, key: str | None = None,
@@ -530,9 +523,11 @@ def redeem(
         need = session.get(Tier, r.min_tier_id)
         if not store.tiers_enabled:
             raise Conflict(f"reward '{r.name}' is for tier {need.name} and up, but tiers are switched off in this store")
-        have = _tier_threshold(session, m.tier_id)
-        if have is None or have < need.threshold:
-            cur = session.get(Tier, m.tier_id).name if m.tier_id else "no tier"
+        from crm_cli.services.tiers import current_tier
+
+        held = current_tier(session, m.id)
+        if held is None or held.threshold < need.threshold:
+            cur = held.name if held is not None else "no tier"
             raise Conflict(f"reward '{r.name}' is for tier {need.name} and up; {m.phone} is {cur}")
     if r.per_member is not None:
         used = session.exec(

@@ -20,7 +20,7 @@ from sqlalchemy.orm import outerjoin as orm_outerjoin
 from sqlmodel import col
 
 from crm_cli.db import dialect
-from crm_cli.db.models import Branch, LineFollower, LineFollowerTag, Member, MemberTag, Segment, Store, Tier
+from crm_cli.db.models import Branch, LineFollower, LineFollowerTag, Member, MemberTag, MemberTier, Segment, Store, Tier
 from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
 from crm_cli.domain.segments import SegmentChange, SegmentSpec, apply_change, validate
 from crm_cli.domain.timeutil import start_of_bkk_day
@@ -112,7 +112,8 @@ def _member_filters(session, q, *, store_id: int, spec: SegmentSpec, now: dateti
     if spec.audience == "registered":
         q = q.where(Member.registered_at.is_not(None))
     if tier_id is not None:
-        q = q.where(Member.tier_id == tier_id)
+        held = aliased(MemberTier, name="held")  # the outer query may join member_tier for the tier's name
+        q = q.where(exists().where(held.member_id == Member.id, held.tier_id == tier_id))
     for c in _tag_filters(spec, store_id, member_id_col=Member.id):
         q = q.where(c)
     if spec.min_points is not None and points is not None:
@@ -170,7 +171,8 @@ def audience_select(session, *, store_id: int, spec: SegmentSpec, now: datetime,
             q_from, points = _points_join(q_from, store_id, now)
         tier_name = null()
         if with_points:
-            q_from = q_from.outerjoin(Tier, Tier.id == Member.tier_id)
+            q_from = q_from.outerjoin(MemberTier, MemberTier.member_id == Member.id).outerjoin(
+                Tier, Tier.id == MemberTier.tier_id)
             tier_name = Tier.name if tiers_on else null()
         cols = [
             Member.id.label("member_id"), f.id.label("follower_id"),

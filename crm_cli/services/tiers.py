@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import bindparam, func, text
-from sqlmodel import select
+from sqlmodel import col, select
 
 from crm_cli.db import dialect as db_dialect
-from crm_cli.db.models import LedgerEntry, Member, Reward, Store, Tier, TierHistory
+from crm_cli.db.models import LedgerEntry, Member, MemberTier, Reward, Store, Tier, TierHistory
 from crm_cli.db.types import UTCDateTime
 from crm_cli.domain.errors import Conflict, InvalidInput, NotFound
 from crm_cli.domain.tiers import tier_for, window_start
@@ -148,6 +148,17 @@ def earned_in_window(session, store: Store, member_id: int, now: datetime) -> in
     return max(earned - int(clawed.clawed if clawed is not None and clawed.clawed is not None else 0), 0)
 
 
+def current_tier_id(session, member_id: int) -> int | None:
+    """The id of the member's tier (None: no tier)."""
+    row = session.get(MemberTier, member_id)
+    return row.tier_id if row is not None else None
+
+
+def current_tier(session, member_id: int) -> Tier | None:
+    tier_id = current_tier_id(session, member_id)
+    return session.get(Tier, tier_id) if tier_id is not None else None
+
+
 def _tiers(session, store_id: int) -> list[Tier]:
     return list(session.exec(select(Tier).where(Tier.store_id == store_id).order_by(Tier.threshold)).all())
 
@@ -165,11 +176,14 @@ def lift_on_earn(session, *, store: Store, member_id: int, now: datetime) -> str
         return None
     earned = earned_in_window(session, store, member_id, now)
     target = tier_for(_tiers(session, store.id), earned)
-    current = session.get(Tier, member.tier_id) if member.tier_id else None
+    row = session.get(MemberTier, member_id)
+    current = session.get(Tier, row.tier_id) if row is not None else None
     if target is None or (current is not None and current.threshold >= target.threshold):
         return None
-    member.tier_id = target.id
-    session.add(member)
+    if row is None:
+        row = MemberTier(member_id=member_id, tier_id=target.id)
+    row.tier_id = target.id
+    session.add(row)
     session.add(TierHistory(store_id=store.id, member_id=member_id, old_tier=current.name if current else None,
                             new_tier=target.name, earned_points=earned, reason="earn", created_at=now))
     session.flush()
@@ -265,9 +279,10 @@ def set_tier(session, *, store_id: int, name: str, threshold: int, benefits: str
 def list_tiers(session, *, store_id: int) -> list[TierInfo]:
     counts = dict(
         session.exec(
-            select(Member.tier_id, func.count())
-            .where(Member.store_id == store_id, Member.tier_id.is_not(None))
-            .group_by(Member.tier_id)
+            select(MemberTier.tier_id, func.count())
+            .join(Member, col(Member.id) == col(MemberTier.member_id))
+            .where(Member.store_id == store_id)
+            .group_by(MemberTier.tier_id)
         ).all()
     )
     return [
@@ -328,10 +343,11 @@ def _earned_sql(dialect: str, member_where: str) -> str:
     """
     if dialect == db_dialect.POSTGRESQL:
         return f"""
-            SELECT m.id AS member_id, m.tier_id AS old_id,
+            SELECT m.id AS member_id, mt.tier_id AS old_id,
                    CASE WHEN m.registered_at IS NULL OR m.erased_at IS NOT NULL THEN -1
                         ELSE GREATEST(COALESCE(a.earned, 0) - COALESCE(cb.clawed, 0), 0) END AS earned
             FROM member m
+            LEFT JOIN member_tier mt ON mt.member_id = m.id
             LEFT JOIN (
                 SELECT e.member_id, SUM(e.points) AS earned
                 FROM ledger_entry e
@@ -343,10 +359,10 @@ def _earned_sql(dialect: str, member_where: str) -> str:
             WHERE m.store_id = :sid {member_where}
             OFFSET 0"""  # a fence: earned is computed once per member, not inlined into each CASE branch
     return f"""
-            SELECT p.member_id, p.old_id,
+            SELECT p.member_id, mt.tier_id AS old_id,
                    CASE WHEN p.registered = 0 THEN -1 ELSE MAX(p.pos - COALESCE(rf.refunded, 0), 0) END AS earned
             FROM (
-                SELECT m.id AS member_id, m.tier_id AS old_id,
+                SELECT m.id AS member_id,
                        (m.registered_at IS NOT NULL AND m.erased_at IS NULL) AS registered,
                        COALESCE(SUM(e.points), 0) AS pos
                 FROM member m
@@ -355,6 +371,7 @@ def _earned_sql(dialect: str, member_where: str) -> str:
                 WHERE m.store_id = :sid {member_where}
                 GROUP BY m.id
             ) p
+            LEFT JOIN member_tier mt ON mt.member_id = p.member_id
             LEFT JOIN temp.crm_tier_refunds rf ON rf.member_id = p.member_id"""
 
 
@@ -451,15 +468,17 @@ def _stage_moves(session, store: Store, tiers: list[Tier], as_of: datetime, para
 
 def _apply_moves(session, store: Store, tiers: list[Tier], *, as_of: datetime, now: datetime, reason: str,
                  member_where: str = "", extra: dict | None = None) -> int:
-    """Write tier_history rows and move members; returns the first history id written.
+    """Write tier_history rows and move members (``member_tier``); returns the first
+    history id written.
 
     PostgreSQL: the moves are computed once (:func:`_stage_moves`), then applied by one
-    statement: an UPDATE of ``member`` joined on its primary key feeding the history
-    INSERT. The UPDATE re-checks each member's old tier, so a member lifted by a
-    concurrent earn is left alone (and gets no history row).
+    statement: a placement is inserted, a move rewritten, a drop to no tier deleted, and
+    the history inserted for the members those writes name. Each write re-checks the
+    member's old tier, so a member lifted by a concurrent earn is left alone (and gets no
+    history row).
     SQLite (writers are serialized): the history INSERT straight from the moves query, in
-    member id order, then one UPDATE of the members it names (the tier id from the name:
-    names are unique in a store), with no temporary table.
+    member id order, then the ``member_tier`` rows of the members it names (the tier id
+    from the name: names are unique in a store), with no temporary table.
     """
     params: dict = dict(extra or {})
     p = {"sid": store.id, "now": now, "reason": reason}
@@ -469,14 +488,27 @@ def _apply_moves(session, store: Store, tiers: list[Tier], *, as_of: datetime, n
         _exec(
             session,
             f"""
-            WITH upd AS (
-                UPDATE member m SET tier_id = mv.new_id
-                FROM {_MOVES_TABLE} mv
-                WHERE m.id = mv.member_id AND m.tier_id IS NOT DISTINCT FROM mv.old_id
-                RETURNING m.id AS member_id, mv.old_name, mv.new_name, mv.earned
+            WITH ins AS (
+                INSERT INTO member_tier (member_id, tier_id)
+                SELECT mv.member_id, mv.new_id FROM {_MOVES_TABLE} mv
+                WHERE mv.old_id IS NULL AND mv.new_id IS NOT NULL
+                ON CONFLICT (member_id) DO NOTHING
+                RETURNING member_id
+            ), upd AS (
+                UPDATE member_tier t SET tier_id = mv.new_id FROM {_MOVES_TABLE} mv
+                WHERE t.member_id = mv.member_id AND t.tier_id = mv.old_id AND mv.new_id IS NOT NULL
+                RETURNING t.member_id
+            ), del AS (
+                DELETE FROM member_tier t USING {_MOVES_TABLE} mv
+                WHERE t.member_id = mv.member_id AND t.tier_id = mv.old_id AND mv.new_id IS NULL
+                RETURNING t.member_id
             )
             INSERT INTO tier_history (store_id, member_id, old_tier, new_tier, earned_points, reason, created_at)
-            SELECT :sid, member_id, old_name, new_name, earned, :reason, :now FROM upd ORDER BY member_id
+            SELECT :sid, mv.member_id, mv.old_name, mv.new_name, mv.earned, :reason, :now
+            FROM {_MOVES_TABLE} mv
+            JOIN (SELECT member_id FROM ins UNION ALL SELECT member_id FROM upd UNION ALL SELECT member_id FROM del) w
+              ON w.member_id = mv.member_id
+            ORDER BY mv.member_id
             """,
             p,
         )
@@ -493,15 +525,16 @@ def _apply_moves(session, store: Store, tiers: list[Tier], *, as_of: datetime, n
             {**params, **p},
         )
         ids = {"first": max_id + 1, "hsid": store.id}
-        new_id = " ".join(f"WHEN :tn{i} THEN :ti{i}" for i in range(len(tiers)))
-        for i, t in enumerate(tiers):
-            ids[f"tn{i}"], ids[f"ti{i}"] = t.name, t.id
-        _exec(
-            session,
-            f"UPDATE member SET tier_id = {f'CASE h.new_tier {new_id} END' if tiers else 'NULL'} "
-            "FROM tier_history h WHERE h.id >= :first AND h.store_id = :hsid AND member.id = h.member_id",
-            ids,
-        )
+        moved = "FROM tier_history h WHERE h.id >= :first AND h.store_id = :hsid"
+        if tiers:
+            new_id = " ".join(f"WHEN :tn{i} THEN :ti{i}" for i in range(len(tiers)))
+            for i, t in enumerate(tiers):
+                ids[f"tn{i}"], ids[f"ti{i}"] = t.name, t.id
+            _exec(session, f"INSERT INTO member_tier (member_id, tier_id) SELECT h.member_id, CASE h.new_tier {new_id} "
+                           f"END {moved} AND h.new_tier IS NOT NULL "
+                           "ON CONFLICT (member_id) DO UPDATE SET tier_id = excluded.tier_id", ids)
+        _exec(session, f"DELETE FROM member_tier WHERE member_id IN (SELECT h.member_id {moved} AND h.new_tier IS NULL)",
+              {"first": max_id + 1, "hsid": store.id})
     return max_id + 1
 
 
@@ -608,9 +641,10 @@ def remove_tier(session, *, store_id: int, name: str, now: datetime) -> TierRemo
     # only the removed tier's members move, to what their points allow among the remaining tiers
     # (the same rule as recalc, evaluated now; other members wait for the next recalc)
     _apply_moves(session, store, remaining, as_of=now, now=now, reason="tier removed",
-                 member_where="AND m.tier_id = :gone", extra={"gone": t.id})
-    # anyone still pointing at the tier (none unless a concurrent change raced) is cleared
-    session.execute(Member.__table__.update().where(Member.__table__.c.tier_id == t.id).values(tier_id=None))
+                 member_where="AND m.id IN (SELECT g.member_id FROM member_tier g WHERE g.tier_id = :gone)",
+                 extra={"gone": t.id})
+    # anyone still holding the tier (none unless a concurrent change raced) is left without one
+    session.execute(MemberTier.__table__.delete().where(MemberTier.__table__.c.tier_id == t.id))
     session.delete(t)
     session.flush()
     params: dict = {}

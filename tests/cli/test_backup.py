@@ -193,3 +193,26 @@ def test_a_truncated_backup_changes_nothing(shop, db_url, tmp_path):
     err = shop.fails(code, "db", "restore", cut, "--force")
     assert str(cut) in err or "reading the backup" in err
     assert [b["name"] for b in shop.json("branch", "list")] == ["Ari", "Siam", "Thonglor"]
+
+
+def test_db_check_verifies_tier_references_that_no_key_enforces(shop, db_url, engine):
+    """member_tier and tier_history carry no foreign keys (migrations 0009, 0017): `crm db
+    check` verifies them by query, and names a member's tier from another store."""
+    shop.ok("tier", "set", "Gold", "--threshold", "10")
+    shop.ok("store", "create", "other", "--name", "Other", "--no-use")
+    shop.ok("points", "give", "0811111111", "--spend", "100", "--branch", "Siam")
+    assert all(line["ok"] for line in shop.json("db", "check"))
+    with engine.begin() as conn:  # cafe's Gold given to a member of 'other', and a row for no member
+        conn.execute(text("INSERT INTO member (store_id, phone, source, created_at) "
+                          "SELECT s.id, m.phone, m.source, m.created_at FROM store s, member m WHERE s.slug = 'other'"))
+        conn.execute(text("INSERT INTO member_tier (member_id, tier_id) SELECT m.id, t.id FROM member m, tier t "
+                          "WHERE m.store_id = (SELECT id FROM store WHERE slug = 'other')"))
+        conn.execute(text("INSERT INTO member_tier (member_id, tier_id) SELECT MAX(id) + 100, 1 FROM member"))
+    r = shop("db", "check", fmt="json")
+    assert r.exit_code == ExitCode.CHECK_FAILED, r.stderr
+    lines = {line["check"]: line for line in json.loads(r.stdout)}
+    detail = lines["tier references"]["detail"]
+    assert not lines["tier references"]["ok"] and lines["foreign keys"]["ok"]
+    assert "member_tier.member_id -> member: 1 row(s)" in detail
+    assert "member_tier.tier_id -> tier of the member's store: 1 row(s)" in detail
+    assert "tier_history" not in detail

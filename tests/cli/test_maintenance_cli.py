@@ -101,7 +101,7 @@ def _populate(cli):
     from sqlmodel import select
 
     from crm_cli.cli.context import AppState
-    from crm_cli.db.models import FormQuestion, MemberAnswer, Reward, Staff, Store, Tier
+    from crm_cli.db.models import FormQuestion, MemberAnswer, MemberTier, Reward, Staff, Store, Tier
     from crm_cli.db.uow import unit_of_work
     from crm_cli.services import common, ledger
 
@@ -119,7 +119,7 @@ def _populate(cli):
         s.flush()
         for i in range(3):
             m = common.get_or_create_account(s, store.id, f"+6681234567{i}", now=now)
-            m.tier_id = tier.id
+            s.add(MemberTier(member_id=m.id, tier_id=tier.id))
             s.add(MemberAnswer(member_id=m.id, question_id=q.id, value="latte", created_at=now))
             ledger.credit(s, store=store, member_id=m.id, kind="earn", points=50, now=now, channel="admin")
             ledger.debit(s, store_id=store.id, member_id=m.id, kind="redeem", points=20, now=now, channel="reward")
@@ -144,7 +144,7 @@ def test_purge_after_90_days_dry_run_then_for_good(shop, engine):
     with freeze_time("2026-12-01T19:00:00+07:00"):
         out = shop.ok("maintenance", "run").stdout
         assert "INV-2026-000001 (2026-10) 12.73 THB, INV-2026-000002 (2026-11) 394.83 THB" in out and "cafe: suspended" in out
-    tables = ["member", "ledger_entry", "lot_allocation", "tier", "staff", "branch", "reward", "member_answer",
+    tables = ["member", "member_tier", "ledger_entry", "lot_allocation", "tier", "staff", "branch", "reward", "member_answer",
               "form_question", "invoice", "invoice_line", "subscription_event"]
     before = _counts(engine, tables)
     with freeze_time("2027-02-27T19:00:00+07:00"):

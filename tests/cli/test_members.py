@@ -198,7 +198,8 @@ def test_list_filters(form, engine):
     with engine.begin() as conn:  # a tier for B (tiers are another area's; set directly)
         conn.execute(text("INSERT INTO tier (store_id, name, threshold, created_at) VALUES (:s, 'Gold', 10, :t)"),
                      {"s": _store_id(engine), "t": datetime(2026, 1, 1)})
-        conn.execute(text("UPDATE member SET tier_id = (SELECT id FROM tier) WHERE phone = '+66812345679'"))
+        conn.execute(text("INSERT INTO member_tier (member_id, tier_id) "
+                          "SELECT m.id, t.id FROM member m, tier t WHERE m.phone = '+66812345679'"))
 
     def phones(*args):
         with freeze_time(NOW):

@@ -20,12 +20,14 @@ def _feed(tmp_path, *rows):
 
 
 def _tier(uow, phone):
-    from crm_cli.db.models import Member, Tier
+    from crm_cli.db.models import Member
     from crm_cli.services.common import phone as norm
+    from crm_cli.services.tiers import current_tier
 
     with uow() as s:
         m = s.exec(select(Member).where(Member.phone == norm(phone))).one()
-        return s.get(Tier, m.tier_id).name if m.tier_id else None
+        t = current_tier(s, m.id)
+        return t.name if t is not None else None
 
 
 def _earned(uow, phone, at):
