@@ -466,6 +466,55 @@ def _stage_moves(session, store: Store, tiers: list[Tier], as_of: datetime, para
     )
 
 
+#: PostgreSQL: the staged moves applied to ``member_tier`` in one statement, and the history
+#: of the moves applied written from it. A move or drop re-checks the member's old tier (a
+#: member lifted by a concurrent earn is left alone and gets no history row); placements
+#: are plain inserts ({on_conflict} empty: a member placed meanwhile breaks the primary key
+#: and the statement is run again with ON CONFLICT), recorded straight from the moves.
+_PG_WRITE = """
+    WITH ins AS (
+        INSERT INTO member_tier (member_id, tier_id)
+        SELECT mv.member_id, mv.new_id FROM {moves} mv WHERE mv.old_id IS NULL AND mv.new_id IS NOT NULL
+        {on_conflict}
+        RETURNING member_id
+    ), upd AS (
+        UPDATE member_tier t SET tier_id = mv.new_id FROM {moves} mv
+        WHERE t.member_id = mv.member_id AND t.tier_id = mv.old_id AND mv.new_id IS NOT NULL
+        RETURNING mv.member_id, mv.old_name, mv.new_name, mv.earned
+    ), del AS (
+        DELETE FROM member_tier t USING {moves} mv
+        WHERE t.member_id = mv.member_id AND t.tier_id = mv.old_id AND mv.new_id IS NULL
+        RETURNING mv.member_id, mv.old_name, mv.new_name, mv.earned
+    )
+    INSERT INTO tier_history (store_id, member_id, old_tier, new_tier, earned_points, reason, created_at)
+    SELECT :sid, w.member_id, w.old_name, w.new_name, w.earned, :reason, :now FROM (
+        {placed}
+        UNION ALL SELECT * FROM upd UNION ALL SELECT * FROM del
+    ) w ORDER BY w.member_id"""
+_ON_CONFLICT = "ON CONFLICT (member_id) DO NOTHING"
+#: the placements to record: all staged (every insert happened, or the statement failed) ...
+_PLACED_ALL = ("SELECT mv.member_id, mv.old_name, mv.new_name, mv.earned FROM {moves} mv "
+               "WHERE mv.old_id IS NULL AND mv.new_id IS NOT NULL")
+#: ... or those ON CONFLICT inserted
+_PLACED_RETURNED = ("SELECT mv.member_id, mv.old_name, mv.new_name, mv.earned FROM {moves} mv "
+                    "JOIN ins ON ins.member_id = mv.member_id")
+
+
+def _pg_write(*, on_conflict: str, placed: str) -> str:
+    return _PG_WRITE.format(moves=_MOVES_TABLE, on_conflict=on_conflict, placed=placed.format(moves=_MOVES_TABLE))
+
+
+def _write_staged(session, params: dict) -> None:
+    """PostgreSQL: apply the staged moves (:data:`_PG_WRITE`); ``params``: sid, reason, now."""
+    from sqlalchemy.exc import IntegrityError
+
+    try:  # placements as plain inserts: a concurrent lift of a staged member breaks the primary key
+        with session.begin_nested():
+            _exec(session, _pg_write(on_conflict="", placed=_PLACED_ALL), params)
+    except IntegrityError:  # then each placement skips a member who holds a tier by now
+        _exec(session, _pg_write(on_conflict=_ON_CONFLICT, placed=_PLACED_RETURNED), params)
+
+
 def _apply_moves(session, store: Store, tiers: list[Tier], *, as_of: datetime, now: datetime, reason: str,
                  member_where: str = "", extra: dict | None = None) -> int:
     """Write tier_history rows and move members (``member_tier``); returns the first
@@ -485,33 +534,7 @@ def _apply_moves(session, store: Store, tiers: list[Tier], *, as_of: datetime, n
     max_id = session.execute(text("SELECT COALESCE(MAX(id), 0) FROM tier_history")).scalar_one()
     if db_dialect.is_postgresql(session):
         _stage_moves(session, store, tiers, as_of, params, member_where)
-        _exec(
-            session,
-            f"""
-            WITH ins AS (
-                INSERT INTO member_tier (member_id, tier_id)
-                SELECT mv.member_id, mv.new_id FROM {_MOVES_TABLE} mv
-                WHERE mv.old_id IS NULL AND mv.new_id IS NOT NULL
-                ON CONFLICT (member_id) DO NOTHING
-                RETURNING member_id
-            ), upd AS (
-                UPDATE member_tier t SET tier_id = mv.new_id FROM {_MOVES_TABLE} mv
-                WHERE t.member_id = mv.member_id AND t.tier_id = mv.old_id AND mv.new_id IS NOT NULL
-                RETURNING t.member_id
-            ), del AS (
-                DELETE FROM member_tier t USING {_MOVES_TABLE} mv
-                WHERE t.member_id = mv.member_id AND t.tier_id = mv.old_id AND mv.new_id IS NULL
-                RETURNING t.member_id
-            )
-            INSERT INTO tier_history (store_id, member_id, old_tier, new_tier, earned_points, reason, created_at)
-            SELECT :sid, mv.member_id, mv.old_name, mv.new_name, mv.earned, :reason, :now
-            FROM {_MOVES_TABLE} mv
-            JOIN (SELECT member_id FROM ins UNION ALL SELECT member_id FROM upd UNION ALL SELECT member_id FROM del) w
-              ON w.member_id = mv.member_id
-            ORDER BY mv.member_id
-            """,
-            p,
-        )
+        _write_staged(session, p)
         session.execute(text(f"DROP TABLE {_MOVES_TABLE}"))
     else:
         moves_sql = _moves_select(session, store, tiers, as_of, params, member_where)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlmodel import select
 
 from crm_cli.db.models import Member, Store, Tier, TierHistory
 from crm_cli.domain.tiers import tier_for
 from crm_cli.services import ledger, stores, tiers
+from tests.conftest import BACKENDS
 from tests.services.test_tiers_helpers import member
 
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=timezone.utc)
@@ -62,3 +64,54 @@ def test_recalc_matches_rule_per_member(uow):
         assert len(s.exec(select(TierHistory)).all()) == res.moved
     with uow() as s:
         assert tiers.recalc(s, store_id=cafe.id, as_of=NOW, now=NOW).moved == 0
+
+
+on_postgresql = pytest.mark.parametrize("db_url", [b for b in BACKENDS if b == "postgresql"], indirect=True)
+
+
+@on_postgresql  # SQLite serializes writers: nothing can change between a recalc's read and its write
+def test_members_lifted_while_recalc_runs_keep_their_lift(uow):
+    """PostgreSQL stages the moves, then writes them: placements as plain inserts, which a
+    concurrent lift of a staged member breaks, so they are written again skipping members
+    who hold a tier by now; moves and drops re-check the old tier. Only the moves applied
+    get a history row."""
+    from crm_cli.services.common import get_member
+    from tests.services.test_tiers_helpers import earn, store_row
+
+    with uow() as s:
+        stores.create_store(s, slug="cafe", name="Cafe", phone_raw=None, email=None, now=NOW)
+        st = store_row(s)
+        st.tiers_enabled = True
+        for name, th in (("Silver", 10), ("Gold", 100)):
+            s.add(Tier(store_id=st.id, name=name, threshold=th, created_at=NOW))
+        s.flush()
+        for phone in ("0810000001", "0810000002", "0810000003", "0810000004"):
+            member(s, phone, now=NOW - timedelta(days=500))
+        earn(s, "0810000001", 150, at=NOW, lift=False)  # no tier, Gold reached: placed
+        earn(s, "0810000002", 20, at=NOW, lift=False)  # no tier, Silver reached: placed, but see below
+        earn(s, "0810000003", 50, at=NOW)  # Silver ...
+        earn(s, "0810000003", 100, at=NOW, lift=False)  # ... and Gold reached: moved up
+        earn(s, "0810000004", 50, at=NOW - timedelta(days=400))  # Silver, its points out of the window: dropped
+        ids = {p[-1]: get_member(s, st.id, p).id for p in ("0810000001", "0810000002", "0810000003", "0810000004")}
+        sid = st.id
+    with uow() as s:
+        params: dict = {}
+        tiers._stage_moves(s, s.get(Store, sid), tiers._tiers(s, sid), NOW, params)
+        with uow() as other:  # meanwhile 2 and 4 earn 100 each and are lifted to Gold
+            earn(other, "0810000002", 100, at=NOW)
+            earn(other, "0810000004", 100, at=NOW)
+        tiers._write_staged(s, {"sid": sid, "reason": "recalc", "now": NOW})
+    with uow(write=False) as s:
+        held = {k: (t.name if (t := tiers.current_tier(s, mid)) else None) for k, mid in ids.items()}
+        assert held == {"1": "Gold", "2": "Gold", "3": "Gold", "4": "Gold"}
+        rows = s.exec(select(TierHistory.member_id, TierHistory.old_tier, TierHistory.new_tier, TierHistory.reason)
+                      .order_by(TierHistory.id)).all()
+        by = {v: k for k, v in ids.items()}
+        assert sorted((by[r[0]], r[1] or "-", r[2] or "-", r[3]) for r in rows) == [
+            ("1", "-", "Gold", "recalc"),
+            ("2", "-", "Gold", "earn"),  # the lift; the recalc's placement at Silver skipped
+            ("3", "-", "Silver", "earn"),
+            ("3", "Silver", "Gold", "recalc"),
+            ("4", "-", "Silver", "earn"),
+            ("4", "Silver", "Gold", "earn"),  # the lift; the recalc's drop skipped
+        ]
