@@ -252,7 +252,7 @@ def _give_welcome(session, *, store_id: int, member_id: int, phone: str, now: da
 # ---------------------------------------------------------------- show
 
 
-def _tier_name(session, member_id: int) -> str | None:
+def _tier_name(session, member_id: int | None) -> str | None:
     """The member's tier, or None while the store has tiers switched off (they are kept for `tier on`)."""
     from crm_cli.services.tiers import current_tier_id
 

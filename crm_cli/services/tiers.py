@@ -21,8 +21,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import cast
 
-from sqlalchemy import bindparam, func, text
+from sqlalchemy import bindparam, delete, func, text
 from sqlmodel import col, select
 
 from crm_cli.db import dialect as db_dialect
@@ -148,13 +149,13 @@ def earned_in_window(session, store: Store, member_id: int, now: datetime) -> in
     return max(earned - int(clawed.clawed if clawed is not None and clawed.clawed is not None else 0), 0)
 
 
-def current_tier_id(session, member_id: int) -> int | None:
+def current_tier_id(session, member_id: int | None) -> int | None:
     """The id of the member's tier (None: no tier)."""
-    row = session.get(MemberTier, member_id)
+    row = session.get(MemberTier, member_id) if member_id is not None else None
     return row.tier_id if row is not None else None
 
 
-def current_tier(session, member_id: int) -> Tier | None:
+def current_tier(session, member_id: int | None) -> Tier | None:
     tier_id = current_tier_id(session, member_id)
     return session.get(Tier, tier_id) if tier_id is not None else None
 
@@ -181,8 +182,8 @@ def lift_on_earn(session, *, store: Store, member_id: int, now: datetime) -> str
     if target is None or (current is not None and current.threshold >= target.threshold):
         return None
     if row is None:
-        row = MemberTier(member_id=member_id, tier_id=target.id)
-    row.tier_id = target.id
+        row = MemberTier(member_id=member_id, tier_id=cast(int, target.id))
+    row.tier_id = cast(int, target.id)
     session.add(row)
     session.add(TierHistory(store_id=store.id, member_id=member_id, old_tier=current.name if current else None,
                             new_tier=target.name, earned_points=earned, reason="earn", created_at=now))
@@ -279,10 +280,10 @@ def set_tier(session, *, store_id: int, name: str, threshold: int, benefits: str
 def list_tiers(session, *, store_id: int) -> list[TierInfo]:
     counts = dict(
         session.exec(
-            select(MemberTier.tier_id, func.count())
+            select(col(MemberTier.tier_id), func.count())
             .join(Member, col(Member.id) == col(MemberTier.member_id))
             .where(Member.store_id == store_id)
-            .group_by(MemberTier.tier_id)
+            .group_by(col(MemberTier.tier_id))
         ).all()
     )
     return [
@@ -667,7 +668,7 @@ def remove_tier(session, *, store_id: int, name: str, now: datetime) -> TierRemo
                  member_where="AND m.id IN (SELECT g.member_id FROM member_tier g WHERE g.tier_id = :gone)",
                  extra={"gone": t.id})
     # anyone still holding the tier (none unless a concurrent change raced) is left without one
-    session.execute(MemberTier.__table__.delete().where(MemberTier.__table__.c.tier_id == t.id))
+    session.execute(delete(MemberTier).where(col(MemberTier.tier_id) == t.id))
     session.delete(t)
     session.flush()
     params: dict = {}
