@@ -523,9 +523,10 @@ def _apply_moves(session, store: Store, tiers: list[Tier], *, as_of: datetime, n
 
     PostgreSQL: the moves are computed once (:func:`_stage_moves`), then applied by one
     statement: a placement is inserted, a move rewritten, a drop to no tier deleted, and
-    the history inserted for the members those writes name. Each write re-checks the
-    member's old tier, so a member lifted by a concurrent earn is left alone (and gets no
-    history row).
+    the history inserted for the members those writes name. A member lifted by a
+    concurrent earn is left alone and gets no history row: moves and drops re-check the
+    old tier, and a placement of a member who holds a tier by now breaks the primary key,
+    so the write runs again skipping it (:func:`_write_staged`).
     SQLite (writers are serialized): the history INSERT straight from the moves query, in
     member id order, then the ``member_tier`` rows of the members it names (the tier id
     from the name: names are unique in a store), with no temporary table.
