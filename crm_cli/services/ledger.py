@@ -304,6 +304,10 @@ def _credit_statements(conn, with_tier: bool):
                  lft AS (INSERT INTO member_tier (member_id, tier_id)
                          SELECT :mid, acc.tier_id FROM acc WHERE {lift} AND EXISTS (SELECT 1 FROM ins)
                          ON CONFLICT (member_id) DO UPDATE SET tier_id = EXCLUDED.tier_id
+                         -- never lowers, also when a recalculation moved the member since this
+                         -- statement's snapshot (the conflicting row is read as committed)
+                         WHERE COALESCE((SELECT t.threshold FROM tier t WHERE t.id = member_tier.tier_id), -1)
+                               < (SELECT t.threshold FROM tier t WHERE t.id = EXCLUDED.tier_id)
                          RETURNING 1),
                  hist AS (INSERT INTO tier_history (store_id, member_id, old_tier, new_tier, earned_points, reason,
                                                    created_at)

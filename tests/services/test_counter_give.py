@@ -12,6 +12,7 @@ from sqlmodel import select
 from crm_cli.db.models import ApiKey, LedgerEntry, LotAllocation, Member, Tier, TierHistory
 from crm_cli.services import apikeys, billing, common, ledger, store_state, stores, tiers
 from crm_cli.services import points as svc
+from tests.conftest import BACKENDS
 
 UTC = timezone.utc
 T0 = datetime(2025, 3, 1, 3, 0, tzinfo=UTC)
@@ -123,3 +124,35 @@ def test_key_check_reads_the_store_subscription_events(uow, sid):
         assert len(ident.events) == 2
         stores.close_branch(s, store_id=sid, name="Siam", now=T0)
         assert apikeys.authenticate(s, key=made.key) is None  # a closed branch's key is refused
+
+
+@pytest.mark.parametrize("db_url", [b for b in BACKENDS if b == "postgresql"], indirect=True)
+def test_a_lift_never_lowers_a_tier_placed_while_it_ran(uow, sid, engine):
+    """PostgreSQL: a recalculation places the member at Gold while a give (which reached
+    only Silver from the ledger it saw) is writing its lift: the lift waits for the
+    placement, then leaves Gold in place and records no move. (SQLite serializes writers.)"""
+    import threading
+
+    from sqlalchemy import text
+
+    with uow() as s:
+        tiers.set_enabled(s, store_id=sid, enabled=True)
+        tiers.set_tier(s, store_id=sid, name="Silver", threshold=10, benefits=None, now=T0)
+        tiers.set_tier(s, store_id=sid, name="Gold", threshold=30, benefits=None, now=T0)
+        s.add(Member(store_id=sid, phone=E164, registered_at=T0, source="form", created_at=T0))
+    with uow(write=False) as s:
+        mid = common.find_member(s, sid, E164).id
+        gold = s.exec(select(Tier).where(Tier.name == "Gold")).one().id
+    got: dict = {}
+    with engine.connect() as placing:  # the recalculation's uncommitted placement
+        placing.execute(text("INSERT INTO member_tier (member_id, tier_id) VALUES (:m, :t)"), {"m": mid, "t": gold})
+        worker = threading.Thread(target=lambda: got.update(res=give(uow, sid, 350, T0 + timedelta(hours=1))))
+        worker.start()
+        worker.join(1.0)
+        assert worker.is_alive()  # the lift waits for the placement's row
+        placing.commit()
+    worker.join(30)
+    assert got["res"].points == 14 and got["res"].new_tier is None
+    with uow(write=False) as s:
+        assert tiers.current_tier_id(s, mid) == gold
+        assert s.exec(select(TierHistory)).first() is None
