@@ -91,11 +91,17 @@ def test_bash_completes_names_from_the_database(names, tmp_path):
         fid = conn.execute(text("SELECT id FROM line_follower WHERE store_id = :s"), {"s": sid}).scalar_one()
         conn.execute(text("INSERT INTO line_follower_tag (follower_id, kind, tag, created_at) "
                           "VALUES (:f, 'active', 'clicked-menu', '2026-11-30 00:00:00')"), {"f": fid})
+        # another store's member: its own tag, and one cafe uses too (each store sees its own)
+        conn.execute(text("INSERT INTO member (store_id, phone, source, created_at) SELECT id, '+66819999999', "
+                          "'points', '2026-11-30 00:00:00' FROM store WHERE slug = 'bakery'"))
+        conn.execute(text("INSERT INTO member_tag (member_id, tag, kind) SELECT id, t.tag, 'chat' FROM member, "
+                          "(SELECT 'a-bakery-only' AS tag UNION ALL SELECT 'vip') t WHERE phone = '+66819999999'"))
     engine.dispose()
+    assert bash(tmp_path, f"crm --db {db} --store bakery member list --tag ") == ["a-bakery-only", "vip"]
     assert bash(tmp_path, f"crm --db {db} --store cafe member list --tag ") == ["coffee-lover", "vip"]
     assert bash(tmp_path, f"crm --db {db} --store cafe follower list --tag ") == ["clicked-menu"]
     assert bash(tmp_path, f"crm --db {db} --store cafe segment create s --any-tag c") == ["clicked-menu", "coffee-lover"]
-    assert bash(tmp_path, f"crm --db {db} --store bakery segment create s --tag ") == []
+    assert bash(tmp_path, f"crm --db {db} --store bakery segment create s --tag ") == ["a-bakery-only", "vip"]
     assert bash(tmp_path, f"crm --db {db} --store cafe member tag 0812345678 c") == ["coffee-lover"]
     assert bash(tmp_path, f"crm --db {db} --store cafe follower tag U{'1' * 32} c") == ["clicked-menu"]
     # tiers and branches wherever a filter names one
