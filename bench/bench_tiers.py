@@ -314,7 +314,59 @@ def vacuum(engine) -> None:
         conn.exec_driver_sql("VACUUM ANALYZE tier_history")
 
 
-def run(label: str, engine, *, list_all: bool = False, no_vacuum: bool = False) -> dict:
+def breakdown(engine) -> dict:
+    """The first placement's statements, each timed by CPU (as timed_recalc) in one
+    rolled-back transaction after a reset: where the time goes beside the raw aggregate.
+    PostgreSQL: the moves query alone, staging it, the member_tier inserts (plain, and with
+    ON CONFLICT in a rolled-back savepoint), the history inserts. SQLite: the history
+    INSERT fed by the moves query, then the member_tier upsert."""
+    from sqlalchemy import text
+
+    from crm_cli.db.models import Store
+    from crm_cli.db.uow import unit_of_work
+    from crm_cli.services import tiers
+
+    reset(engine)
+    out: dict = {}
+    with unit_of_work(engine, write=True, dry_run=True) as s:
+        pg = s.get_bind().dialect.name == "postgresql"
+
+        def timed(name: str, sql: str | None = None, params: dict | None = None, call=None) -> None:
+            c0, p0 = _cpu(s) if pg else 0.0, time.process_time()
+            rows = call() if call else tiers._exec(s, sql, params or {}).rowcount
+            out[name] = (_cpu(s) - c0 if pg else 0.0) + time.process_time() - p0
+            print(f"  {name:58s} {out[name]:6.3f} s CPU" + (f"   rows {rows:,}" if isinstance(rows, int) else ""))
+
+        store, params = s.get(Store, 1), {}
+        ts = tiers._tiers(s, 1)
+        moves = tiers._moves_select(s, store, ts, AS_OF, params)
+        placed = "FROM crm_tier_moves mv WHERE mv.old_id IS NULL AND mv.new_id IS NOT NULL"
+        hist = ("INSERT INTO tier_history (store_id, member_id, old_tier, new_tier, earned_points, reason, created_at) "
+                "SELECT 1, mv.member_id, mv.old_name, mv.new_name, mv.earned, 'recalc', :now ")
+        if pg:
+            s.execute(text("SET LOCAL work_mem = '64MB'"))
+            timed("the moves query (counted)", f"SELECT COUNT(*) FROM ({moves}) x", params)
+            timed("the moves query staged in the temporary table",
+                  call=lambda: tiers._stage_moves(s, store, ts, AS_OF, {}))
+            with s.begin_nested() as sp:
+                timed("member_tier inserts with ON CONFLICT DO NOTHING",
+                      f"INSERT INTO member_tier SELECT mv.member_id, mv.new_id {placed} ON CONFLICT DO NOTHING")
+                sp.rollback()
+            timed("member_tier inserts (plain)", f"INSERT INTO member_tier SELECT mv.member_id, mv.new_id {placed}")
+            timed("tier_history inserts", f"{hist}{placed} ORDER BY mv.member_id", {"now": AS_OF})
+        else:
+            timed("tier_history INSERT fed by the moves query",
+                  hist.replace("mv.earned", "MAX(mv.earned, 0)") + f"FROM ({moves}) mv ORDER BY mv.member_id",
+                  {**params, "now": AS_OF})
+            cases = " ".join(f"WHEN '{t.name}' THEN {t.id}" for t in ts)
+            timed("member_tier upsert from the history rows",
+                  f"INSERT INTO member_tier (member_id, tier_id) SELECT h.member_id, CASE h.new_tier {cases} END "
+                  "FROM tier_history h WHERE h.new_tier IS NOT NULL "
+                  "ON CONFLICT (member_id) DO UPDATE SET tier_id = excluded.tier_id")
+    return out
+
+
+def run(label: str, engine, *, list_all: bool = False, no_vacuum: bool = False, split: bool = False) -> dict:
     print(f"\n== {label}   (load average {os.getloadavg()[0]:.1f})")
     reset(engine)
     raw_w, raw_cpu, n, total = raw_timed(engine, AS_OF)
@@ -336,6 +388,9 @@ def run(label: str, engine, *, list_all: bool = False, no_vacuum: bool = False) 
         out["runs"][name] = {"wall": w, "cpu": cpu, "ratio_wall": w / raw_w, "ratio_cpu": cpu / raw_cpu,
                              "moved": res.moved, "up": res.upgrades, "down": res.downgrades, "members": res.members,
                              "moves_returned": len(res.moves), "member_tier_updates_hot": hot}
+    if split:
+        print("first placement, statement by statement (rolled back):")
+        out["first_placement_statements_cpu"] = breakdown(engine)
     out["load_average_end"] = os.getloadavg()[0]
     out["vacuum_before_month"] = engine.dialect.name == "postgresql" and not no_vacuum
     return out
@@ -356,6 +411,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-vacuum", action="store_true",
                     help="PostgreSQL: no VACUUM ANALYZE of member and tier_history before the +1 month run")
     ap.add_argument("--quick", action="store_true", help="100,000 members (PostgreSQL: 20,000)")
+    ap.add_argument("--breakdown", action="store_true",
+                    help="also time the first placement's statements one by one (rolled back)")
     a = ap.parse_args(argv)
     a.pg_url = _common.pg_url(a)
     if a.quick:
@@ -373,14 +430,16 @@ def main(argv=None) -> int:
         eng = make_engine(DbTarget(url=f"sqlite:///{path}", embedded_default=False))
         upgrade(eng)  # a reused database gets the current schema
         results["databases"][f"SQLite {a.members}"] = run(
-            f"SQLite {a.members:,} members / {a.members * ROWS_PER_MEMBER:,} rows", eng, list_all=a.list_all)
+            f"SQLite {a.members:,} members / {a.members * ROWS_PER_MEMBER:,} rows", eng, list_all=a.list_all,
+            split=a.breakdown)
         eng.dispose()
     if a.pg_url:
         pm = a.pg_members or a.members
         url = build_pg(a.pg_url, pm, reuse=a.pg_reuse)
         eng = make_engine(DbTarget(url=url, embedded_default=False))
         results["databases"][f"PostgreSQL {pm}"] = run(f"PostgreSQL {pm:,} members / {pm * ROWS_PER_MEMBER:,} rows", eng,
-                                                        list_all=a.list_all, no_vacuum=a.no_vacuum)
+                                                        list_all=a.list_all, no_vacuum=a.no_vacuum,
+                                                        split=a.breakdown)
         eng.dispose()
     if not a.no_write:
         import json
