@@ -33,6 +33,8 @@ Usage:
     .venv/bin/python bench/bench_tiers.py --quick               # 100,000 on SQLite, 20,000 on PostgreSQL
     # again on the databases built above:
     .venv/bin/python bench/bench_tiers.py --members 200000 --reuse --pg-members 200000 --pg-reuse
+    # with the first placement's statements timed one by one (rolled back):
+    .venv/bin/python bench/bench_tiers.py --members 200000 --reuse --pg-members 200000 --pg-reuse --breakdown
 """
 
 from __future__ import annotations
