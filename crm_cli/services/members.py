@@ -254,12 +254,9 @@ def _give_welcome(session, *, store_id: int, member_id: int, phone: str, now: da
 
 def _tier_name(session, member_id: int | None) -> str | None:
     """The member's tier, or None while the store has tiers switched off (they are kept for `tier on`)."""
-    from crm_cli.services.tiers import current_tier_id
+    from crm_cli.services.tiers import current_tier
 
-    tier_id = current_tier_id(session, member_id)
-    if tier_id is None:
-        return None
-    t = session.get(Tier, tier_id)
+    t = current_tier(session, member_id)
     if t is None or not session.get(Store, t.store_id).tiers_enabled:
         return None
     return t.name
