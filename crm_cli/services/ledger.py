@@ -282,7 +282,7 @@ def _credit_statements(conn, with_tier: bool):
         return cached
     account = _ACCOUNT_SQL
     if with_tier:
-        from crm_cli.services.tiers import _CLAWED_SQL, _ref_ix
+        from crm_cli.services.tiers import _CLAWED_SQL, RAISE_ON_CONFLICT, _ref_ix
 
         plus = "" if pg else "+"
         clawed = _CLAWED_SQL.format(member="AND c.member_id = :mid", plus=plus, ref_ix=_ref_ix(plus))
@@ -303,11 +303,7 @@ def _credit_statements(conn, with_tier: bool):
                  tch AS ({_TOUCH_SQL} AND EXISTS (SELECT 1 FROM ins)),
                  lft AS (INSERT INTO member_tier (member_id, tier_id)
                          SELECT :mid, acc.tier_id FROM acc WHERE {lift} AND EXISTS (SELECT 1 FROM ins)
-                         ON CONFLICT (member_id) DO UPDATE SET tier_id = EXCLUDED.tier_id
-                         -- never lowers, also when a recalculation moved the member since this
-                         -- statement's snapshot (the conflicting row is read as committed)
-                         WHERE COALESCE((SELECT t.threshold FROM tier t WHERE t.id = member_tier.tier_id), -1)
-                               < (SELECT t.threshold FROM tier t WHERE t.id = EXCLUDED.tier_id)
+                         {RAISE_ON_CONFLICT}
                          RETURNING 1),
                  hist AS (INSERT INTO tier_history (store_id, member_id, old_tier, new_tier, earned_points, reason,
                                                    created_at)

@@ -198,16 +198,17 @@ def _account_id(conn, store_id: int, e164: str, now: datetime) -> tuple[int, boo
     return conn.execute(select(table.c.id).where(table.c.store_id == store_id, table.c.phone == e164)).scalar_one(), False
 
 
-_LIFT_SQL = ("INSERT INTO member_tier (member_id, tier_id) VALUES (:mid, :tier_id) "
-             "ON CONFLICT (member_id) DO UPDATE SET tier_id = excluded.tier_id",
-             "INSERT INTO tier_history (store_id, member_id, old_tier, new_tier, earned_points, reason, created_at) "
-             "VALUES (:sid, :mid, :old, :new, :earned, 'earn', :now)")
+_LIFT_HISTORY_SQL = ("INSERT INTO tier_history (store_id, member_id, old_tier, new_tier, earned_points, reason, "
+                     "created_at) VALUES (:sid, :mid, :old, :new, :earned, 'earn', :now)")
 
 
 def _lift_statements() -> list:
+    """(raise the tier, record the move): ``tiers.RAISE_SQL`` and the history row."""
     stmts = _GIVE_STATEMENTS.get("lift")
     if stmts is None:
-        stmts = [text(_LIFT_SQL[0]), text(_LIFT_SQL[1]).bindparams(bindparam("now", type_=UTCDateTime()))]
+        from crm_cli.services.tiers import RAISE_SQL
+
+        stmts = [text(RAISE_SQL), text(_LIFT_HISTORY_SQL).bindparams(bindparam("now", type_=UTCDateTime()))]
         _GIVE_STATEMENTS["lift"] = stmts
     return stmts
 
@@ -220,8 +221,10 @@ def _lift_tier(conn, *, store_id: int, member_id: int, got: ledger.Credited, now
     tier_id, name, _ = got.reached
     params = {"tier_id": tier_id, "mid": member_id, "sid": store_id, "old": got.current[0] if got.current else None,
               "new": name, "earned": got.earned or 0, "now": now}
-    for stmt in _lift_statements():
-        conn.execute(stmt, params)
+    raise_tier, record = _lift_statements()
+    if conn.execute(raise_tier, params).first() is None:  # placed higher meanwhile: nothing to record
+        return None
+    conn.execute(record, params)
     return name
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import cast
 
 from sqlalchemy import bindparam, delete, func, text
 from sqlmodel import col, select
@@ -149,6 +148,20 @@ def earned_in_window(session, store: Store, member_id: int, now: datetime) -> in
     return max(earned - int(clawed.clawed if clawed is not None and clawed.clawed is not None else 0), 0)
 
 
+#: a lift's write of ``member_tier``: the ON CONFLICT clause raises the member's tier and never
+#: lowers it. The threshold is compared with the row as committed, so a higher tier that a
+#: recalculation placed after the caller read the member's tier stays (PostgreSQL; SQLite
+#: serializes writers). Every lift uses it: :func:`lift_on_earn`, the counter's give
+#: (``points``) and its credit statement (``ledger``).
+RAISE_ON_CONFLICT = (
+    "ON CONFLICT (member_id) DO UPDATE SET tier_id = excluded.tier_id "
+    "WHERE COALESCE((SELECT t.threshold FROM tier t WHERE t.id = member_tier.tier_id), -1) "
+    "< (SELECT t.threshold FROM tier t WHERE t.id = excluded.tier_id)"
+)
+#: one member raised to tier :tier_id; a row comes back when the tier was written
+RAISE_SQL = f"INSERT INTO member_tier (member_id, tier_id) VALUES (:mid, :tier_id) {RAISE_ON_CONFLICT} RETURNING member_id"
+
+
 def current_tier_id(session, member_id: int | None) -> int | None:
     """The id of the member's tier (None: no tier)."""
     row = session.get(MemberTier, member_id) if member_id is not None else None
@@ -181,10 +194,12 @@ def lift_on_earn(session, *, store: Store, member_id: int, now: datetime) -> str
     current = session.get(Tier, row.tier_id) if row is not None else None
     if target is None or (current is not None and current.threshold >= target.threshold):
         return None
-    if row is None:
-        row = MemberTier(member_id=member_id, tier_id=cast(int, target.id))
-    row.tier_id = cast(int, target.id)
-    session.add(row)
+    session.flush()
+    raised = session.execute(text(RAISE_SQL), {"mid": member_id, "tier_id": target.id}).first()
+    if row is not None:
+        session.expire(row)  # written by the statement above, not through the session
+    if raised is None:  # a recalculation placed the member higher meanwhile
+        return None
     session.add(TierHistory(store_id=store.id, member_id=member_id, old_tier=current.name if current else None,
                             new_tier=target.name, earned_points=earned, reason="earn", created_at=now))
     session.flush()
