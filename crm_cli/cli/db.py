@@ -126,7 +126,8 @@ def db_restore(
 def db_check(ctx: typer.Context) -> None:
     """Check the whole database: SQLite integrity_check and foreign_key_check (PostgreSQL:
     every foreign key re-verified, constraints validated, B-tree indexes with amcheck when
-    installed), then `points check` for every store. Exit 9 on any breach.
+    installed), the tier references no foreign key enforces, then `points check` for every
+    store. Exit 9 on any breach.
 
     Example: crm db check
     """
