@@ -33,6 +33,9 @@ def _backends() -> tuple[str, ...]:
 
 
 BACKENDS = _backends() or ALL_BACKENDS
+#: a test of PostgreSQL's own behaviour (concurrent writers, COPY, roles): its ``db_url`` on
+#: PostgreSQL alone (no test at all when CRM_TEST_DB selects SQLite)
+on_postgresql = pytest.mark.parametrize("db_url", [b for b in BACKENDS if b == "postgresql"], indirect=True)
 _BACKEND_COUNTS: Counter = Counter()
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from crm_cli.domain.errors import ExitCode
-from tests.conftest import BACKENDS
+from tests.conftest import on_postgresql
 from tests.support import Cli
 
 NOW = "2026-11-24 10:00:00"
@@ -101,10 +101,6 @@ def test_derived_rows_and_checks_after_a_direct_import(shop, engine, tmp_path):
             conn.execute(text("INSERT INTO ledger_entry (store_id, member_id, kind, points, debt, created_at, channel) "
                               "VALUES (1, 999999, 'adjust', 5, 0, :t, 'cli')"), {"t": datetime(2026, 11, 24)})
     assert "foreign key" in str(broke.value).lower()
-
-
-#: roles and the replication role are PostgreSQL's: these run on it alone
-on_postgresql = pytest.mark.parametrize("db_url", [b for b in BACKENDS if b == "postgresql"], indirect=True)
 
 
 @on_postgresql

@@ -12,7 +12,7 @@ from sqlmodel import select
 from crm_cli.db.models import ApiKey, LedgerEntry, LotAllocation, Member, Tier, TierHistory
 from crm_cli.services import apikeys, billing, common, ledger, store_state, stores, tiers
 from crm_cli.services import points as svc
-from tests.conftest import BACKENDS
+from tests.conftest import on_postgresql
 
 UTC = timezone.utc
 T0 = datetime(2025, 3, 1, 3, 0, tzinfo=UTC)
@@ -126,7 +126,7 @@ def test_key_check_reads_the_store_subscription_events(uow, sid):
         assert apikeys.authenticate(s, key=made.key) is None  # a closed branch's key is refused
 
 
-@pytest.mark.parametrize("db_url", [b for b in BACKENDS if b == "postgresql"], indirect=True)
+@on_postgresql
 def test_a_lift_never_lowers_a_tier_placed_while_it_ran(uow, sid, engine):
     """PostgreSQL: a recalculation places the member at Gold while a give (which reached
     only Silver from the ledger it saw) is writing its lift: the lift waits for the

@@ -7,14 +7,13 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timezone
 
-import pytest
 from sqlalchemy import text
 
 from crm_cli.services import rewards
-from tests.conftest import BACKENDS
+from tests.conftest import on_postgresql
 
 NOW = datetime(2026, 11, 24, 3, tzinfo=timezone.utc)
-pytestmark = pytest.mark.parametrize("db_url", [b for b in BACKENDS if b == "postgresql"], indirect=True)
+pytestmark = on_postgresql
 
 
 def _create(s, sid, name):

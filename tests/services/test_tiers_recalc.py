@@ -5,13 +5,12 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta, timezone
 
-import pytest
 from sqlmodel import select
 
 from crm_cli.db.models import Member, Store, Tier, TierHistory
 from crm_cli.domain.tiers import tier_for
 from crm_cli.services import ledger, stores, tiers
-from tests.conftest import BACKENDS
+from tests.conftest import on_postgresql
 from tests.services.test_tiers_helpers import member
 
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=timezone.utc)
@@ -65,8 +64,6 @@ def test_recalc_matches_rule_per_member(uow):
     with uow() as s:
         assert tiers.recalc(s, store_id=cafe.id, as_of=NOW, now=NOW).moved == 0
 
-
-on_postgresql = pytest.mark.parametrize("db_url", [b for b in BACKENDS if b == "postgresql"], indirect=True)
 
 
 @on_postgresql  # SQLite serializes writers: nothing can change between a recalc's read and its write
