@@ -131,9 +131,7 @@ def test_a_lift_never_lowers_a_tier_placed_while_it_ran(uow, sid, engine):
     """PostgreSQL: a recalculation places the member at Gold while a give (which reached
     only Silver from the ledger it saw) is writing its lift: the lift waits for the
     placement, then leaves Gold in place and records no move. (SQLite serializes writers.)"""
-    import threading
-
-    from sqlalchemy import text
+    from tests.services.test_tiers_helpers import while_placed
 
     with uow() as s:
         tiers.set_enabled(s, store_id=sid, enabled=True)
@@ -143,16 +141,8 @@ def test_a_lift_never_lowers_a_tier_placed_while_it_ran(uow, sid, engine):
     with uow(write=False) as s:
         mid = common.find_member(s, sid, E164).id
         gold = s.exec(select(Tier).where(Tier.name == "Gold")).one().id
-    got: dict = {}
-    with engine.connect() as placing:  # the recalculation's uncommitted placement
-        placing.execute(text("INSERT INTO member_tier (member_id, tier_id) VALUES (:m, :t)"), {"m": mid, "t": gold})
-        worker = threading.Thread(target=lambda: got.update(res=give(uow, sid, 350, T0 + timedelta(hours=1))))
-        worker.start()
-        worker.join(1.0)
-        assert worker.is_alive()  # the lift waits for the placement's row
-        placing.commit()
-    worker.join(30)
-    assert got["res"].points == 14 and got["res"].new_tier is None
+    res = while_placed(engine, mid, gold, lambda: give(uow, sid, 350, T0 + timedelta(hours=1)))
+    assert res.points == 14 and res.new_tier is None
     with uow(write=False) as s:
         assert tiers.current_tier_id(s, mid) == gold
         assert s.exec(select(TierHistory)).first() is None

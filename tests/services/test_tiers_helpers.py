@@ -39,3 +39,38 @@ def earn(session, phone: str, points: int, *, slug: str = "cafe", at: datetime |
     ledger.credit(session, store=s, member_id=m.id, kind=kind, points=points, now=at, channel="counter", idem=idem)
     if lift:
         tiers.lift_on_earn(session, store=s, member_id=m.id, now=at)
+
+
+def silver_gold_store(session, now: datetime, slug: str = "cafe") -> Store:
+    """A store with tiers on: Silver from 10 points, Gold from 100."""
+    from crm_cli.db.models import Tier
+    from crm_cli.services import stores
+
+    stores.create_store(session, slug=slug, name=slug.title(), phone_raw=None, email=None, now=now)
+    st = store_row(session, slug)
+    st.tiers_enabled = True
+    for name, th in (("Silver", 10), ("Gold", 100)):
+        session.add(Tier(store_id=st.id, name=name, threshold=th, created_at=now))
+    session.flush()
+    return st
+
+
+def while_placed(engine, member_id: int, tier_id: int, work):
+    """Run ``work()`` in a thread while a recalculation's placement of the member at
+    ``tier_id`` is written but not committed; the work must wait for it (a lift touches the
+    same member_tier row), then the placement commits. Returns what ``work`` returned."""
+    import threading
+
+    from sqlalchemy import text
+
+    got: dict = {}
+    with engine.connect() as placing:
+        placing.execute(text("INSERT INTO member_tier (member_id, tier_id) VALUES (:m, :t)"),
+                        {"m": member_id, "t": tier_id})
+        worker = threading.Thread(target=lambda: got.update(res=work()))
+        worker.start()
+        worker.join(1.0)
+        assert worker.is_alive()  # waiting for the placement's row
+        placing.commit()
+    worker.join(30)
+    return got["res"]

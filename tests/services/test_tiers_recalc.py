@@ -73,15 +73,10 @@ def test_members_lifted_while_recalc_runs_keep_their_lift(uow):
     who hold a tier by now; moves and drops re-check the old tier. Only the moves applied
     get a history row."""
     from crm_cli.services.common import get_member
-    from tests.services.test_tiers_helpers import earn, store_row
+    from tests.services.test_tiers_helpers import earn, silver_gold_store
 
     with uow() as s:
-        stores.create_store(s, slug="cafe", name="Cafe", phone_raw=None, email=None, now=NOW)
-        st = store_row(s)
-        st.tiers_enabled = True
-        for name, th in (("Silver", 10), ("Gold", 100)):
-            s.add(Tier(store_id=st.id, name=name, threshold=th, created_at=NOW))
-        s.flush()
+        st = silver_gold_store(s, NOW)
         for phone in ("0810000001", "0810000002", "0810000003", "0810000004"):
             member(s, phone, now=NOW - timedelta(days=500))
         earn(s, "0810000001", 150, at=NOW, lift=False)  # no tier, Gold reached: placed
@@ -116,39 +111,23 @@ def test_members_lifted_while_recalc_runs_keep_their_lift(uow):
 
 @on_postgresql  # SQLite serializes writers
 def test_an_earn_never_lowers_a_tier_placed_while_it_ran(uow, engine):
-    """The service's lift (marketplace orders, the points service's other credits) raises the tier with the same
-    upsert as the counter: it waits for a recalculation's uncommitted Gold placement, then
-    leaves Gold and records no move."""
-    import threading
-
-    from sqlalchemy import text
-
+    """The service's lift (marketplace orders, the points service's other credits) raises the
+    tier with the same upsert as the counter: it waits for a recalculation's uncommitted Gold
+    placement, then leaves Gold and records no move."""
     from crm_cli.services.common import get_member
-    from tests.services.test_tiers_helpers import earn, store_row
+    from tests.services.test_tiers_helpers import earn, silver_gold_store, while_placed
 
     with uow() as s:
-        stores.create_store(s, slug="cafe", name="Cafe", phone_raw=None, email=None, now=NOW)
-        st = store_row(s)
-        st.tiers_enabled = True
-        for name, th in (("Silver", 10), ("Gold", 100)):
-            s.add(Tier(store_id=st.id, name=name, threshold=th, created_at=NOW))
-        s.flush()
+        st = silver_gold_store(s, NOW)
         member(s, "0810000001", now=NOW)
         mid = get_member(s, st.id, "0810000001").id
         gold = s.exec(select(Tier).where(Tier.name == "Gold")).one().id
-    with engine.connect() as placing:  # the recalculation's uncommitted placement
-        placing.execute(text("INSERT INTO member_tier (member_id, tier_id) VALUES (:m, :t)"), {"m": mid, "t": gold})
 
-        def earn_silver():
-            with uow() as s:
-                earn(s, "0810000001", 20, at=NOW)  # reaches Silver only
+    def earn_silver():
+        with uow() as s:
+            earn(s, "0810000001", 20, at=NOW)  # reaches Silver only
 
-        worker = threading.Thread(target=earn_silver)
-        worker.start()
-        worker.join(1.0)
-        assert worker.is_alive()  # the lift waits for the placement's row
-        placing.commit()
-    worker.join(30)
+    while_placed(engine, mid, gold, earn_silver)
     with uow(write=False) as s:
         assert tiers.current_tier_id(s, mid) == gold
         assert s.exec(select(TierHistory)).first() is None
