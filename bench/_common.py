@@ -277,14 +277,25 @@ def write_json(name: str, data: dict, *, command: str | None = None) -> Path:
 
 def pg_backend_cpu(conn) -> float:
     """CPU seconds (user + system) used so far by the PostgreSQL backend serving ``conn``
-    (a SQLAlchemy connection or session; the server must run on this machine)."""
+    (a SQLAlchemy connection or session; the server must run on this machine), plus its
+    parallel workers'.
+
+    A query may run on parallel workers (a plain aggregate over the ledger does: Gather
+    with 2 workers), each a process of its own that exits when the query ends; the
+    backend's own CPU is then a third of the work. An exited worker's CPU is added to its
+    parent's, the postmaster's, children time (reaped before the query returns), so the
+    reading adds the postmaster's children time: a difference of two readings counts the
+    workers of the queries between them, and also any other server process that exited
+    meanwhile (an autovacuum worker, a closed connection), which a benchmark keeps out
+    of its timings."""
     pid = conn.execute(__import__("sqlalchemy").text("SELECT pg_backend_pid()")).scalar_one()
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        parent = Path(f"/proc/{int(fields[1])}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return float("nan")
     ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks
+    return (int(fields[11]) + int(fields[12]) + int(parent[13]) + int(parent[14])) / ticks
 
 
 def section_written_in_run(name: str, run_id: str, *, doc: Path = DOC) -> bool:

@@ -293,6 +293,8 @@ def raw_aggregate_in(s, as_of: datetime, covering: bool = False) -> tuple[float,
     if covering:
         sql = text(COVERING_SQL).bindparams(bindparam("ws", type_=UTCDateTime()), bindparam("asof", type_=UTCDateTime()))
     ws = window_start(s.get(Store, 1).tier_cycle_months, as_of)
+    if s.get_bind().dialect.name == "postgresql":  # the recalc's own setting (tiers._stage_moves): with the
+        s.execute(text("SET LOCAL work_mem = '64MB'"))  # default 4MB the hash spills and the plan goes parallel
     t = time.perf_counter()
     n, total = s.execute(sql, {"sid": 1, "ws": ws, "asof": as_of}).one()
     return time.perf_counter() - t, int(n), int(total)
