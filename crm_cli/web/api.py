@@ -2,23 +2,29 @@
 
 The same services as `crm points give` and `crm points balance` (same rule, same
 idempotency key, same errors); errors come back as JSON with the exit-code name and an
-HTTP 4xx status.
+HTTP 4xx status (:mod:`crm_cli.web.app`'s error bodies, as every other route).
+
+The two routes are a plain ASGI app in front of the FastAPI app (:class:`CounterApi`,
+installed by ``create_app``): they are the hot path of a busy counter, and FastAPI's
+routing, dependency resolution and response encoding cost about a fifth of a give's CPU
+(docs/performance.md, "Counter latency"). A request still gets one unit of work
+(:func:`crm_cli.web.context.api_unit`: the key, the store's service state, the service,
+the key's use and the audit record), run in a worker thread as FastAPI runs a route.
 """
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
+from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Header, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm_cli.domain.errors import InvalidInput
-from crm_cli.services import points as svc
-from crm_cli.services.audit import mask_phone
-from crm_cli.web.context import api_unit, to_json
+GIVE_PATH = "/api/v1/points/give"
+CARD_PREFIX = "/api/v1/members/"
+#: the member card's ``lots`` when the query does not say
+DEFAULT_LOTS = 10
 
-router = APIRouter(prefix="/api/v1")
+_JSON = (b"content-type", b"application/json")
 
 
 class GiveRequest(BaseModel):
@@ -31,34 +37,151 @@ class GiveRequest(BaseModel):
     staff: Optional[str] = Field(default=None, max_length=40, description="the staff member's phone")
 
 
-def _unauthorized() -> JSONResponse:
-    return JSONResponse({"error": "unauthorized", "exit_code": 6,
-                         "message": "a valid API key is required: Authorization: Bearer KEY (see `crm apikey create`)"},
-                        status_code=401, headers={"WWW-Authenticate": "Bearer"})
+UNAUTHORIZED = {"error": "unauthorized", "exit_code": 6,
+                "message": "a valid API key is required: Authorization: Bearer KEY (see `crm apikey create`)"}
 
 
-@router.get("/members/{phone}")
-def api_member_card(phone: str, request: Request, lots: int = 10, authorization: Optional[str] = Header(default=None)):
+def member_card(cfg, *, authorization: str | None, phone: str, lots: int = DEFAULT_LOTS) -> dict | None:
     """The member's card: balance, debt, next expiry and the lots in spending order, as
-    `crm points balance PHONE --format json` prints it (``lots``: at most this many, 0-100)."""
-    with api_unit(request, authorization=authorization, command="api members show", write=False) as tx:
+    `crm points balance PHONE --format json` prints it (``lots``: at most this many, 0-100).
+    None: the key is not valid."""
+    from crm_cli.domain.errors import InvalidInput
+    from crm_cli.services import points as svc
+    from crm_cli.web.context import api_unit, to_json
+
+    with api_unit(cfg, authorization=authorization, command="api members show", write=False) as tx:
         if tx is None:
-            return _unauthorized()
+            return None
         if not 0 <= lots <= 100:
             raise InvalidInput(f"lots must be 0 to 100, got {lots}")
         info = svc.balance(tx.session, store_id=tx.store_id, phone=phone[:40], now=tx.now, limit=lots)
     return to_json(info)
 
 
-@router.post("/points/give")
-def api_points_give(req: GiveRequest, request: Request, authorization: Optional[str] = Header(default=None)):
+def points_give(cfg, *, authorization: str | None, req: GiveRequest) -> dict | None:
     """Points for a purchase at the key's branch: `crm points give`'s service, in one transaction
-    with the key check, the key's use and the audit record."""
-    with api_unit(request, authorization=authorization, command="api points give", write=True) as tx:
+    with the key check, the key's use and the audit record. None: the key is not valid."""
+    from crm_cli.services import points as svc
+    from crm_cli.services.audit import mask_phone
+    from crm_cli.web.context import api_unit, to_json
+
+    with api_unit(cfg, authorization=authorization, command="api points give", write=True) as tx:
         if tx is None:
-            return _unauthorized()
+            return None
         res = svc.give_for_spend(tx.session, store_id=tx.store_id, phone=req.phone, spend=req.spend,
                                  branch=tx.branch, staff=req.staff, key=req.key, now=tx.now, actor=tx.actor)
         tx.audit(f"{'replayed' if res.duplicate else 'gave'} {res.points} points to {mask_phone(res.phone)} "
                  f"for {res.spend:.2f} THB at {tx.branch}" + (f" (key {req.key})" if req.key else ""))
     return to_json(res)
+
+
+def _header(scope, name: bytes) -> str | None:
+    for k, v in scope["headers"]:
+        if k == name:
+            return v.decode("latin-1")
+    return None
+
+
+def _lots(scope) -> int:
+    from crm_cli.domain.errors import InvalidInput
+
+    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("lots")
+    if not values:
+        return DEFAULT_LOTS
+    try:
+        return int(values[-1])
+    except ValueError:
+        raise InvalidInput(f"lots must be a whole number 0 to 100, got {values[-1][:20]!r}") from None
+
+
+def _answer(scope, work) -> tuple[int, Any, list]:
+    """(status, JSON body, extra headers) of one request: ``work()``'s result, or the error
+    bodies every route answers with (:mod:`crm_cli.web.app`)."""
+    from pydantic import ValidationError
+
+    from crm_cli.domain.errors import CrmError, http_status
+    from crm_cli.web.app import error_body, invalid_body, unexpected_answer
+
+    try:
+        out = work()
+    except CrmError as exc:
+        return http_status(exc), error_body(exc), []
+    except ValidationError as exc:
+        return 422, invalid_body(exc.errors(include_url=False)), []
+    except Exception as exc:  # noqa: BLE001 - one JSON answer, as the app's handler of the unexpected
+        status, body = unexpected_answer(scope["method"], scope["path"], exc)
+        return status, body, []
+    if out is None:
+        return 401, UNAUTHORIZED, [(b"www-authenticate", b"Bearer")]
+    return 200, out, []
+
+
+class CounterApi:
+    """ASGI: the counter API's two routes; every other request goes to ``app`` (FastAPI)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            path = scope["path"]
+            if path == GIVE_PATH:
+                return await self._serve(scope, receive, send, "POST")
+            if path.startswith(CARD_PREFIX) and len(path) > len(CARD_PREFIX) and "/" not in path[len(CARD_PREFIX):]:
+                return await self._serve(scope, receive, send, "GET")
+        await self.app(scope, receive, send)
+
+    async def _serve(self, scope, receive, send, method: str) -> None:
+        from starlette.concurrency import run_in_threadpool
+
+        cfg = scope["app"].state.crm
+        if scope["method"] != method:
+            return await _send(send, 405, {"error": "invalid_input", "exit_code": 5,
+                                           "message": f"{scope['path']} answers {method} only"},
+                               [(b"allow", method.encode())])
+        authorization = _header(scope, b"authorization")
+        if method == "GET":
+            phone = scope["path"][len(CARD_PREFIX):]
+
+            def work():
+                return member_card(cfg, authorization=authorization, phone=phone, lots=_lots(scope))
+        else:
+            body = await _body(receive, cfg.max_body)
+            if body is None:
+                return await _send(send, 413, {"error": "invalid_input", "exit_code": 5,
+                                               "message": f"the body is larger than {cfg.max_body} bytes"})
+            kind = (_header(scope, b"content-type") or "application/json").split(";")[0].strip().lower()
+            if kind != "application/json" and not kind.endswith("+json"):
+                return await _send(send, 415, {"error": "invalid_input", "exit_code": 5,
+                                               "message": "the body must be JSON (Content-Type: application/json)"})
+
+            def work():
+                return points_give(cfg, authorization=authorization, req=GiveRequest.model_validate_json(body))
+        status, out, headers = await run_in_threadpool(_answer, scope, work)
+        await _send(send, status, out, headers)
+
+
+async def _body(receive, limit: int) -> bytes | None:
+    """The request body, or None when it is larger than ``limit`` bytes."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+async def _send(send, status: int, body: Any, headers: list | None = None) -> None:
+    import json
+
+    data = json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+    await send({"type": "http.response.start", "status": status,
+                "headers": [_JSON, (b"content-length", str(len(data)).encode()), *(headers or [])]})
+    await send({"type": "http.response.body", "body": data})

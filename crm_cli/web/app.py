@@ -12,6 +12,30 @@ def error_body(exc) -> dict:
     return {"error": error_name(exc), "exit_code": exc.exit_code, "message": exc.message}
 
 
+def invalid_body(errors) -> dict:
+    """A request that does not validate (pydantic's ``errors()``), as JSON: invalid_input, exit code 5."""
+    parts = []
+    for e in list(errors)[:5]:
+        where = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
+        parts.append(f"{where}: {e.get('msg')}" if where else str(e.get("msg")))
+    return {"error": "invalid_input", "exit_code": 5, "message": "; ".join(parts) or "invalid request"}
+
+
+def unexpected_answer(method: str, path: str, exc: BaseException) -> tuple[int, dict]:
+    """(status, JSON body) of an error no rule expects: logged by class name only (never the
+    message, which may hold data), 503 when the database is unreachable, 409 when a
+    concurrent change refused the write, otherwise 500."""
+    import logging
+
+    from crm_cli.cli.errors import describe_unexpected
+
+    code, message = describe_unexpected(exc)
+    logging.getLogger("crm.web").error("%s %s: %s", method, path, exc.__class__.__name__)
+    status = 503 if code == 8 else 409 if code == 4 else 500
+    return status, {"error": "internal" if status == 500 else "database" if status == 503 else "refused",
+                    "exit_code": code, "message": message if status != 500 else "internal error"}
+
+
 def create_app(config: WebConfig | None = None):
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
@@ -29,29 +53,16 @@ def create_app(config: WebConfig | None = None):
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
-        parts = []
-        for e in exc.errors()[:5]:
-            where = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
-            parts.append(f"{where}: {e.get('msg')}" if where else str(e.get("msg")))
-        return JSONResponse({"error": "invalid_input", "exit_code": 5, "message": "; ".join(parts) or "invalid request"},
-                            status_code=422)
+        return JSONResponse(invalid_body(exc.errors()), status_code=422)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
-        import logging
+        status, body = unexpected_answer(request.method, request.url.path, exc)
+        return JSONResponse(body, status_code=status)
 
-        from crm_cli.cli.errors import describe_unexpected
-
-        code, message = describe_unexpected(exc)
-        logging.getLogger("crm.web").error("%s %s: %s", request.method, request.url.path, exc.__class__.__name__)
-        status = 503 if code == 8 else 409 if code == 4 else 500
-        return JSONResponse({"error": "internal" if status == 500 else "database" if status == 503 else "refused",
-                             "exit_code": code, "message": message if status != 500 else "internal error"},
-                            status_code=status)
-
+    app.add_middleware(api.CounterApi)  # the counter API's two routes, ahead of FastAPI's routing
     app.include_router(health.router)
     app.include_router(webhook.router)
-    app.include_router(api.router)
     _pages(app)
     return app
 

@@ -90,7 +90,7 @@ def bearer(authorization: str | None) -> str | None:
 
 
 @contextmanager
-def api_unit(request, *, authorization: str | None, command: str, write: bool) -> Iterator[ApiTx | None]:
+def api_unit(cfg: WebConfig, *, authorization: str | None, command: str, write: bool) -> Iterator[ApiTx | None]:
     """One transaction for a counter-API request: the key (with its branch and store), the
     store's service state, the route's work, then (``write``) the key's use and the audit
     record, committed together. Yields None when the key is not valid (nothing is written);
@@ -103,7 +103,7 @@ def api_unit(request, *, authorization: str | None, command: str, write: bool) -
         yield None
         return
     now = AppState().now()
-    with unit_of_work(config(request).engine(), write=write) as session:
+    with unit_of_work(cfg.engine(), write=write) as session:
         ident = apikeys.authenticate(session, key=token)
         if ident is None:
             yield None

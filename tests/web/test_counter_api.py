@@ -90,3 +90,28 @@ def test_suspended_store_refuses(shop, served):
     shop.ok("billing", "cancel", "--date", "2020-01-15")
     r = give(served, key, phone=PHONE, spend="100.00")
     assert r.status_code == 403 and r.json()["error"] == "store_suspended" and r.json()["exit_code"] == 7
+
+
+def test_the_counter_routes_answer_http_errors_in_json(shop, served):
+    """The counter API's own front (ahead of FastAPI's routing): a wrong method, a body too
+    large or not JSON, and a bad ``lots`` are one JSON error each; nothing is written."""
+    key = key_for(shop)
+    auth = {"Authorization": f"Bearer {key}"}
+    r = served.http.get("/api/v1/points/give", headers=auth)
+    assert r.status_code == 405 and r.headers["allow"] == "POST" and r.json()["exit_code"] == 5
+    r = served.http.post(f"/api/v1/members/{PHONE}", headers=auth)
+    assert r.status_code == 405 and r.headers["allow"] == "GET"
+    big = b'{"phone": "' + b"1" * (2 * 1024 * 1024) + b'"}'
+    r = served.http.post("/api/v1/points/give", content=big, headers={**auth, "content-type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"] == "invalid_input"
+    r = served.http.post("/api/v1/points/give", data={"phone": PHONE, "spend": "100.00"}, headers=auth)
+    assert r.status_code == 415 and "Content-Type: application/json" in r.json()["message"]
+    r = served.http.post("/api/v1/points/give", json={"phone": PHONE, "spend": "100.00", "tip": 1}, headers=auth)
+    assert r.status_code == 422 and r.json()["message"].startswith("tip: ")
+    r = served.http.get(f"/api/v1/members/{PHONE}?lots=many", headers=auth)
+    assert r.status_code == 422 and "lots must be a whole number" in r.json()["message"]
+    assert served.http.get(f"/api/v1/members/{PHONE}/lots", headers=auth).status_code == 404
+    assert "no member or points account" in shop.fails(ExitCode.NOT_FOUND, "points", "balance", PHONE)
+    # and a give without a Content-Type is read as JSON, as before
+    r = served.http.post("/api/v1/points/give", content=b'{"phone": "0812345678", "spend": "100.00"}', headers=auth)
+    assert r.status_code == 200, r.text
