@@ -9,7 +9,7 @@ installed by ``create_app``): they are the hot path of a busy counter, and FastA
 routing, dependency resolution and response encoding cost about a fifth of a give's CPU
 (docs/performance.md, "Counter latency"). A request still gets one unit of work
 (:func:`crm_cli.web.context.api_unit`: the key, the store's service state, the service,
-the key's use and the audit record), run in a worker thread as FastAPI runs a route.
+the key's use and the audit record), run in a worker thread (:func:`_threads`) as FastAPI runs a route.
 """
 
 from __future__ import annotations
@@ -132,8 +132,6 @@ class CounterApi:
         await self.app(scope, receive, send)
 
     async def _serve(self, scope, receive, send, method: str) -> None:
-        from starlette.concurrency import run_in_threadpool
-
         cfg = scope["app"].state.crm
         if scope["method"] != method:
             return await _send(send, 405, {"error": "invalid_input", "exit_code": 5,
@@ -157,8 +155,27 @@ class CounterApi:
 
             def work():
                 return points_give(cfg, authorization=authorization, req=GiveRequest.model_validate_json(body))
-        status, out, headers = await run_in_threadpool(_answer, scope, work)
+        import asyncio
+
+        status, out, headers = await asyncio.get_running_loop().run_in_executor(_threads(), _answer, scope, work)
         await _send(send, status, out, headers)
+
+
+_pool = None
+
+
+def _threads():
+    """The process's threads for counter requests: as many as the database connections the
+    API keeps (:data:`crm_cli.web.context.POOL_SIZE`). A plain executor: handing a request to
+    it costs less than Starlette's thread pool (anyio's limiter and cancel scope)."""
+    global _pool
+    if _pool is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from crm_cli.web.context import POOL_SIZE
+
+        _pool = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="crm-counter")
+    return _pool
 
 
 async def _body(receive, limit: int) -> bytes | None:
