@@ -13,7 +13,7 @@ from pathlib import Path
 
 from crm_cli.domain.errors import DatabaseError
 
-HEADS: frozenset[str] = frozenset({"0017_member_tier"})
+HEADS: frozenset[str] = frozenset({"0018_member_tier_fillfactor"})
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
