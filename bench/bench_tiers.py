@@ -5,7 +5,9 @@ Builds a store with N members and 10 ledger rows per member (default 1,000,000 m
 (INSERT ... SELECT from a recursive CTE / generate_series). Then times:
 
 * raw   — one SELECT computing every member's earned points in the tier window
-          (the same filter the service uses), reduced to a count so no rows travel;
+          (the same filter the service uses), reduced to a count so no rows travel; on
+          PostgreSQL with the recalc's own ``work_mem`` (64MB: one hash aggregate; with
+          the default 4MB it spills to disk and runs on parallel workers);
 * recalc (first)  — `tiers.recalc`: everyone gets a tier (N moves: history + update);
 * recalc (again)  — the idempotent re-run (nothing moves): the nightly steady state;
 * recalc (+1 month) — as of a month later (some members move down or up); on PostgreSQL
@@ -14,8 +16,9 @@ Builds a store with N members and 10 ledger rows per member (default 1,000,000 m
 * dry run — the same query, listing who would move.
 
 The ratios printed are recalc / raw (goal: within 2x), by wall time and by CPU time: the
-CPU of this process on SQLite; on PostgreSQL the server backend's CPU plus this process's
-(read from /proc, so the server must run on this machine). CPU ratios hold up better on
+CPU of this process on SQLite; on PostgreSQL the server backend's CPU, its parallel
+workers' (``_common.pg_backend_cpu``) and this process's (read from /proc, so the server
+must run on this machine). CPU ratios hold up better on
 a loaded machine. The service is timed as the command calls it for a table: complete
 counts and the first 20 moves (only printing is left out); ``--list-all`` adds a first
 placement that returns every move (``--all``, ``--format json``). Each database is first
