@@ -289,7 +289,7 @@ def main(argv=None) -> int:
         "and with 5 years of expired, already handled history (one lot a month per member, each with its "
         "expire entry), plus 12 current lots per member (queued, not due) and one lot due tonight for every 5th "
         f"member. Median of {repeat} runs each, round-robin, each rolled back. CPU: this process (SQLite runs "
-        "in it) or the PostgreSQL backend serving the run (from /proc); it is steadier than wall time on the "
+        "in it) or the PostgreSQL backend serving the run with its parallel workers (from /proc); it is steadier than wall time on the "
         "shared machine. \"Previous due query\": the due set as the job read it before `lot_expiry` "
         "(every lot that ever expired, remainder checked), counted, for contrast.",
         "Data: " + "; ".join(builds) + ".",
