@@ -23,14 +23,15 @@ def invalid_body(errors) -> dict:
 
 def unexpected_answer(method: str, path: str, exc: BaseException) -> tuple[int, dict]:
     """(status, JSON body) of an error no rule expects: logged by class name only (never the
-    message, which may hold data), 503 when the database is unreachable, 409 when a
-    concurrent change refused the write, otherwise 500."""
+    message, which may hold data) and the path as the access log shows it; 503 when the
+    database is unreachable, 409 when a concurrent change refused the write, otherwise 500."""
     import logging
 
     from crm_cli.cli.errors import describe_unexpected
+    from crm_cli.web.server import log_path
 
     code, message = describe_unexpected(exc)
-    logging.getLogger("crm.web").error("%s %s: %s", method, path, exc.__class__.__name__)
+    logging.getLogger("crm.web").error("%s %s: %s", method, log_path(path), exc.__class__.__name__)
     status = 503 if code == 8 else 409 if code == 4 else 500
     return status, {"error": "internal" if status == 500 else "database" if status == 503 else "refused",
                     "exit_code": code, "message": message if status != 500 else "internal error"}
@@ -43,9 +44,11 @@ def create_app(config: WebConfig | None = None):
 
     from crm_cli.domain.errors import CrmError, http_status
     from crm_cli.web import api, health, webhook
+    from crm_cli.web.server import hide_paths_in_access_log
 
     app = FastAPI(title="crm", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.crm = config or WebConfig()
+    hide_paths_in_access_log()  # tokens and phones in paths stay out of the access log
 
     @app.exception_handler(CrmError)
     async def _crm_error(request: Request, exc: CrmError):

@@ -34,3 +34,30 @@ def test_crm_serve_refuses_a_busy_port(cli):
         assert err.startswith(f"error: cannot listen on 127.0.0.1:{port}:")
     finally:
         s.close()
+
+
+def test_the_access_log_keeps_tokens_and_phones_out(cli):
+    """The access log (info level) writes each request line, but not a QR claim token, a
+    staff invitation token, a member card's phone or a query value (a LINE Login code)."""
+    cli.ok("store", "create", "cafe", "--name", "Cafe")
+    token = "Zq8xT0kenThatMustNotBeLogged"
+    with serving(cli.db_url, "--log-level", "info") as srv:
+        for path in (f"/claim/{token}", f"/staff/join/{token}", "/api/v1/members/0812345678?lots=2",
+                     f"/login/cafe?code={token}&state=s1"):
+            httpx.get(srv.url + path, timeout=5)
+    assert srv.returncode == 0, srv.err
+    assert srv.out == ""  # the access log is on stderr too: stdout is data
+    assert '"GET /claim/*** HTTP/1.1"' in srv.err and '"GET /staff/join/*** HTTP/1.1"' in srv.err
+    assert '"GET /api/v1/members/***5678?lots=*** HTTP/1.1" 401' in srv.err
+    assert '"GET /login/cafe?code=***&state=*** HTTP/1.1"' in srv.err
+    assert token not in srv.err and "0812345678" not in srv.err and "12345678" not in srv.err
+
+
+def test_log_path_hides_the_tail_and_the_query_values():
+    from crm_cli.web.server import log_path
+
+    assert log_path("/api/v1/members/+66812345678") == "/api/v1/members/***5678"
+    assert log_path("/api/v1/members/12") == "/api/v1/members/***"
+    assert log_path("/claim/abc?x=1&flag") == "/claim/***?x=***&flag"
+    assert log_path("/m/cafe/rewards/R7") == "/m/cafe/rewards/R7"
+    assert log_path("/claim/") == "/claim/"
