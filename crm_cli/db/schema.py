@@ -13,7 +13,7 @@ from pathlib import Path
 
 from crm_cli.domain.errors import DatabaseError
 
-HEADS: frozenset[str] = frozenset({"0018_member_tier_fillfactor"})
+HEADS: frozenset[str] = frozenset({"0019_tier_holders_registered"})
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 

@@ -215,4 +215,6 @@ def test_db_check_verifies_tier_references_that_no_key_enforces(shop, db_url, en
     assert not lines["tier references"]["ok"] and lines["foreign keys"]["ok"]
     assert "member_tier.member_id -> member: 1 row(s)" in detail
     assert "member_tier.tier_id -> tier of the member's store: 1 row(s)" in detail
+    # the member of 'other' never registered: no tier is theirs to hold either
+    assert "member_tier.member_id -> a registered member, not erased: 1 row(s) break it" in detail
     assert "tier_history" not in detail

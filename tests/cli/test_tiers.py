@@ -74,6 +74,29 @@ def test_phone_only_account_gets_no_tier(tiered, uow):
     assert _tiers(tiered)["Gold"]["members"] == 0
 
 
+def test_erasure_drops_the_tier_at_once_and_recalc_never_gives_it_back(tiered, uow):
+    """Only registered, not erased members hold a tier: erasure drops it (reason 'erased'),
+    and a recalculation does not place the erased member again, points or not."""
+    from sqlalchemy import text
+
+    with uow() as s:
+        member(s, "0811111111", now=T0)
+        earn(s, "0811111111", 600, at=T0)
+    assert _tiers(tiered)["Gold"]["members"] == 1
+    with freeze_time("2026-01-11"):
+        anon = tiered.json("member", "forget", "0811111111", "--yes")["anon_id"]
+        assert _tiers(tiered)["Gold"]["members"] == 0
+        assert tiered.json("tier", "recalc", "--dry-run") == []
+        assert tiered.json("tier", "recalc") == []
+    assert _tiers(tiered)["Gold"]["members"] == 0
+    with uow() as s:
+        rows = s.execute(text("SELECT h.old_tier, h.new_tier, h.reason FROM tier_history h "
+                              "JOIN member m ON m.id = h.member_id WHERE m.anon_id = :a ORDER BY h.id"),
+                         {"a": anon}).all()
+    assert [tuple(r) for r in rows] == [(None, "Gold", "earn"), ("Gold", None, "erased")]
+    assert all(line["ok"] for line in tiered.json("db", "check"))
+
+
 def test_recalc_upgrades_downgrades_idempotent_and_dry_run(tiered, uow):
     with uow() as s:
         member(s, "0811111111", now=T0)

@@ -128,3 +128,42 @@ def test_an_upgrade_that_would_break_a_key_changes_nothing(db_url, isolated_env,
                 assert current_revisions(engine) == set(HEADS)
         finally:
             engine.dispose()
+
+
+def test_upgrade_drops_the_tiers_of_members_who_may_not_hold_one(db_url, isolated_env, tmp_path):
+    """Migration 0019: an erased member's tier (left by erasure until the next recalc before)
+    and an unregistered member's are dropped and recorded; a registered member keeps theirs."""
+    from crm_cli.db import schema
+    from crm_cli.db.engine import DbTarget, make_engine
+
+    with fresh_database(db_url, tmp_path, "holders") as url:
+        engine = make_engine(DbTarget(url=url, embedded_default=False))
+        try:
+            schema.upgrade(engine, "0018_member_tier_fillfactor")
+            with engine.begin() as conn:
+                conn.execute(text(_ROWS[0]))
+                conn.execute(text(_ROWS[1]))
+                for phone, registered, erased in (("+66811111111", "'2025-01-02 00:00:00'", "NULL"),
+                                                  ("+66822222222", "'2025-01-02 00:00:00'", "'2025-03-01 00:00:00'"),
+                                                  ("+66833333333", "NULL", "NULL")):
+                    conn.execute(text(
+                        "INSERT INTO member (store_id, phone, registered_at, erased_at, source, created_at) "
+                        f"VALUES ((SELECT id FROM store WHERE slug = 'old'), '{phone}', {registered}, {erased}, "
+                        "'counter', '2025-01-02 00:00:00')"))
+                conn.execute(text("INSERT INTO member_tier (member_id, tier_id) SELECT m.id, t.id FROM member m, tier t"))
+            schema.upgrade(engine)
+            with engine.connect() as conn:
+                held = conn.execute(text("SELECT m.phone FROM member_tier t JOIN member m ON m.id = t.member_id")).all()
+                hist = conn.execute(text("SELECT m.phone, h.old_tier, h.new_tier, h.reason, h.created_at "
+                                         "FROM tier_history h JOIN member m ON m.id = h.member_id ORDER BY m.phone")).all()
+        finally:
+            engine.dispose()
+        assert [r[0] for r in held] == ["+66811111111"]
+        assert [tuple(r[:4]) for r in hist] == [("+66822222222", "Silver", None, "erased"),
+                                               ("+66833333333", "Silver", None, "not registered")]
+        from datetime import datetime, timezone
+
+        at = hist[0][4] if not isinstance(hist[0][4], str) else datetime.fromisoformat(hist[0][4])
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        assert abs((now - at.replace(tzinfo=None)).total_seconds()) < 300, at  # stored as UTC, as every time
+        assert all(line["ok"] for line in Cli(url, store="old").json("db", "check"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlmodel import select
 
 from crm_cli.db.models import Member, Store, Tier, TierHistory
@@ -16,7 +17,10 @@ from tests.services.test_tiers_helpers import member
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=timezone.utc)
 
 
-def test_recalc_matches_rule_per_member(uow):
+@pytest.mark.parametrize("thresholds", [(0, 150, 400), (50, 150, 400)], ids=["base-tier-at-0", "all-need-points"])
+def test_recalc_matches_rule_per_member(uow, thresholds):
+    """With a tier at 0 every registered member reaches one (PostgreSQL reads every member);
+    when every tier needs points, PostgreSQL reads the tier holders and the earners only."""
     rnd = random.Random(5)
     with uow() as s:
         for slug in ("cafe", "bakery"):
@@ -24,7 +28,7 @@ def test_recalc_matches_rule_per_member(uow):
         for st in s.exec(select(Store)).all():
             st.tiers_enabled = True
             st.tier_cycle_months = 6
-            for i, th in enumerate((0, 150, 400)):
+            for i, th in enumerate(thresholds):
                 s.add(Tier(store_id=st.id, name=f"T{i}", threshold=th, created_at=NOW))
         s.flush()
         for slug in ("cafe", "bakery"):
@@ -55,7 +59,7 @@ def test_recalc_matches_rule_per_member(uow):
                 continue
             earned = tiers.earned_in_window(s, cafe, m.id, NOW)
             want = tier_for(ts, earned)
-            assert tiers.current_tier_id(s, m.id) == want.id, (m.phone, earned)
+            assert tiers.current_tier_id(s, m.id) == (want.id if want else None), (m.phone, earned)
         # the other store is untouched, and history holds one row per move
         bakery = s.exec(select(Store).where(Store.slug == "bakery")).one()
         assert all(tiers.current_tier_id(s, m.id) is None
