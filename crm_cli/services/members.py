@@ -535,7 +535,8 @@ def forget_member(session, *, store_id: int, phone_raw: str, now: datetime) -> E
     session.flush()
     from crm_cli.services.tiers import drop_on_erasure
 
-    drop_on_erasure(session, store_id=store_id, member_id=m.id, now=now)
+    if m.id is not None:  # always: the member was read from the database
+        drop_on_erasure(session, store_id=store_id, member_id=m.id, now=now)
     entries = session.exec(select(func.count()).select_from(LedgerEntry).where(LedgerEntry.member_id == m.id)).one()
     return Erasure(
         anon_id=anon, points_kept=ledger.balance(session, m.id, now), ledger_entries_kept=int(entries),
