@@ -207,7 +207,8 @@ def sqlite_restore(backup: Path, db_path: Path) -> None:
 
 
 #: references that no foreign key enforces (a per-row trigger cost more than the write: migrations
-#: 0009 and 0017), as (what, query counting the rows that break it)
+#: 0009 and 0017), and the rule of who may hold a tier (migration 0019), as (what, query
+#: counting the rows that break it)
 UNKEYED_REFERENCES: tuple[tuple[str, str], ...] = (
     ("member_tier.member_id -> member",
      "SELECT COUNT(*) FROM member_tier t WHERE NOT EXISTS (SELECT 1 FROM member m WHERE m.id = t.member_id)"),
@@ -233,7 +234,7 @@ def unkeyed_check(conn) -> CheckLine:
         n = conn.execute(text(sql)).scalar_one()
         if n:
             bad.append(f"{what}: {n} row(s) break it")
-    return CheckLine("tier references", f"{len(UNKEYED_REFERENCES)} references without a key", not bad,
+    return CheckLine("tier references", f"{len(UNKEYED_REFERENCES)} checks no key enforces", not bad,
                      "every referenced row exists" if not bad else "; ".join(bad))
 
 
