@@ -360,6 +360,16 @@ def _target_sql(tiers: list[Tier], params: dict, col_earned: str, what: str) -> 
     return "CASE " + " ".join(parts) + " ELSE NULL END"
 
 
+#: PostgreSQL: each member's points earned in the window [:ws, :asof] of store :sid (one hash
+#: aggregate over the store's ledger rows in the window)
+_WINDOW_EARNED_PG = f"""
+                SELECT e.member_id, SUM(e.points) AS earned
+                FROM ledger_entry e
+                WHERE e.store_id = :sid AND e.points > 0 AND e.kind IN ({_KINDS_SQL})
+                  AND e.created_at >= :ws AND e.created_at <= :asof
+                GROUP BY e.member_id"""
+
+
 def _earned_sql(dialect: str, member_where: str) -> str:
     """SELECT member_id, old_id, earned for every member of the store (earned -1: holds no tier).
 
@@ -378,13 +388,7 @@ def _earned_sql(dialect: str, member_where: str) -> str:
                         ELSE GREATEST(COALESCE(a.earned, 0) - COALESCE(cb.clawed, 0), 0) END AS earned
             FROM member m
             LEFT JOIN member_tier mt ON mt.member_id = m.id
-            LEFT JOIN (
-                SELECT e.member_id, SUM(e.points) AS earned
-                FROM ledger_entry e
-                WHERE e.store_id = :sid AND e.points > 0 AND e.kind IN ({_KINDS_SQL})
-                  AND e.created_at >= :ws AND e.created_at <= :asof
-                GROUP BY e.member_id
-            ) a ON a.member_id = m.id
+            LEFT JOIN ({_WINDOW_EARNED_PG}) a ON a.member_id = m.id
             LEFT JOIN ({_CLAWED_SQL.format(member="", plus="", ref_ix="")}) cb ON cb.member_id = m.id
             WHERE m.store_id = :sid {member_where}
             OFFSET 0"""  # a fence: earned is computed once per member, not inlined into each CASE branch
@@ -420,13 +424,7 @@ def _holders_earned_sql() -> str:
     return f"""
             SELECT COALESCE(a.member_id, t.member_id) AS member_id, t.tier_id AS old_id,
                    GREATEST(COALESCE(a.earned, 0) - COALESCE(cb.clawed, 0), 0) AS earned
-            FROM (
-                SELECT e.member_id, SUM(e.points) AS earned
-                FROM ledger_entry e
-                WHERE e.store_id = :sid AND e.points > 0 AND e.kind IN ({_KINDS_SQL})
-                  AND e.created_at >= :ws AND e.created_at <= :asof
-                GROUP BY e.member_id
-            ) a
+            FROM ({_WINDOW_EARNED_PG}) a
             FULL JOIN (SELECT mt.member_id, mt.tier_id FROM member_tier mt JOIN tier ht ON ht.id = mt.tier_id
                        WHERE ht.store_id = :sid) t ON t.member_id = a.member_id
             LEFT JOIN ({_CLAWED_SQL.format(member="", plus="", ref_ix="")}) cb
