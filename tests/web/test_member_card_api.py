@@ -50,3 +50,25 @@ def test_card_refuses_bad_keys_unknown_members_and_other_stores(shop, served):
     assert card(served, other, PHONE).status_code == 404
     shop.ok("apikey", "revoke", "1")
     assert card(served, key, PHONE).status_code == 401
+
+
+def test_an_unexpected_failure_is_one_json_answer_and_a_log_line_without_the_phone(shop, served, monkeypatch, caplog):
+    """A failure no rule expects (here the balance service raising) answers 500 with one JSON
+    line and no detail; the log names the route with the phone masked and the error's class."""
+    import logging
+
+    from crm_cli.domain.errors import ExitCode
+    from crm_cli.services import points
+
+    key = key_for(shop)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError(f"broke on {PHONE}")
+
+    monkeypatch.setattr(points, "balance", broken)
+    with caplog.at_level(logging.ERROR, logger="crm.web"):
+        r = card(served, key, PHONE)
+    assert r.status_code == 500
+    assert r.json() == {"error": "internal", "exit_code": ExitCode.INTERNAL, "message": "internal error"}
+    lines = [rec.getMessage() for rec in caplog.records if rec.name == "crm.web"]
+    assert lines == ["GET /api/v1/members/***5678: RuntimeError"], lines
