@@ -409,19 +409,17 @@ def _earned_sql(dialect: str, member_where: str) -> str:
             LEFT JOIN temp.crm_tier_refunds rf ON rf.member_id = p.member_id"""
 
 
-def _holders_earned_sql() -> str:
-    """PostgreSQL, a whole store whose lowest tier needs points: SELECT member_id, old_id,
-    earned for the members who hold one of the store's tiers or earned points in the window,
-    and no one else (a member with neither reaches no tier and holds none: nothing to move).
-
-    The window aggregate is joined to the store's tier holders (found by their tier's store)
-    instead of to every member row of the store, which :func:`_earned_sql` reads to learn who
-    is registered: at 1,000,000 members that read and its hash cost 0.4-0.6 s of a 3.5 s
-    query. Registration is checked afterwards for the members staged as placements only
-    (:data:`_UNREGISTERED_PLACEMENTS`); a holder is registered and not erased (lifts and
-    placements require it, erasure drops the tier, `crm db check` verifies it).
-    """
-    return f"""
+#: PostgreSQL, a whole store whose lowest tier needs points: SELECT member_id, old_id,
+#: earned for the members who hold one of the store's tiers or earned points in the window,
+#: and no one else (a member with neither reaches no tier and holds none: nothing to move).
+#:
+#: The window aggregate is joined to the store's tier holders (found by their tier's store)
+#: instead of to every member row of the store, which :func:`_earned_sql` reads to learn who
+#: is registered: at 1,000,000 members that read and its hash cost 0.4-0.6 s of a 3.5 s
+#: query. Registration is checked afterwards for the members staged as placements only
+#: (:data:`_UNREGISTERED_PLACEMENTS`); a holder is registered and not erased (lifts and
+#: placements require it, erasure drops the tier, `crm db check` verifies it).
+_HOLDERS_EARNED_PG = f"""
             SELECT COALESCE(a.member_id, t.member_id) AS member_id, t.tier_id AS old_id,
                    GREATEST(COALESCE(a.earned, 0) - COALESCE(cb.clawed, 0), 0) AS earned
             FROM ({_WINDOW_EARNED_PG}) a
@@ -432,7 +430,7 @@ def _holders_earned_sql() -> str:
             OFFSET 0"""  # a fence, as in _earned_sql
 
 
-#: PostgreSQL, after :func:`_holders_earned_sql`: placements staged for members who may not
+#: PostgreSQL, after :data:`_HOLDERS_EARNED_PG`: placements staged for members who may not
 #: hold a tier (not registered, or erased) are no moves
 _UNREGISTERED_PLACEMENTS = """
     DELETE FROM {moves} mv USING member m
@@ -440,7 +438,7 @@ _UNREGISTERED_PLACEMENTS = """
 
 
 def _by_holders(session, tiers: list[Tier], member_where: str) -> bool:
-    """Whether the moves of a whole store come from :func:`_holders_earned_sql`: on
+    """Whether the moves of a whole store come from :data:`_HOLDERS_EARNED_PG`: on
     PostgreSQL, when every tier needs points (with a tier at 0 every registered member
     reaches one, so every member row is read anyway)."""
     return db_dialect.is_postgresql(session) and not member_where and all(t.threshold > 0 for t in tiers)
@@ -478,7 +476,7 @@ def _moves_select(session, store: Store, tiers: list[Tier], as_of: datetime, par
     """
     params.update(sid=store.id, ws=window_start(store.tier_cycle_months, as_of), asof=as_of)
     dialect = db_dialect.name(session)
-    earned_sql = _holders_earned_sql() if _by_holders(session, tiers, member_where) else _earned_sql(dialect, member_where)
+    earned_sql = _HOLDERS_EARNED_PG if _by_holders(session, tiers, member_where) else _earned_sql(dialect, member_where)
     if dialect != db_dialect.POSTGRESQL:
         _prepare_sqlite_refunds(session, params)
     new_id = _target_sql(tiers, params, "x.earned", "id")

@@ -14,10 +14,13 @@ the key's use and the audit record), run in a worker thread (:func:`_threads`) a
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Optional
 from urllib.parse import parse_qs
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from crm_cli.domain.errors import ExitCode
 
 GIVE_PATH = "/api/v1/points/give"
 CARD_PREFIX = "/api/v1/members/"
@@ -37,7 +40,7 @@ class GiveRequest(BaseModel):
     staff: Optional[str] = Field(default=None, max_length=40, description="the staff member's phone")
 
 
-UNAUTHORIZED = {"error": "unauthorized", "exit_code": 6,
+UNAUTHORIZED = {"error": "unauthorized", "exit_code": ExitCode.NOT_ALLOWED,
                 "message": "a valid API key is required: Authorization: Bearer KEY (see `crm apikey create`)"}
 
 
@@ -134,9 +137,7 @@ class CounterApi:
     async def _serve(self, scope, receive, send, method: str) -> None:
         cfg = scope["app"].state.crm
         if scope["method"] != method:
-            return await _send(send, 405, {"error": "invalid_input", "exit_code": 5,
-                                           "message": f"{scope['path']} answers {method} only"},
-                               [(b"allow", method.encode())])
+            return await _refuse(send, 405, f"{scope['path']} answers {method} only", [(b"allow", method.encode())])
         authorization = _header(scope, b"authorization")
         if method == "GET":
             phone = scope["path"][len(CARD_PREFIX):]
@@ -146,17 +147,13 @@ class CounterApi:
         else:
             body = await _body(receive, cfg.max_body)
             if body is None:
-                return await _send(send, 413, {"error": "invalid_input", "exit_code": 5,
-                                               "message": f"the body is larger than {cfg.max_body} bytes"})
+                return await _refuse(send, 413, f"the body is larger than {cfg.max_body} bytes")
             kind = (_header(scope, b"content-type") or "application/json").split(";")[0].strip().lower()
             if kind != "application/json" and not kind.endswith("+json"):
-                return await _send(send, 415, {"error": "invalid_input", "exit_code": 5,
-                                               "message": "the body must be JSON (Content-Type: application/json)"})
+                return await _refuse(send, 415, "the body must be JSON (Content-Type: application/json)")
 
             def work():
                 return points_give(cfg, authorization=authorization, req=GiveRequest.model_validate_json(body))
-        import asyncio
-
         status, out, headers = await asyncio.get_running_loop().run_in_executor(_threads(), _answer, scope, work)
         await _send(send, status, out, headers)
 
@@ -193,6 +190,14 @@ async def _body(receive, limit: int) -> bytes | None:
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
+
+
+async def _refuse(send, status: int, message: str, headers: list | None = None) -> None:
+    """An HTTP-level refusal (method, size, content type) with the body of an invalid input."""
+    from crm_cli.domain.errors import InvalidInput
+    from crm_cli.web.app import error_body
+
+    await _send(send, status, error_body(InvalidInput(message)), headers)
 
 
 async def _send(send, status: int, body: Any, headers: list | None = None) -> None:

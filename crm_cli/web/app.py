@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from crm_cli.domain.errors import ExitCode
 from crm_cli.web.context import WebConfig
 
 
@@ -18,7 +19,7 @@ def invalid_body(errors) -> dict:
     for e in list(errors)[:5]:
         where = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
         parts.append(f"{where}: {e.get('msg')}" if where else str(e.get("msg")))
-    return {"error": "invalid_input", "exit_code": 5, "message": "; ".join(parts) or "invalid request"}
+    return {"error": "invalid_input", "exit_code": ExitCode.INVALID_INPUT, "message": "; ".join(parts) or "invalid request"}
 
 
 def unexpected_answer(method: str, path: str, exc: BaseException) -> tuple[int, dict]:
@@ -32,7 +33,7 @@ def unexpected_answer(method: str, path: str, exc: BaseException) -> tuple[int, 
 
     code, message = describe_unexpected(exc)
     logging.getLogger("crm.web").error("%s %s: %s", method, log_path(path), exc.__class__.__name__)
-    status = 503 if code == 8 else 409 if code == 4 else 500
+    status = 503 if code == ExitCode.DATABASE else 409 if code == ExitCode.CONFLICT else 500
     return status, {"error": "internal" if status == 500 else "database" if status == 503 else "refused",
                     "exit_code": code, "message": message if status != 500 else "internal error"}
 
