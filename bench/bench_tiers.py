@@ -296,8 +296,10 @@ def raw_aggregate_in(s, as_of: datetime, covering: bool = False) -> tuple[float,
     if covering:
         sql = text(COVERING_SQL).bindparams(bindparam("ws", type_=UTCDateTime()), bindparam("asof", type_=UTCDateTime()))
     ws = window_start(s.get(Store, 1).tier_cycle_months, as_of)
-    if s.get_bind().dialect.name == "postgresql":  # the recalc's own setting (tiers._stage_moves): with the
-        s.execute(text("SET LOCAL work_mem = '64MB'"))  # default 4MB the hash spills and the plan goes parallel
+    if s.get_bind().dialect.name == "postgresql":  # the recalc's own setting: with the default 4MB
+        from crm_cli.services.tiers import SET_WORK_MEM  # the hash spills and the plan goes parallel
+
+        s.execute(text(SET_WORK_MEM))
     t = time.perf_counter()
     n, total = s.execute(sql, {"sid": 1, "ws": ws, "asof": as_of}).one()
     return time.perf_counter() - t, int(n), int(total)
@@ -351,7 +353,7 @@ def breakdown(engine) -> dict:
         hist = ("INSERT INTO tier_history (store_id, member_id, old_tier, new_tier, earned_points, reason, created_at) "
                 "SELECT 1, mv.member_id, mv.old_name, mv.new_name, mv.earned, 'recalc', :now ")
         if pg:
-            s.execute(text("SET LOCAL work_mem = '64MB'"))
+            s.execute(text(tiers.SET_WORK_MEM))
             timed("the moves query (counted)", f"SELECT COUNT(*) FROM ({moves}) x", params)
             timed("the moves query staged in the temporary table",
                   call=lambda: tiers._stage_moves(s, store, ts, AS_OF, {}))

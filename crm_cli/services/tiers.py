@@ -503,6 +503,8 @@ def _exec(session, sql: str, params: dict):
 
 
 _MOVES_TABLE = "crm_tier_moves"
+#: PostgreSQL: the memory the recalculation's window aggregate may hash in, for its transaction
+SET_WORK_MEM = "SET LOCAL work_mem = '64MB'"
 
 
 def _stage_moves(session, store: Store, tiers: list[Tier], as_of: datetime, params: dict,
@@ -525,7 +527,7 @@ def _stage_moves(session, store: Store, tiers: list[Tier], as_of: datetime, para
         + (" ON COMMIT DROP" if pg else "")
     ))
     if pg:  # the aggregate hashes the window's ledger rows: give it memory rather than spill to disk
-        session.execute(text("SET LOCAL work_mem = '64MB'"))
+        session.execute(text(SET_WORK_MEM))
     _exec(
         session,
         f"INSERT INTO {_MOVES_TABLE} (member_id, old_id, old_name, old_th, new_id, new_name, new_th, earned) "
